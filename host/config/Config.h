@@ -1,0 +1,90 @@
+// Config.h — the validated, typed form of portico.yaml that the rest of the
+// host reads. Produced only by ConfigLoader; every field has its default here.
+#pragma once
+
+#include "config/ListenAddress.h"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portico::host {
+
+using Millis = std::chrono::milliseconds;
+
+// Where a value came from, for error messages: file:line:column.
+struct SourcePos {
+    std::string file;
+    int line = 0;   // 1-based; 0 when unknown
+    int column = 0; // 1-based
+    std::string to_string() const;
+};
+
+enum class Protocol { tcp, udp };
+enum class ServiceMode { threads, single };
+
+struct ThreadsConfig {
+    int min = 2;
+    int max = 16;
+    Millis idle = Millis(60'000);
+    int stack_kib = 0; // 0: the platform default
+};
+
+struct ServiceConfig {
+    std::string name;
+    ListenAddress listen;
+    Protocol protocol = Protocol::tcp;
+    std::string plugin;  // "text" of handler: text.upper
+    std::string handler; // "upper"
+    ServiceMode mode = ServiceMode::threads;
+    ThreadsConfig threads;
+    int max_queued = 64;
+    int backlog = 128;
+    bool tcp_nodelay = true;
+    bool reuse_address = true;
+    bool reuse_port = false;
+    int max_connections = 1024;
+    Millis idle_timeout = Millis(300'000); // no byte from the peer for this long: closed
+    Millis read_timeout = Millis(60'000);  // default for one read call
+    std::size_t max_line = 64 * 1024;      // read_line limit in bytes
+    // The service's free-form `config:` map, flattened: nested keys joined
+    // with '.', sequences as "key.0", "key.1"; scalars as written.
+    std::map<std::string, std::string> settings;
+
+    SourcePos pos;         // of the service entry
+    SourcePos handler_pos; // of its `handler:` value
+    SourcePos listen_pos;  // of its `listen:` value
+};
+
+struct PluginsConfig {
+    std::filesystem::path dir;             // absolute; relative paths resolve against the config file's folder
+    std::vector<std::string> load;         // file names in dir to load; empty: every *.so
+    bool watch = true;                     // hot reload on file change
+    Millis drain_timeout = Millis(30'000); // old versions' sessions are closed after this
+    SourcePos dir_pos;
+};
+
+struct AdminConfig {
+    std::optional<ListenAddress> listen; // absent: no admin server
+    std::string token;                   // empty: no auth
+};
+
+struct LoggingConfig {
+    std::string level = "information"; // Poco level names: debug, information, notice, warning, error, …
+    std::string format = "text";       // text | json
+};
+
+struct Config {
+    std::filesystem::path file; // the YAML file this came from (absolute)
+    PluginsConfig plugins;
+    std::vector<ServiceConfig> services;
+    AdminConfig admin;
+    LoggingConfig logging;
+    Millis shutdown_timeout = Millis(10'000);
+};
+
+} // namespace portico::host

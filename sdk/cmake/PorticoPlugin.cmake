@@ -1,0 +1,21 @@
+# portico_add_plugin(<name> <sources>...) — builds <name>.so as a Portico
+# plugin: a MODULE library with hidden visibility (only portico_plugin_v1 is
+# exported) and -fno-gnu-unique, so that dlclose really unmaps it and hot
+# reload does not leak old versions.
+function(portico_add_plugin name)
+  add_library(${name} MODULE ${ARGN})
+  target_link_libraries(${name} PRIVATE Portico::sdk)
+  set_target_properties(${name} PROPERTIES
+    PREFIX ""
+    C_VISIBILITY_PRESET hidden
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
+  endif()
+  if(DEFINED PORTICO_PLUGIN_OUTPUT_DIR)
+    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PORTICO_PLUGIN_OUTPUT_DIR})
+  endif()
+  # Plugins must not depend on host symbols; catch undefined references at link time.
+  target_link_options(${name} PRIVATE -Wl,--no-undefined)
+endfunction()
