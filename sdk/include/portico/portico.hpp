@@ -344,15 +344,17 @@ template <class Handler> int handle_stream(void *user, void *state, portico_conn
     const int rc = guarded(host, host->conn_service(conn), conn, entry->name, [&] {
         Stream stream(host, conn);
         Handler handler;
-        handler.attach(stream, *static_cast<Context *>(state));
-        handler.setup();
+        // Called through the base so overrides may be private in the plugin.
+        BasicStreamHandler<Context> &base = handler;
+        base.attach(stream, *static_cast<Context *>(state));
+        base.setup();
         try {
-            handler.handle();
+            base.handle();
         } catch (...) {
-            handler.finish();
+            base.finish();
             throw;
         }
-        handler.finish();
+        base.finish();
     });
     if (rc == PORTICO_ERR_HANDLER) host->close(conn);
     return rc;
@@ -365,15 +367,16 @@ template <class Handler> int handle_datagram(void *user, void *state, portico_da
     return guarded(host, host->dgram_service(d), nullptr, entry->name, [&] {
         Datagram datagram(host, d);
         Handler handler;
-        handler.attach(*static_cast<Context *>(state));
-        handler.setup();
+        BasicDatagramHandler<Context> &base = handler;
+        base.attach(*static_cast<Context *>(state));
+        base.setup();
         try {
-            handler.handle(datagram);
+            base.handle(datagram);
         } catch (...) {
-            handler.finish();
+            base.finish();
             throw;
         }
-        handler.finish();
+        base.finish();
     });
 }
 

@@ -1,0 +1,64 @@
+// Host.h — the running daemon: owns the config, the plugin registry and the
+// services; starts them, applies reloads, and shuts them down in order.
+// Control (signals, reload requests) enters here and nowhere else.
+#pragma once
+
+#include "config/Config.h"
+#include "plugin/PluginRegistry.h"
+#include "service/TcpService.h"
+
+#include <Poco/Logger.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace portico::host {
+
+class SignalWaiter;
+
+// The host cannot start with this config; what() lists every reason.
+class StartupError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Host {
+public:
+    explicit Host(Config config);
+    ~Host();
+    Host(const Host &) = delete;
+    Host &operator=(const Host &) = delete;
+
+    // Loads the plugins and checks every service's handler; throws
+    // StartupError naming file:line:col for each service that cannot run.
+    void load();
+    // Binds and starts every service; throws StartupError if one cannot bind.
+    void start();
+    // Serves until SIGINT/SIGTERM; SIGHUP reloads changed plugins.
+    void run(const SignalWaiter &signals);
+    // Stops accepting, lets sessions finish until shutdown_timeout, then
+    // closes them. Returns false if some session would not end.
+    bool shutdown();
+
+    // Loads plugin files that changed since they were loaded; services bound
+    // to a replaced plugin get the new version for new connections.
+    void reload_plugins();
+
+    const Config &config() const { return config_; }
+    const std::vector<std::unique_ptr<TcpService>> &services() const { return services_; }
+    PluginRegistry &registry() { return *registry_; }
+
+private:
+    std::vector<std::string> handler_problems() const;
+    PluginRegistry::Vetter vetter_for_bound_handlers() const;
+    void rebind_services(const std::shared_ptr<PluginVersion> &version);
+
+    Config config_;
+    Poco::Logger &log_;
+    std::unique_ptr<PluginRegistry> registry_;
+    std::vector<std::unique_ptr<TcpService>> services_;
+};
+
+} // namespace portico::host

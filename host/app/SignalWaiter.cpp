@@ -1,0 +1,31 @@
+// SignalWaiter.cpp
+#include "app/SignalWaiter.h"
+
+#include <cerrno>
+#include <ctime>
+
+#include <pthread.h>
+
+namespace portico::host {
+
+SignalWaiter::SignalWaiter() {
+    sigemptyset(&set_);
+    for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&set_, sig);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+std::optional<HostSignal> SignalWaiter::wait(std::chrono::milliseconds timeout) const {
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    ts.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1'000'000);
+    for (;;) {
+        const int sig = sigtimedwait(&set_, nullptr, &ts);
+        if (sig == SIGHUP) return HostSignal::reload;
+        if (sig > 0) return HostSignal::stop;
+        if (errno == EINTR) continue;
+        return std::nullopt; // EAGAIN: timed out
+    }
+}
+
+} // namespace portico::host

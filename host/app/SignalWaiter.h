@@ -1,0 +1,26 @@
+// SignalWaiter.h — the host's signals, taken synchronously: blocked in every
+// thread (the mask is set before any thread starts) and received with
+// sigwait on the main thread, so no handler runs at an odd moment.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <optional>
+
+namespace portico::host {
+
+enum class HostSignal { stop, reload };
+
+class SignalWaiter {
+public:
+    // Blocks SIGINT, SIGTERM, SIGQUIT and SIGHUP in this thread and every
+    // thread started after it; ignores SIGPIPE. Call first thing in main().
+    SignalWaiter();
+    // Waits for the next signal, or returns nullopt after `timeout`.
+    std::optional<HostSignal> wait(std::chrono::milliseconds timeout) const;
+
+private:
+    sigset_t set_;
+};
+
+} // namespace portico::host

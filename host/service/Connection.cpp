@@ -1,0 +1,186 @@
+// Connection.cpp — buffered, deadline-bounded socket I/O for stream handlers.
+#include "service/Connection.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace {
+constexpr std::size_t initial_buffer = 16 * 1024;
+} // namespace
+
+portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
+                           const portico::host::ConnectionLimits &limits)
+    : socket_(socket), fd_(socket_.impl()->sockfd()), service_(service), limits_(limits),
+      buffer_(std::max<std::size_t>(initial_buffer, std::min<std::size_t>(limits.max_line, 64 * 1024))),
+      last_activity_(Clock::now()) {
+    try {
+        peer_ = socket_.peerAddress().toString();
+        local_ = socket_.address().toString();
+    } catch (const Poco::Exception &) {
+        // The peer may already be gone; addresses then stay empty.
+    }
+    // A slow reader must not pin a worker forever: writes give up after idle_timeout.
+    const auto idle_us = std::chrono::duration_cast<std::chrono::microseconds>(limits_.idle_timeout).count();
+    socket_.setSendTimeout(Poco::Timespan(idle_us));
+}
+
+int portico_conn::closed_status() const { return forced_ ? PORTICO_ERR_STOPPING : PORTICO_ERR_CLOSED; }
+
+int portico_conn::wait_readable(int32_t timeout_ms) {
+    using std::chrono::milliseconds;
+    const auto start = Clock::now();
+    std::optional<Clock::time_point> call_deadline;
+    if (timeout_ms == PORTICO_TIMEOUT_DEFAULT) call_deadline = start + limits_.read_timeout;
+    else if (timeout_ms >= 0) call_deadline = start + milliseconds(timeout_ms);
+    else if (timeout_ms != PORTICO_TIMEOUT_INFINITE) return PORTICO_ERR_INVALID;
+    const auto idle_deadline = last_activity_ + limits_.idle_timeout;
+
+    for (;;) {
+        const auto now = Clock::now();
+        const auto deadline = call_deadline ? std::min(*call_deadline, idle_deadline) : idle_deadline;
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - now).count();
+        if (left <= 0) {
+            if (now >= idle_deadline) {
+                // The host enforces idle_timeout whatever the handler asked for.
+                end_reason_ = "idle timeout";
+                close();
+            }
+            return PORTICO_ERR_TIMEOUT;
+        }
+        pollfd p{fd_, POLLIN, 0};
+        const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+        if (rc > 0) return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
+        if (rc < 0 && errno != EINTR) return PORTICO_ERR_IO;
+    }
+}
+
+int64_t portico_conn::fill() {
+    if (begin_ > 0) {
+        // Earlier read_line results are invalid from here on (documented).
+        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+    }
+    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    for (;;) {
+        const ssize_t n = ::recv(fd_, buffer_.data() + end_, buffer_.size() - end_, 0);
+        if (n > 0) {
+            end_ += static_cast<std::size_t>(n);
+            bytes_in_ += static_cast<uint64_t>(n);
+            last_activity_ = Clock::now();
+            return n;
+        }
+        if (n == 0) return forced_ ? PORTICO_ERR_STOPPING : 0;
+        if (errno == EINTR) continue;
+        if (forced_) return PORTICO_ERR_STOPPING;
+        return errno == ECONNRESET || errno == EPIPE ? PORTICO_ERR_CLOSED : PORTICO_ERR_IO;
+    }
+}
+
+int64_t portico_conn::read(void *buf, size_t cap, int32_t timeout_ms) {
+    if (buf == nullptr || cap == 0) return PORTICO_ERR_INVALID;
+    if (end_ > begin_) {
+        const std::size_t n = std::min(cap, end_ - begin_);
+        std::memcpy(buf, buffer_.data() + begin_, n);
+        begin_ += n;
+        scanned_ = 0;
+        return static_cast<int64_t>(n);
+    }
+    if (closed_) return closed_status();
+    if (eof_) return 0;
+    const int ready = wait_readable(timeout_ms);
+    if (ready != PORTICO_OK) return ready;
+    for (;;) {
+        const ssize_t n = ::recv(fd_, buf, cap, 0);
+        if (n > 0) {
+            bytes_in_ += static_cast<uint64_t>(n);
+            last_activity_ = Clock::now();
+            return n;
+        }
+        if (n == 0) {
+            if (forced_) return PORTICO_ERR_STOPPING;
+            eof_ = true;
+            return 0;
+        }
+        if (errno == EINTR) continue;
+        if (forced_) return PORTICO_ERR_STOPPING;
+        return errno == ECONNRESET ? PORTICO_ERR_CLOSED : PORTICO_ERR_IO;
+    }
+}
+
+int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
+    if (line == nullptr) return PORTICO_ERR_INVALID;
+    for (;;) {
+        const char *start = buffer_.data() + begin_;
+        const std::size_t buffered = end_ - begin_;
+        if (const void *nl = std::memchr(start + scanned_, '\n', buffered - scanned_)) {
+            const auto len = static_cast<std::size_t>(static_cast<const char *>(nl) - start) + 1;
+            if (len > limits_.max_line) return PORTICO_ERR_TOO_LONG;
+            *line = start;
+            begin_ += len;
+            scanned_ = 0;
+            return static_cast<int64_t>(len);
+        }
+        scanned_ = buffered;
+        if (buffered >= limits_.max_line) return PORTICO_ERR_TOO_LONG;
+        if (eof_) {
+            // A last line without '\n' is still a line, as in Python's readline().
+            *line = start;
+            begin_ = end_;
+            scanned_ = 0;
+            return static_cast<int64_t>(buffered);
+        }
+        if (closed_) return closed_status();
+        const int ready = wait_readable(timeout_ms);
+        if (ready != PORTICO_OK) return ready;
+        const int64_t n = fill();
+        if (n < 0) return n;
+        if (n == 0) eof_ = true;
+    }
+}
+
+int portico_conn::write_all(const void *data, size_t len) {
+    if (data == nullptr && len > 0) return PORTICO_ERR_INVALID;
+    if (closed_) return closed_status();
+    const char *p = static_cast<const char *>(data);
+    while (len > 0) {
+        const ssize_t n = ::send(fd_, p, len, MSG_NOSIGNAL);
+        if (n >= 0) {
+            p += n;
+            len -= static_cast<std::size_t>(n);
+            bytes_out_ += static_cast<uint64_t>(n);
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (forced_) return PORTICO_ERR_STOPPING;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            // SO_SNDTIMEO (idle_timeout) expired: the peer stopped reading.
+            end_reason_ = "write timeout";
+            close();
+            return PORTICO_ERR_TIMEOUT;
+        }
+        return errno == EPIPE || errno == ECONNRESET ? PORTICO_ERR_CLOSED : PORTICO_ERR_IO;
+    }
+    last_activity_ = Clock::now();
+    return PORTICO_OK;
+}
+
+void portico_conn::close() {
+    if (closed_) return;
+    closed_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+}
+
+void portico_conn::force_close() {
+    forced_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+}
+
+void portico_conn::set_read_timeout(int32_t timeout_ms) {
+    if (timeout_ms >= 0) limits_.read_timeout = std::chrono::milliseconds(timeout_ms);
+}

@@ -1,0 +1,82 @@
+// Connection.h — what a plugin's `portico_conn *` points at: one accepted TCP
+// socket with the host's read buffer, its timeouts and byte counters. All
+// socket I/O a stream handler does goes through here.
+#pragma once
+
+#include "portico/portico.h"
+#include "service/ServiceHandle.h"
+
+#include <Poco/Net/StreamSocket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace portico::host {
+
+struct ConnectionLimits {
+    std::chrono::milliseconds read_timeout{60'000};
+    std::chrono::milliseconds idle_timeout{300'000};
+    std::size_t max_line = 64 * 1024;
+};
+
+} // namespace portico::host
+
+struct portico_conn {
+public:
+    portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
+                 const portico::host::ConnectionLimits &limits);
+    portico_conn(const portico_conn &) = delete;
+    portico_conn &operator=(const portico_conn &) = delete;
+
+    int64_t read(void *buf, size_t cap, int32_t timeout_ms);
+    int64_t read_line(const char **line, int32_t timeout_ms);
+    int write_all(const void *data, size_t len);
+    void close();
+    // Called by the host (another thread) to end the session: wakes a
+    // blocked read, which then reports PORTICO_ERR_STOPPING.
+    void force_close();
+    void set_read_timeout(int32_t timeout_ms);
+
+    portico_service &service() const { return service_; }
+    const std::string &peer() const { return peer_; }
+    const std::string &local() const { return local_; }
+    uint64_t bytes_in() const { return bytes_in_; }
+    uint64_t bytes_out() const { return bytes_out_; }
+    // Why the connection ended early, if the host ended it ("idle timeout").
+    const char *end_reason() const { return end_reason_; }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    // Waits until the socket is readable within the effective timeout.
+    // Returns PORTICO_OK or a negative status.
+    int wait_readable(int32_t timeout_ms);
+    // Reads more bytes into the buffer; returns bytes read, 0 at EOF, <0 status.
+    int64_t fill();
+    int closed_status() const;
+
+    Poco::Net::StreamSocket socket_;
+    int fd_;
+    portico_service &service_;
+    portico::host::ConnectionLimits limits_;
+    std::string peer_;
+    std::string local_;
+
+    std::vector<char> buffer_;
+    std::size_t begin_ = 0;   // first unread byte
+    std::size_t end_ = 0;     // one past the last buffered byte
+    std::size_t scanned_ = 0; // bytes after begin_ already searched for '\n'
+    bool eof_ = false;
+    bool closed_ = false;
+    std::atomic<bool> forced_{false};
+    const char *end_reason_ = nullptr;
+    Clock::time_point last_activity_;
+    uint64_t bytes_in_ = 0;
+    uint64_t bytes_out_ = 0;
+};
+
+namespace portico::host {
+using Connection = portico_conn;
+} // namespace portico::host

@@ -1,0 +1,24 @@
+// Datagram.h — what a plugin's `portico_datagram *` points at: one received
+// UDP datagram, its sender, and the socket replies leave through.
+#pragma once
+
+#include "portico/portico.h"
+#include "service/ServiceHandle.h"
+
+#include <Poco/Net/DatagramSocket.h>
+#include <Poco/Net/SocketAddress.h>
+
+#include <cstddef>
+#include <string>
+
+struct portico_datagram {
+    const char *data = nullptr;
+    std::size_t size = 0;
+    Poco::Net::SocketAddress sender;
+    Poco::Net::DatagramSocket *socket = nullptr; // the service's socket; replies are sent from it
+    portico_service *service = nullptr;
+    uint64_t bytes_out = 0;
+
+    int reply(const void *bytes, std::size_t len);
+    int send_to(const char *address, const void *bytes, std::size_t len);
+};

@@ -1,0 +1,84 @@
+// StreamSession.cpp — the path from an accepted socket to a plugin's handle().
+#include "service/StreamSession.h"
+
+#include "service/TcpService.h"
+
+#include <Poco/Logger.h>
+#include <Poco/Thread.h>
+
+#include <algorithm>
+
+#include <pthread.h>
+
+namespace portico::host {
+namespace {
+
+// Names each worker thread after its service once ("upper:3"), so logs and
+// the threadname plugin show whose worker it is. Pool threads belong to one
+// service for life, so a per-thread flag is enough.
+void name_worker_thread(const std::string &service) {
+    thread_local bool named = false;
+    if (named) return;
+    named = true;
+    const Poco::Thread *thread = Poco::Thread::current();
+    const std::string id = thread ? std::to_string(thread->id()) : "main";
+    const std::string name = service.substr(0, 14 - std::min<std::size_t>(id.size(), 5)) + ":" + id;
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+}
+
+// Ends the session's registration however handle() leaves.
+class SessionRegistration {
+public:
+    SessionRegistration(TcpService &service, Connection &conn) : service_(service), conn_(conn) {
+        service_.session_started(conn_);
+    }
+    ~SessionRegistration() { service_.session_ended(conn_); }
+    SessionRegistration(const SessionRegistration &) = delete;
+    SessionRegistration &operator=(const SessionRegistration &) = delete;
+
+private:
+    TcpService &service_;
+    Connection &conn_;
+};
+
+} // namespace
+
+StreamSession::StreamSession(const Poco::Net::StreamSocket &socket, TcpService &service)
+    : Poco::Net::TCPServerConnection(socket), service_(service) {}
+
+void StreamSession::run() {
+    name_worker_thread(service_.name());
+    if (service_.config().tcp_nodelay && service_.config().listen.kind == ListenAddress::Kind::inet) {
+        try {
+            socket().setNoDelay(true);
+        } catch (const Poco::Exception &) {
+            // The peer may have gone already; the handler will see it.
+        }
+    }
+    // Resolved once per connection: this session keeps this plugin version
+    // for its whole life, whatever reloads happen meanwhile.
+    const std::shared_ptr<HandlerBinding> binding = service_.binding();
+    Connection conn(socket(), binding->service(), service_.limits());
+    ServiceCounters &counters = service_.counters();
+    {
+        SessionRegistration registration(service_, conn);
+        const int rc = binding->handle_stream(&conn);
+        if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
+        if (rc == PORTICO_ERR_TIMEOUT) ++counters.timeouts;
+    }
+    counters.bytes_in += conn.bytes_in();
+    counters.bytes_out += conn.bytes_out();
+    if (conn.end_reason() != nullptr) {
+        Poco::Logger &log = binding->service().logger;
+        if (log.information())
+            log.information("service '%s': peer %s: closed by the host: %s", service_.name(), conn.peer(),
+                            std::string(conn.end_reason()));
+    }
+}
+
+Poco::Net::TCPServerConnection *StreamSessionFactory::createConnection(const Poco::Net::StreamSocket &socket) {
+    // Poco's factory contract: the dispatcher takes ownership of the raw pointer.
+    return new StreamSession(socket, service_);
+}
+
+} // namespace portico::host

@@ -1,0 +1,21 @@
+// upper — answers each line with the same line in upper case, until EOF
+// (socketserver seeds 000 and 002: "Hello, Server!" → "HELLO, SERVER!").
+#include "portico/portico.hpp"
+
+#include <cctype>
+#include <string>
+
+namespace {
+class Upper : public portico::StreamHandler {
+    void handle() override {
+        std::string out;
+        while (auto line = stream().read_line()) {
+            out.assign(*line);
+            for (char &c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            stream().write_all(out);
+        }
+    }
+};
+} // namespace
+
+PORTICO_PLUGIN("upper", "1.0.0", reg) { reg.stream<Upper>("upper"); }
