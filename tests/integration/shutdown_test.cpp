@@ -1,0 +1,80 @@
+// shutdown_test.cpp — SIGTERM and SIGINT stop the host gracefully: no new
+// connections, in-flight requests finish, exit code 0.
+#include "harness/ConfigBuilder.h"
+#include "harness/Paths.h"
+#include "harness/PluginDir.h"
+#include "harness/PorticoProcess.h"
+#include "harness/SocketQueues.h"
+#include "harness/TcpClient.h"
+#include "harness/TempDir.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace portico::test {
+namespace {
+
+TEST(Shutdown, SigtermLetsAnInFlightRequestFinishAndRefusesNewConnections) {
+    TempDir dir;
+    ConfigBuilder config;
+    config.plugin_dir(make_plugin_dir(dir, {test_plugin("slow")}));
+    config.service("slow", "slow.reply").setting("delay_ms", "1000");
+    config.shutdown_timeout("10s");
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("slow");
+
+    TcpClient client(port);
+    client.send("important work\n");
+    // The handler answers only after 1 s; the kernel tells when it has read the line.
+    ASSERT_TRUE(wait_server_read_all(client, 2s)) << "the host never read the request";
+    host.send_signal(SIGTERM);
+
+    int last_error = 0;
+    const bool refused = wait_until(
+        [&] { return (last_error = TcpClient::probe_connect(port, 100ms)) == ECONNREFUSED; }, 600ms, 10ms);
+    EXPECT_TRUE(refused) << "a new connection after SIGTERM was not refused; last attempt: "
+                         << (last_error == 0 ? "connected" : std::strerror(last_error));
+    EXPECT_TRUE(host.running()) << "the host exited before its in-flight request was answered";
+
+    EXPECT_EQ(client.read_line(3s), "done: important work\n");
+    client.close();
+    EXPECT_EQ(host.wait_exit(5s), ExitStatus::exited(0));
+}
+
+TEST(Shutdown, SigtermAndSigintWithNoClientsExitZeroPromptly) {
+    for (const int signal : {SIGTERM, SIGINT}) {
+        SCOPED_TRACE(::strsignal(signal));
+        TempDir dir;
+        ConfigBuilder config;
+        config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("upper")}));
+        config.service("upper", "upper.upper");
+        PorticoProcess host(dir, config.yaml());
+        ASSERT_TRUE(host.wait_ready());
+        host.send_signal(signal);
+        EXPECT_EQ(host.wait_exit(3s), ExitStatus::exited(0));
+    }
+}
+
+TEST(Shutdown, IdleConnectionIsCutAtTheShutdownTimeout) {
+    TempDir dir;
+    ConfigBuilder config;
+    config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("upper")}));
+    config.service("upper", "upper.upper");
+    config.shutdown_timeout("1s");
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+
+    TcpClient lingering(host.port("upper"));
+    lingering.send("hi\n");
+    ASSERT_EQ(lingering.read_line(), "HI\n"); // a session is running and will never end by itself
+    host.send_signal(SIGTERM);
+    EXPECT_EQ(host.wait_exit(5s), ExitStatus::exited(0)) << "shutdown_timeout: 1s was not honoured";
+    EXPECT_TRUE(lingering.read_until_closed(1s).has_value()) << "the lingering connection was not closed";
+}
+
+} // namespace
+} // namespace portico::test
