@@ -1,0 +1,56 @@
+# Portico — the two commands: `make run` and `make test`.
+# Both install the Debian packages the build needs when they are missing,
+# configure and build with CMake, then run the host or the whole test suite.
+
+BUILD      ?= build
+CONFIG     ?= config/portico.yaml
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD_TYPE ?= RelWithDebInfo
+
+# Debian packages: compiler and build tools, Poco, yaml-cpp, GoogleTest.
+PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
+            netcat-openbsd
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test test-sanitize check format clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/bin/portico --config $(CONFIG)
+
+check: build
+	$(BUILD)/bin/portico --check --config $(CONFIG)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
+test-sanitize: deps
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DPORTICO_SANITIZE=address,undefined
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.hpp' '*.c')
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan
