@@ -47,8 +47,16 @@ Host::Host(Config config)
 
 Host::~Host() {
     // Services hold bindings that pin plugin versions: they go first.
-    services_.clear();
+    {
+        std::lock_guard lock(services_mutex_);
+        services_.clear();
+    }
     registry_.reset();
+}
+
+std::vector<std::shared_ptr<Service>> Host::services() const {
+    std::lock_guard lock(services_mutex_);
+    return services_;
 }
 
 void Host::load() {
@@ -56,15 +64,7 @@ void Host::load() {
     for (const std::string &problem : list.problems) log_.warning(problem);
     for (const auto &file : list.files) {
         const LoadOutcome outcome = registry_->load(file);
-        if (outcome.ok)
-            log_.information("loaded plugin '%s' %s from %s (handlers: %s)", outcome.version->plugin_name(),
-                             outcome.version->plugin_version(), file.string(), [&] {
-                                 std::vector<std::string> names;
-                                 for (const auto &h : outcome.version->handlers()) names.push_back(h.name);
-                                 return join(names, ", ");
-                             }());
-        else
-            log_.warning("plugin refused: %s", outcome.error);
+        if (!outcome.ok) log_.warning("plugin refused: %s", outcome.error);
     }
     const std::vector<std::string> problems = handler_problems();
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
@@ -78,11 +78,6 @@ std::vector<std::string> Host::handler_problems() const {
         const ServiceConfig &svc = config_.services[i];
         const std::string where = svc.handler_pos.to_string() + ": " + service_key(i) + ".handler: ";
         const std::string full = svc.plugin + "." + svc.handler;
-        if (svc.protocol != Protocol::tcp) {
-            problems.push_back(svc.pos.to_string() + ": " + service_key(i) +
-                               ".protocol: udp services are not supported by this build yet; use protocol: tcp");
-            continue;
-        }
         const auto version = registry_->current(svc.plugin);
         if (!version) {
             problems.push_back(where + "no plugin provides handler '" + full + "': plugin '" + svc.plugin +
@@ -99,30 +94,43 @@ std::vector<std::string> Host::handler_problems() const {
                                ") has no handler '" + full + "' (it has: " + join(names, ", ") + ")");
             continue;
         }
-        if (entry->kind != PORTICO_HANDLER_STREAM)
+        const bool tcp = svc.protocol == Protocol::tcp;
+        if (tcp && entry->kind != PORTICO_HANDLER_STREAM)
             problems.push_back(where + "handler '" + full + "' handles datagrams and cannot serve protocol tcp");
+        if (!tcp && entry->kind != PORTICO_HANDLER_DATAGRAM)
+            problems.push_back(where + "handler '" + full + "' handles streams and cannot serve protocol udp");
     }
     return problems;
 }
 
+std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc) {
+    auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
+    auto binding = HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle);
+    std::shared_ptr<Service> service = make_service(svc, handle, std::move(binding));
+    service->start();
+    log_.information("service '%s' listening on %s (handler %s.%s, plugin version %s)", svc.name,
+                     service->bound_address(), svc.plugin, svc.handler,
+                     service->binding()->version().plugin_version());
+    return service;
+}
+
 void Host::start() {
+    std::lock_guard control(control_mutex_);
     std::vector<std::string> problems;
+    std::vector<std::shared_ptr<Service>> started;
     for (const ServiceConfig &svc : config_.services) {
-        auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
         try {
-            auto binding = HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle);
-            auto service = std::make_unique<TcpService>(svc, handle, std::move(binding));
-            service->start();
-            log_.information("service '%s' listening on %s (handler %s.%s, plugin version %s)", svc.name,
-                             service->bound_address(), svc.plugin, svc.handler,
-                             service->binding()->version().plugin_version());
-            services_.push_back(std::move(service));
+            started.push_back(start_service(svc));
         } catch (const std::exception &e) {
             problems.push_back(e.what());
         }
     }
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
-    log_.information("portico ready: %z service(s)", services_.size());
+    {
+        std::lock_guard lock(services_mutex_);
+        services_ = std::move(started);
+    }
+    log_.information("portico ready: %z service(s)", config_.services.size());
 }
 
 void Host::run(const SignalWaiter &signals) {
@@ -136,8 +144,8 @@ void Host::run(const SignalWaiter &signals) {
 }
 
 PluginRegistry::Vetter Host::vetter_for_bound_handlers() const {
-    return [this](const PluginVersion &candidate) -> std::optional<std::string> {
-        for (const auto &service : services_) {
+    return [services = services()](const PluginVersion &candidate) -> std::optional<std::string> {
+        for (const auto &service : services) {
             const ServiceConfig &svc = service->config();
             if (svc.plugin != candidate.plugin_name()) continue;
             if (candidate.find_handler(svc.handler) == nullptr)
@@ -148,22 +156,27 @@ PluginRegistry::Vetter Host::vetter_for_bound_handlers() const {
     };
 }
 
-void Host::rebind_services(const std::shared_ptr<PluginVersion> &version) {
-    for (const auto &service : services_) {
+void Host::rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report) {
+    for (const auto &service : services()) {
         const ServiceConfig &svc = service->config();
         if (svc.plugin != version->plugin_name()) continue;
         try {
             const auto previous = service->binding();
             service->set_binding(HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
-            log_.information("service '%s' now uses %s %s (generation %Lu)", svc.name, version->plugin_name(),
-                             version->plugin_version(), static_cast<Poco::UInt64>(version->generation()));
+            report.changes.push_back("service '" + svc.name + "' now uses " + version->plugin_name() + " " +
+                                     version->plugin_version() + " (generation " +
+                                     std::to_string(version->generation()) + ")");
+            log_.information(report.changes.back());
         } catch (const std::exception &e) {
-            log_.error("service '%s' keeps its previous plugin version: %s", svc.name, std::string(e.what()));
+            report.errors.push_back("service '" + svc.name + "' keeps its previous plugin version: " + e.what());
+            log_.error(report.errors.back());
         }
     }
 }
 
-void Host::reload_plugins() {
+ReloadReport Host::reload_plugins() {
+    std::lock_guard control(control_mutex_);
+    ReloadReport report;
     std::map<std::filesystem::path, std::string> loaded_sha;
     for (const auto &version : registry_->current_all()) loaded_sha[version->source_file()] = version->sha256();
     const PluginFileList list = list_plugin_files(config_.plugins);
@@ -173,33 +186,41 @@ void Host::reload_plugins() {
         if (known != loaded_sha.end() && known->second == sha256_of_file(file)) continue;
         const LoadOutcome outcome = registry_->load(file, vetter_for_bound_handlers());
         if (!outcome.ok) {
-            log_.error("plugin reload refused, previous version keeps serving: %s", outcome.error);
+            report.errors.push_back("plugin reload refused, previous version keeps serving: " + outcome.error);
+            log_.error(report.errors.back());
             continue;
         }
-        log_.information("loaded plugin '%s' %s from %s (generation %Lu)", outcome.version->plugin_name(),
-                         outcome.version->plugin_version(), file.string(),
-                         static_cast<Poco::UInt64>(outcome.version->generation()));
-        rebind_services(outcome.version);
+        report.changes.push_back("loaded " + outcome.version->plugin_name() + " " + outcome.version->plugin_version() +
+                                 " from " + file.string() + " (generation " +
+                                 std::to_string(outcome.version->generation()) + ")");
+        rebind_services(outcome.version, report);
     }
+    if (report.changes.empty() && report.errors.empty()) report.changes.push_back("no plugin file changed");
+    return report;
 }
 
 bool Host::shutdown() {
+    std::lock_guard control(control_mutex_);
+    const std::vector<std::shared_ptr<Service>> services = this->services();
     log_.information("stopping: no new connections; waiting up to %Lds for open sessions",
                      static_cast<Poco::Int64>(config_.shutdown_timeout.count() / 1000));
-    for (const auto &service : services_) {
+    for (const auto &service : services) {
         service->handle()->stopping = true;
         service->stop_accepting();
     }
     const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;
     bool all_ended = true;
-    for (const auto &service : services_) {
+    for (const auto &service : services) {
         if (service->wait_sessions(deadline)) continue;
         log_.warning("service '%s': %Ld session(s) still open at shutdown_timeout; closing them", service->name(),
                      static_cast<Poco::Int64>(service->counters().active.load()));
         service->close_sessions();
         if (!service->wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5))) all_ended = false;
     }
-    if (all_ended) services_.clear();
+    if (all_ended) {
+        std::lock_guard lock(services_mutex_);
+        services_.clear();
+    }
     log_.information(all_ended ? "stopped" : "stopped with sessions that would not end");
     return all_ended;
 }

@@ -5,11 +5,12 @@
 
 #include "config/Config.h"
 #include "plugin/PluginRegistry.h"
-#include "service/TcpService.h"
+#include "service/Service.h"
 
 #include <Poco/Logger.h>
 
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,6 +18,13 @@
 namespace portico::host {
 
 class SignalWaiter;
+
+// What a reload did: one line per change, one per refusal.
+struct ReloadReport {
+    std::vector<std::string> changes;
+    std::vector<std::string> errors;
+    bool ok() const { return errors.empty(); }
+};
 
 // The host cannot start with this config; what() lists every reason.
 class StartupError : public std::runtime_error {
@@ -43,22 +51,28 @@ public:
     bool shutdown();
 
     // Loads plugin files that changed since they were loaded; services bound
-    // to a replaced plugin get the new version for new connections.
-    void reload_plugins();
+    // to a replaced plugin get the new version for new connections. Safe to
+    // call from any thread (signal loop, file watcher, admin server).
+    ReloadReport reload_plugins();
 
     const Config &config() const { return config_; }
-    const std::vector<std::unique_ptr<TcpService>> &services() const { return services_; }
+    // A snapshot of the running services, safe to use from any thread.
+    std::vector<std::shared_ptr<Service>> services() const;
     PluginRegistry &registry() { return *registry_; }
+    const PluginRegistry &registry() const { return *registry_; }
 
 private:
     std::vector<std::string> handler_problems() const;
     PluginRegistry::Vetter vetter_for_bound_handlers() const;
-    void rebind_services(const std::shared_ptr<PluginVersion> &version);
+    void rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report);
+    std::shared_ptr<Service> start_service(const ServiceConfig &svc);
 
     Config config_;
     Poco::Logger &log_;
     std::unique_ptr<PluginRegistry> registry_;
-    std::vector<std::unique_ptr<TcpService>> services_;
+    mutable std::mutex control_mutex_; // one reload/shutdown at a time
+    mutable std::mutex services_mutex_; // guards services_ for readers
+    std::vector<std::shared_ptr<Service>> services_;
 };
 
 } // namespace portico::host

@@ -29,8 +29,9 @@ void name_worker_thread(const std::string &service) {
 // Ends the session's registration however handle() leaves.
 class SessionRegistration {
 public:
-    SessionRegistration(TcpService &service, Connection &conn) : service_(service), conn_(conn) {
-        service_.session_started(conn_);
+    SessionRegistration(TcpService &service, Connection &conn, const HandlerBinding &binding)
+        : service_(service), conn_(conn) {
+        service_.session_started(conn_, binding);
     }
     ~SessionRegistration() { service_.session_ended(conn_); }
     SessionRegistration(const SessionRegistration &) = delete;
@@ -61,7 +62,7 @@ void StreamSession::run() {
     Connection conn(socket(), binding->service(), service_.limits());
     ServiceCounters &counters = service_.counters();
     {
-        SessionRegistration registration(service_, conn);
+        SessionRegistration registration(service_, conn, *binding);
         const int rc = binding->handle_stream(&conn);
         if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
         if (rc == PORTICO_ERR_TIMEOUT) ++counters.timeouts;

@@ -50,8 +50,7 @@ private:
 
 TcpService::TcpService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
                        std::shared_ptr<HandlerBinding> binding)
-    : config_(std::move(config)), limits_(limits_of(config_)), handle_(std::move(handle)),
-      binding_(std::move(binding)) {}
+    : Service(std::move(config), std::move(handle), std::move(binding)), limits_(limits_of(this->config())) {}
 
 TcpService::~TcpService() {
     stop_accepting();
@@ -62,44 +61,46 @@ TcpService::~TcpService() {
 }
 
 Poco::Net::ServerSocket TcpService::make_listener() const {
-    const ListenAddress &listen = config_.listen;
+    const ServiceConfig &cfg = config();
+    const ListenAddress &listen = cfg.listen;
     Poco::Net::ServerSocket socket;
     if (listen.kind == ListenAddress::Kind::unix_path) {
         socket.bind(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, listen.path), false);
     } else if (listen.is_v6()) {
-        socket.bind6(Poco::Net::SocketAddress(listen.host, listen.port), config_.reuse_address, config_.reuse_port,
+        socket.bind6(Poco::Net::SocketAddress(listen.host, listen.port), cfg.reuse_address, cfg.reuse_port,
                      true);
     } else {
-        socket.bind(Poco::Net::SocketAddress(listen.host, listen.port), config_.reuse_address, config_.reuse_port);
+        socket.bind(Poco::Net::SocketAddress(listen.host, listen.port), cfg.reuse_address, cfg.reuse_port);
     }
-    socket.listen(config_.backlog);
+    socket.listen(cfg.backlog);
     return socket;
 }
 
 void TcpService::start() {
+    const ServiceConfig &cfg = config();
     Poco::Net::ServerSocket socket;
     try {
         socket = make_listener();
     } catch (const Poco::Exception &e) {
-        throw std::runtime_error("service '" + config_.name + "': cannot listen on " + config_.listen.to_string() +
-                                 ": " + e.displayText() + " (" + config_.listen_pos.to_string() + ")");
+        throw std::runtime_error("service '" + cfg.name + "': cannot listen on " + cfg.listen.to_string() +
+                                 ": " + e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
     }
     bound_ = socket.address();
 
-    const bool single = config_.mode == ServiceMode::single;
-    const int min_threads = single ? 1 : config_.threads.min;
-    const int max_threads = single ? 1 : config_.threads.max;
-    const int idle_seconds = std::max<int>(1, static_cast<int>(config_.threads.idle.count() / 1000));
-    pool_ = std::make_unique<Poco::ThreadPool>(config_.name, min_threads, max_threads, idle_seconds,
-                                               config_.threads.stack_kib * 1024);
+    const bool single = cfg.mode == ServiceMode::single;
+    const int min_threads = single ? 1 : cfg.threads.min;
+    const int max_threads = single ? 1 : cfg.threads.max;
+    const int idle_seconds = std::max<int>(1, static_cast<int>(cfg.threads.idle.count() / 1000));
+    pool_ = std::make_unique<Poco::ThreadPool>(cfg.name, min_threads, max_threads, idle_seconds,
+                                               cfg.threads.stack_kib * 1024);
 
     auto params = Poco::Net::TCPServerParams::Ptr(new Poco::Net::TCPServerParams);
     params->setMaxThreads(max_threads);
-    params->setMaxQueued(config_.max_queued);
-    params->setThreadIdleTime(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(config_.threads.idle).count()));
+    params->setMaxQueued(cfg.max_queued);
+    params->setThreadIdleTime(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(cfg.threads.idle).count()));
 
     server_ = std::make_unique<Poco::Net::TCPServer>(new StreamSessionFactory(*this), *pool_, socket, params);
-    server_->setConnectionFilter(new ConnectionLimitFilter(config_, counters_, handle_->logger));
+    server_->setConnectionFilter(new ConnectionLimitFilter(cfg, counters(), handle()->logger));
     server_->start();
 }
 
@@ -114,39 +115,37 @@ bool TcpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
 
 void TcpService::close_sessions() {
     std::lock_guard lock(sessions_mutex_);
-    for (Connection *conn : sessions_) conn->force_close();
+    for (const auto &[conn, binding] : sessions_) conn->force_close();
+}
+
+std::size_t TcpService::close_stale_sessions() {
+    const std::shared_ptr<HandlerBinding> current = binding();
+    std::size_t closed = 0;
+    std::lock_guard lock(sessions_mutex_);
+    for (const auto &[conn, binding] : sessions_) {
+        if (binding == current.get()) continue;
+        conn->force_close();
+        ++closed;
+    }
+    return closed;
 }
 
 std::string TcpService::bound_address() const {
-    if (config_.listen.kind == ListenAddress::Kind::unix_path) return config_.listen.to_string();
+    if (config().listen.kind == ListenAddress::Kind::unix_path) return config().listen.to_string();
     return bound_.toString();
 }
 
-std::shared_ptr<HandlerBinding> TcpService::binding() const {
-    std::lock_guard lock(binding_mutex_);
-    return binding_;
-}
-
-void TcpService::set_binding(std::shared_ptr<HandlerBinding> binding) {
-    std::shared_ptr<HandlerBinding> old;
-    {
-        std::lock_guard lock(binding_mutex_);
-        old = std::exchange(binding_, std::move(binding));
-    }
-    // `old` is released here, outside the lock; sessions may still hold it.
-}
-
-void TcpService::session_started(Connection &conn) {
-    ++counters_.accepted;
-    ++counters_.active;
+void TcpService::session_started(Connection &conn, const HandlerBinding &binding) {
+    ++counters().accepted;
+    ++counters().active;
     std::lock_guard lock(sessions_mutex_);
-    sessions_.insert(&conn);
+    sessions_.emplace(&conn, &binding);
 }
 
 void TcpService::session_ended(Connection &conn) {
     std::lock_guard lock(sessions_mutex_);
     sessions_.erase(&conn);
-    --counters_.active;
+    --counters().active;
     if (sessions_.empty()) sessions_done_.notify_all();
 }
 
