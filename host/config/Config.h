@@ -56,6 +56,7 @@ struct ServiceConfig {
     std::map<std::string, std::string> settings;
 
     SourcePos pos;         // of the service entry
+    SourcePos name_pos;    // of its `name:` value
     SourcePos handler_pos; // of its `handler:` value
     SourcePos listen_pos;  // of its `listen:` value
 };
@@ -71,6 +72,7 @@ struct PluginsConfig {
 struct AdminConfig {
     std::optional<ListenAddress> listen; // absent: no admin server
     std::string token;                   // empty: no auth
+    SourcePos listen_pos;                // of the `listen:` value
 };
 
 struct LoggingConfig {

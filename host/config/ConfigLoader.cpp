@@ -1,0 +1,474 @@
+// ConfigLoader.cpp — the schema of portico.yaml: one table of known keys per
+// map, then the checks that span several entries (unique names, free ports).
+// To add a key, add a row to the table of the map it belongs in.
+#include "config/ConfigLoader.h"
+
+#include "config/ByteSize.h"
+#include "config/ConfigReader.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+namespace portico::host {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMaxThreads = 4096;
+constexpr uint64_t kMinStack = 64 * 1024;
+constexpr uint64_t kMaxStack = uint64_t{1} << 30;
+constexpr uint64_t kMinLine = 16;
+constexpr uint64_t kMaxLine = uint64_t{64} << 20;
+// A service's settings are a handful of strings; the caps keep an alias bomb
+// ("a: &a [*b, *b, …]") or an alias cycle from expanding without end.
+constexpr std::size_t kMaxSettings = 10'000;
+constexpr int kMaxSettingsDepth = 32;
+
+constexpr std::array<std::string_view, 2> kProtocols{"tcp", "udp"};
+constexpr std::array<std::string_view, 2> kModes{"threads", "single"};
+constexpr std::array<std::string_view, 8> kLogLevels{"trace",   "debug", "information", "notice",
+                                                     "warning", "error", "critical",    "fatal"};
+constexpr std::array<std::string_view, 2> kLogFormats{"text", "json"};
+
+bool all_chars_in(std::string_view text, std::string_view extra) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               extra.find(c) != std::string_view::npos;
+    });
+}
+
+// ---- plugins ---------------------------------------------------------------
+
+void read_plugin_dir(ConfigReader &r, const YamlValue &v, PluginsConfig &out) {
+    const auto text = r.text(v, "a directory path");
+    if (!text)
+        return;
+    if (text->empty()) {
+        r.report(v, "expected a directory path, got an empty string");
+        return;
+    }
+    out.dir = r.resolve(*text);
+    out.dir_pos = v.pos;
+}
+
+// Names, not paths: the registry only ever loads from plugins.dir.
+void read_plugin_list(ConfigReader &r, const YamlValue &v, PluginsConfig &out) {
+    const auto items = r.sequence(v, "a list of file names in plugins.dir, like [upper.so, echo.so]");
+    if (!items)
+        return;
+    std::set<std::string> seen;
+    for (const YamlValue &item : *items) {
+        const auto name = r.text(item, "a file name like upper.so");
+        if (!name)
+            continue;
+        if (name->empty() || *name == "." || *name == ".." || name->find('/') != std::string::npos)
+            r.report(item, "expected a file name in plugins.dir like upper.so, got '" + *name + "'");
+        else if (!seen.insert(*name).second)
+            r.report(item, "'" + *name + "' is listed twice");
+        else
+            out.load.push_back(*name);
+    }
+}
+
+const Schema<PluginsConfig> &plugins_schema() {
+    static const Schema<PluginsConfig> schema{
+        {"dir", read_plugin_dir, true, "dir: ./plugins"},
+        {"load", read_plugin_list},
+        {"watch", set_bool(&PluginsConfig::watch)},
+        {"drain_timeout", set_duration(&PluginsConfig::drain_timeout)},
+    };
+    return schema;
+}
+
+// ---- services: threads -------------------------------------------------------
+
+void read_stack(ConfigReader &r, const YamlValue &v, ThreadsConfig &out) {
+    const auto bytes = r.byte_size(v, 0, kMaxStack);
+    if (!bytes)
+        return;
+    if (*bytes != 0 && *bytes < kMinStack) {
+        r.report(v, "must be 0 (the platform default) or at least 64KiB, got " + v.node.Scalar());
+        return;
+    }
+    // Stacks are set in pages anyway; rounding up to whole KiB loses nothing.
+    out.stack_kib = static_cast<int>((*bytes + 1023) / 1024);
+}
+
+const Schema<ThreadsConfig> &threads_schema() {
+    static const Schema<ThreadsConfig> schema{
+        {"min", set_int(&ThreadsConfig::min, 1, kMaxThreads)},
+        {"max", set_int(&ThreadsConfig::max, 1, kMaxThreads)},
+        {"idle", set_duration(&ThreadsConfig::idle)},
+        {"stack", read_stack},
+    };
+    return schema;
+}
+
+void read_threads(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    const std::size_t issues_before = r.issue_count();
+    if (!read_map(r, v, threads_schema(), out.threads) || r.issue_count() != issues_before)
+        return; // a bad min or max would make the comparison below misleading
+    const ThreadsConfig &t = out.threads;
+    if (t.min <= t.max)
+        return;
+    // Point at max if it was written, else at the min that exceeds the default.
+    const auto at = r.lookup(v, "max") ? r.lookup(v, "max") : r.lookup(v, "min");
+    r.report(at ? *at : v, "threads.min (" + std::to_string(t.min) + ") is greater than threads.max (" +
+                               std::to_string(t.max) + ")");
+}
+
+// ---- services ----------------------------------------------------------------
+
+void read_name(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    const auto name = r.text(v, "a service name");
+    if (!name)
+        return;
+    if (!all_chars_in(*name, "_.-")) {
+        r.report(v, "bad service name '" + *name + "': use letters, digits, '_', '.' or '-'");
+        return;
+    }
+    out.name = *name;
+    out.name_pos = v.pos;
+}
+
+void read_listen(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (auto address = r.listen(v)) {
+        out.listen = std::move(*address);
+        out.listen_pos = v.pos;
+    }
+}
+
+// "plugin.handler", or "plugin" alone when the plugin's handler has its name.
+void read_handler(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    const auto text = r.text(v, "plugin.handler");
+    if (!text)
+        return;
+    const std::size_t dot = text->find('.');
+    std::string plugin = text->substr(0, dot);
+    std::string handler = dot == std::string::npos ? plugin : text->substr(dot + 1);
+    if (!all_chars_in(plugin, "_-") || !all_chars_in(handler, "_-")) {
+        r.report(v, "bad handler '" + *text +
+                        "': expected plugin.handler or plugin, each part letters, digits, '_' or '-'");
+        return;
+    }
+    out.plugin = std::move(plugin);
+    out.handler = std::move(handler);
+    out.handler_pos = v.pos;
+}
+
+void read_protocol(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (const auto text = r.one_of(v, kProtocols))
+        out.protocol = *text == "udp" ? Protocol::udp : Protocol::tcp;
+}
+
+void read_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (const auto text = r.one_of(v, kModes))
+        out.mode = *text == "single" ? ServiceMode::single : ServiceMode::threads;
+}
+
+void read_max_line(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (const auto bytes = r.byte_size(v, kMinLine, kMaxLine))
+        out.max_line = static_cast<std::size_t>(*bytes);
+}
+
+// Walks a service's free-form `config:` map into flat "a.b.0" keys. Aliases
+// can make the YAML graph cyclic ("a: &x {b: *x}"), so depth and size are
+// capped rather than trusting the input to be a tree.
+class SettingsFlattener {
+public:
+    SettingsFlattener(ConfigReader &reader, const YamlValue &at, std::map<std::string, std::string> &out)
+        : reader_(reader), at_(at), out_(out) {}
+
+    // False once a cap was hit (and reported).
+    bool add(const YAML::Node &node, const std::string &prefix, int depth) {
+        if (depth > kMaxSettingsDepth)
+            return stop("settings are nested too deeply (at most " + std::to_string(kMaxSettingsDepth) + " levels)");
+        // Counting visited nodes, not entries: empty maps aliased many times
+        // add no entries but still cost a visit each.
+        if (++visited_ > kMaxSettings)
+            return stop("too many settings (at most " + std::to_string(kMaxSettings) + " values)");
+        if (node.IsMap())
+            return add_map(node, prefix, depth);
+        if (node.IsSequence()) {
+            std::size_t index = 0;
+            for (const YAML::Node &item : node)
+                if (!add(item, join(prefix, std::to_string(index++)), depth + 1))
+                    return false;
+            return true;
+        }
+        out_[prefix] = node.IsScalar() ? node.Scalar() : std::string{};
+        return true;
+    }
+
+private:
+    static std::string join(const std::string &prefix, const std::string &key) {
+        return prefix.empty() ? key : prefix + "." + key;
+    }
+
+    bool add_map(const YAML::Node &node, const std::string &prefix, int depth) {
+        for (const auto &entry : node) {
+            if (!entry.first.IsScalar()) {
+                reader_.report(reader_.pos_of(entry.first.Mark()), at_.path,
+                               "setting names must be plain text, not a list or map");
+                continue;
+            }
+            if (!add(entry.second, join(prefix, entry.first.Scalar()), depth + 1))
+                return false;
+        }
+        return true;
+    }
+
+    bool stop(std::string message) {
+        reader_.report(at_, std::move(message));
+        return false;
+    }
+
+    ConfigReader &reader_;
+    const YamlValue &at_;
+    std::map<std::string, std::string> &out_;
+    std::size_t visited_ = 0;
+};
+
+void read_settings(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (v.node.IsNull())
+        return;
+    if (!v.node.IsMap()) {
+        r.report(v, "expected a map of settings for the handler, like {greeting: hello}, got " +
+                        ConfigReader::describe(v.node));
+        return;
+    }
+    SettingsFlattener(r, v, out.settings).add(v.node, "", 0);
+}
+
+const Schema<ServiceConfig> &service_schema() {
+    static const Schema<ServiceConfig> schema{
+        {"name", read_name, true, "name: echo"},
+        {"listen", read_listen, true, "listen: 127.0.0.1:9000"},
+        {"protocol", read_protocol},
+        {"handler", read_handler, true, "handler: plugin.handler"},
+        {"mode", read_mode},
+        {"threads", read_threads},
+        {"max_queued", set_int(&ServiceConfig::max_queued, 0)},
+        {"backlog", set_int(&ServiceConfig::backlog, 1)},
+        {"tcp_nodelay", set_bool(&ServiceConfig::tcp_nodelay)},
+        {"reuse_address", set_bool(&ServiceConfig::reuse_address)},
+        {"reuse_port", set_bool(&ServiceConfig::reuse_port)},
+        {"max_connections", set_int(&ServiceConfig::max_connections, 1)},
+        {"idle_timeout", set_duration(&ServiceConfig::idle_timeout)},
+        {"read_timeout", set_duration(&ServiceConfig::read_timeout)},
+        {"max_line", read_max_line},
+        {"config", read_settings},
+    };
+    return schema;
+}
+
+void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
+    const auto items = r.sequence(v, "a list of services (- name: …, listen: …, handler: …)");
+    if (!items)
+        return;
+    if (items->empty()) {
+        r.report(v, "must list at least one service (- name: echo, listen: 127.0.0.1:9000, handler: echo)");
+        return;
+    }
+    // Every entry is kept, even a broken one, so services[i] matches the file.
+    for (const YamlValue &item : *items) {
+        ServiceConfig service;
+        service.pos = item.pos;
+        read_map(r, item, service_schema(), service);
+        out.services.push_back(std::move(service));
+    }
+}
+
+// ---- admin, logging, top level -----------------------------------------------
+
+void read_admin_listen(ConfigReader &r, const YamlValue &v, AdminConfig &out) {
+    if (auto address = r.listen(v)) {
+        out.listen = std::move(*address);
+        out.listen_pos = v.pos;
+    }
+}
+
+const Schema<AdminConfig> &admin_schema() {
+    static const Schema<AdminConfig> schema{
+        {"listen", read_admin_listen},
+        {"token", set_text(&AdminConfig::token)},
+    };
+    return schema;
+}
+
+const Schema<LoggingConfig> &logging_schema() {
+    static const Schema<LoggingConfig> schema{
+        {"level", set_choice(&LoggingConfig::level, kLogLevels)},
+        {"format", set_choice(&LoggingConfig::format, kLogFormats)},
+    };
+    return schema;
+}
+
+template <class T>
+auto nested(T Config::*member, const Schema<T> &(*schema)()) {
+    return [=](ConfigReader &r, const YamlValue &v, Config &out) { read_map(r, v, schema(), out.*member); };
+}
+
+const Schema<Config> &config_schema() {
+    static const Schema<Config> schema{
+        {"plugins", nested(&Config::plugins, plugins_schema), true, "plugins: {dir: ./plugins}"},
+        {"services", read_services, true, "services: [{name: echo, listen: 127.0.0.1:9000, handler: echo}]"},
+        {"admin", nested(&Config::admin, admin_schema)},
+        {"logging", nested(&Config::logging, logging_schema)},
+        {"shutdown_timeout", set_duration(&Config::shutdown_timeout)},
+    };
+    return schema;
+}
+
+// ---- checks across entries -----------------------------------------------------
+
+std::string service_path(std::size_t index) { return "services[" + std::to_string(index) + "]"; }
+
+void check_unique_names(ConfigReader &r, const std::vector<ServiceConfig> &services) {
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        if (services[i].name.empty())
+            continue;
+        for (std::size_t j = 0; j < i; ++j) {
+            if (services[j].name != services[i].name)
+                continue;
+            r.report(services[i].name_pos, service_path(i) + ".name",
+                     "duplicate service name '" + services[i].name + "' (first defined at " +
+                         services[j].name_pos.to_string() + ")");
+            break;
+        }
+    }
+}
+
+bool is_wildcard(const std::string &host) { return host == "0.0.0.0" || host == "::"; }
+
+// Whether binding both would fail. Port 0 asks the kernel for a free port, so
+// it never clashes; a wildcard host covers every address on its port (Linux
+// lets [::] take IPv4 too). TCP and UDP have separate port spaces.
+bool clashes(const ListenAddress &a, Protocol pa, const ListenAddress &b, Protocol pb) {
+    if (a.kind != b.kind)
+        return false;
+    if (a.kind == ListenAddress::Kind::unix_path)
+        return a.path == b.path;
+    if (pa != pb || a.port == 0 || a.port != b.port)
+        return false;
+    return a.host == b.host || is_wildcard(a.host) || is_wildcard(b.host);
+}
+
+// "listen address X is already used by service 'a'", if an earlier service
+// is bound where `address` wants to be.
+std::optional<std::string> clash_message(const std::vector<ServiceConfig> &services, std::size_t before,
+                                         const ListenAddress &address, Protocol protocol) {
+    for (std::size_t j = 0; j < before; ++j) {
+        const ServiceConfig &other = services[j];
+        if (other.listen_pos.line == 0 || !clashes(address, protocol, other.listen, other.protocol))
+            continue;
+        const std::string name = other.name.empty() ? service_path(j) : other.name;
+        std::string message = "listen address " + address.to_string() + " is already used by service '" + name + "'";
+        // A wildcard overlap is not obvious from the two texts; spell it out.
+        if (other.listen.to_string() != address.to_string())
+            message += " (which listens on " + other.listen.to_string() + ")";
+        return message;
+    }
+    return std::nullopt;
+}
+
+void check_free_addresses(ConfigReader &r, const Config &config) {
+    const auto &services = config.services;
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        if (services[i].listen_pos.line == 0)
+            continue; // listen was missing or bad: already reported
+        if (auto message = clash_message(services, i, services[i].listen, services[i].protocol))
+            r.report(services[i].listen_pos, service_path(i) + ".listen", std::move(*message));
+    }
+    if (!config.admin.listen)
+        return;
+    // The admin server is HTTP, so TCP.
+    if (auto message = clash_message(services, services.size(), *config.admin.listen, Protocol::tcp))
+        r.report(config.admin.listen_pos, "admin.listen", std::move(*message));
+}
+
+void read_document(ConfigReader &r, const YAML::Node &root, Config &config) {
+    const YamlValue document = r.document(root);
+    if (root.IsNull()) {
+        r.report(document, "the config is empty: expected a map with at least 'plugins' and 'services'");
+        return;
+    }
+    if (!read_map(r, document, config_schema(), config))
+        return;
+    check_unique_names(r, config.services);
+    check_free_addresses(r, config);
+}
+
+std::string join_issues(const std::vector<ConfigIssue> &issues) {
+    std::string text;
+    for (const ConfigIssue &issue : issues)
+        text += (text.empty() ? "" : "\n") + issue.to_string();
+    return text;
+}
+
+[[noreturn]] void throw_one(const fs::path &file, int line, int column, std::string message) {
+    throw ConfigError({ConfigIssue{SourcePos{file.string(), line, column}, "", std::move(message)}});
+}
+
+} // namespace
+
+std::string SourcePos::to_string() const {
+    if (line <= 0)
+        return file;
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string ConfigIssue::to_string() const {
+    return pos.to_string() + ": " + (key.empty() ? "" : key + ": ") + message;
+}
+
+ConfigError::ConfigError(std::vector<ConfigIssue> issues)
+    : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
+
+Config load_config_text(const std::string &yaml, const fs::path &file) {
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(file, ec).lexically_normal();
+    ConfigReader reader(file.string(), (ec ? file : absolute).parent_path());
+
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml);
+    } catch (const YAML::Exception &e) {
+        const SourcePos pos = reader.pos_of(e.mark);
+        throw_one(file, pos.line, pos.column, "YAML syntax error: " + e.msg);
+    }
+
+    Config config;
+    config.file = ec ? file : absolute;
+    read_document(reader, root, config);
+    auto issues = reader.take_issues();
+    if (!issues.empty())
+        throw ConfigError(std::move(issues));
+    return config;
+}
+
+Config load_config_file(const fs::path &file) {
+    std::error_code ec;
+    if (fs::is_directory(file, ec))
+        throw_one(file, 0, 0, "cannot read config file: it is a directory; pass the path of a YAML file");
+    errno = 0;
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        const int err = errno;
+        throw_one(file, 0, 0,
+                  "cannot read config file: " +
+                      (err ? std::error_code(err, std::generic_category()).message() : std::string("open failed")));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        throw_one(file, 0, 0, "cannot read config file: read error");
+    return load_config_text(text.str(), file);
+}
+
+} // namespace portico::host
