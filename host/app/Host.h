@@ -19,6 +19,8 @@ namespace portico::host {
 
 class SignalWaiter;
 
+enum class ReloadScope { plugins, config, all };
+
 // What a reload did: one line per change, one per refusal.
 struct ReloadReport {
     std::vector<std::string> changes;
@@ -54,6 +56,12 @@ public:
     // to a replaced plugin get the new version for new connections. Safe to
     // call from any thread (signal loop, file watcher, admin server).
     ReloadReport reload_plugins();
+    // Re-reads the YAML file; if valid, applies the difference (services
+    // added, removed, changed); if not, keeps running the old config and
+    // reports the errors with file:line:column.
+    ReloadReport reload_config();
+    // What SIGHUP, the admin API and `portico reload` ask for.
+    ReloadReport reload(ReloadScope scope);
 
     const Config &config() const { return config_; }
     // A snapshot of the running services, safe to use from any thread.

@@ -86,6 +86,7 @@ void TcpService::start() {
                                  ": " + e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
     }
     bound_ = socket.address();
+    listener_ = socket;
 
     const bool single = cfg.mode == ServiceMode::single;
     const int min_threads = single ? 1 : cfg.threads.min;
@@ -105,7 +106,11 @@ void TcpService::start() {
 }
 
 void TcpService::stop_accepting() {
-    if (server_) server_->stop();
+    if (!server_) return;
+    server_->stop();
+    // TCPServer::stop() only ends its accept loop; the kernel would go on
+    // completing handshakes into the backlog. Closing refuses them at once.
+    listener_.close();
 }
 
 bool TcpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {

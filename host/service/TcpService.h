@@ -48,6 +48,7 @@ private:
     // Declared before server_: the server must stop before its pool goes.
     std::unique_ptr<Poco::ThreadPool> pool_;
     std::unique_ptr<Poco::Net::TCPServer> server_;
+    Poco::Net::ServerSocket listener_; // shares the server's socket, so stop can close it
     Poco::Net::SocketAddress bound_;
 };
 
