@@ -268,7 +268,7 @@ const Schema<ServiceConfig> &service_schema() {
 }
 
 void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
-    const auto items = r.sequence(v, "a list of services (- name: …, listen: …, handler: …)");
+    const auto items = r.sequence(v, "a list of services (- name: ..., listen: ..., handler: ...)");
     if (!items)
         return;
     if (items->empty()) {

@@ -186,7 +186,7 @@ const std::vector<BadConfig> &bad_configs() {
         {"services a map",
           "plugins: {dir: p}\n"
           "services: {name: a}\n",
-          "t.yaml:2:11: services: expected a list of services (- name: …, listen: …, handler: …), got a map"},
+          "t.yaml:2:11: services: expected a list of services (- name: ..., listen: ..., handler: ...), got a map"},
         {"missing services",
           "plugins: {dir: p}\n",
           "t.yaml:1:1: missing required key 'services' (e.g. services: [{name: echo, listen: 127.0.0.1:9000, handler: echo}])"},
