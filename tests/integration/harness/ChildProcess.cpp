@@ -132,19 +132,23 @@ ExitStatus ChildProcess::poll_exit() {
 }
 
 ExitStatus ChildProcess::wait_exit(Millis timeout) {
-    wait_until([this] { return !poll_exit().is_running(); }, timeout, 2ms);
+    // Once it has ended, also wait for the reader to reach the pipe's end, so
+    // that output() is complete when the caller looks at it.
+    if (wait_until([this] { return !poll_exit().is_running(); }, timeout, 2ms)) wait_output_closed(2s);
     return status_;
 }
 
 bool ChildProcess::running() { return poll_exit().is_running(); }
 
 void ChildProcess::kill() {
-    if (!running()) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    if (running()) {
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        status_ = ExitStatus::from_wait_status(status);
     }
-    status_ = ExitStatus::from_wait_status(status);
+    wait_output_closed(2s);
 }
 
 } // namespace portico::test

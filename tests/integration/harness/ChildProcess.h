@@ -41,10 +41,10 @@ class ChildProcess {
 
     void send_signal(int signal) const;
     // The exit status, or ExitStatus::still_running() if the child has not
-    // ended within `timeout`.
+    // ended within `timeout`. After an exit, output() holds all it wrote.
     ExitStatus wait_exit(Millis timeout);
     bool running();
-    // SIGKILL and reap; no-op when already ended.
+    // SIGKILL and reap (unless already ended), then collect the last output.
     void kill();
 
   private:

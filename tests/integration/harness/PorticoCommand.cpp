@@ -11,8 +11,6 @@ CommandResult run_portico(const std::vector<std::string> &args, Millis timeout) 
     CommandResult result;
     result.status = child.wait_exit(timeout);
     child.kill();
-    // The exit closes the pipe; wait for the reader to have seen all of it.
-    child.wait_output_closed(2s);
     result.output = child.output();
     return result;
 }

@@ -42,7 +42,6 @@ PorticoProcess::PorticoProcess(const TempDir &dir, std::string_view yaml, std::v
 PorticoProcess::~PorticoProcess() {
     child_.kill();
     if (::testing::Test::HasFailure()) {
-        child_.wait_output_closed(1s);
         std::cerr << "\n---- portico config " << config_path_.string() << " ----\n"
                   << yaml_ << "\n---- portico log (pid " << child_.pid() << ", " << child_.wait_exit(0ms)
                   << ") ----\n"
