@@ -12,37 +12,54 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace portico::test {
 namespace {
 
-TEST(Shutdown, SigtermLetsAnInFlightRequestFinishAndRefusesNewConnections) {
-    TempDir dir;
-    ConfigBuilder config;
-    config.plugin_dir(make_plugin_dir(dir, {test_plugin("slow")}));
-    config.service("slow", "slow.reply").setting("delay_ms", "1000");
-    config.shutdown_timeout("10s");
-    PorticoProcess host(dir, config.yaml());
-    ASSERT_TRUE(host.wait_ready());
-    const auto port = host.port("slow");
+// A host whose one service answers each line after 1 s, with one request in
+// flight (read by the handler, not yet answered) when the test body starts.
+class ShutdownDuringSlowRequest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ConfigBuilder config;
+        config.plugin_dir(make_plugin_dir(dir_, {test_plugin("slow")}));
+        config.service("slow", "slow.reply").setting("delay_ms", "1000");
+        config.shutdown_timeout("10s");
+        host_.emplace(dir_, config.yaml());
+        ASSERT_TRUE(host_->wait_ready());
+        port_ = host_->port("slow");
+        client_.emplace(port_);
+        client_->send("important work\n");
+        // No reply comes for 1 s; the kernel tells when the handler has read the line.
+        ASSERT_TRUE(wait_server_read_all(*client_, 2s)) << "the host never read the request";
+    }
 
-    TcpClient client(port);
-    client.send("important work\n");
-    // The handler answers only after 1 s; the kernel tells when it has read the line.
-    ASSERT_TRUE(wait_server_read_all(client, 2s)) << "the host never read the request";
-    host.send_signal(SIGTERM);
+    TempDir dir_;
+    std::optional<PorticoProcess> host_;
+    std::uint16_t port_ = 0;
+    std::optional<TcpClient> client_;
+};
 
+TEST_F(ShutdownDuringSlowRequest, SigtermLetsTheRequestFinishThenExitsZero) {
+    host_->send_signal(SIGTERM);
+    EXPECT_EQ(client_->read_line(3s), "done: important work\n");
+    client_->close();
+    EXPECT_EQ(host_->wait_exit(5s), ExitStatus::exited(0));
+}
+
+TEST_F(ShutdownDuringSlowRequest, SigtermRefusesNewConnectionsAtOnce) {
+    host_->send_signal(SIGTERM);
     int last_error = 0;
     const bool refused = wait_until(
-        [&] { return (last_error = TcpClient::probe_connect(port, 100ms)) == ECONNREFUSED; }, 600ms, 10ms);
-    EXPECT_TRUE(refused) << "a new connection after SIGTERM was not refused; last attempt: "
+        [&] { return (last_error = TcpClient::probe_connect(port_, 100ms)) == ECONNREFUSED; }, 600ms, 10ms);
+    EXPECT_TRUE(refused) << "connections to the service were still accepted 600 ms after SIGTERM; last attempt: "
                          << (last_error == 0 ? "connected" : std::strerror(last_error));
-    EXPECT_TRUE(host.running()) << "the host exited before its in-flight request was answered";
-
-    EXPECT_EQ(client.read_line(3s), "done: important work\n");
-    client.close();
-    EXPECT_EQ(host.wait_exit(5s), ExitStatus::exited(0));
+    ASSERT_TRUE(host_->running()) << "the host exited before its in-flight request was answered, so this "
+                                     "test could not tell a refusal from an exit";
+    EXPECT_EQ(client_->read_line(3s), "done: important work\n");
 }
 
 TEST(Shutdown, SigtermAndSigintWithNoClientsExitZeroPromptly) {
