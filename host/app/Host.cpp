@@ -1,18 +1,14 @@
-// Host.cpp — start-up checks, the signal loop, plugin reload and shutdown.
+// Host.cpp — start-up checks, the signal loop and shutdown. Reloads live in
+// HostReload.cpp.
 #include "app/Host.h"
 
+#include "admin/AdminServer.h"
 #include "app/PluginDirectory.h"
 #include "app/SignalWaiter.h"
 #include "plugin/HostApi.h"
 #include "service/HandlerBinding.h"
 
-#include <Poco/SHA2Engine.h>
-
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
-#include <map>
-#include <sstream>
 
 namespace portico::host {
 namespace {
@@ -20,15 +16,6 @@ namespace {
 std::filesystem::path shadow_parent() {
     const char *tmp = std::getenv("TMPDIR");
     return tmp && *tmp ? std::filesystem::path(tmp) : std::filesystem::path("/tmp");
-}
-
-std::string sha256_of_file(const std::filesystem::path &file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return {};
-    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-    char buf[64 * 1024];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) engine.update(buf, static_cast<unsigned>(in.gcount()));
-    return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
 std::string join(const std::vector<std::string> &items, const std::string &sep) {
@@ -42,16 +29,24 @@ std::string service_key(std::size_t index) { return "services[" + std::to_string
 } // namespace
 
 Host::Host(Config config)
-    : config_(std::move(config)), log_(Poco::Logger::get("portico.host")),
+    : log_(Poco::Logger::get("portico.host")), config_(std::move(config)),
       registry_(std::make_unique<PluginRegistry>(host_api(), shadow_parent())) {}
 
 Host::~Host() {
+    watcher_.reset();
+    timer_.cancel(true);
     // Services hold bindings that pin plugin versions: they go first.
     {
         std::lock_guard lock(services_mutex_);
         services_.clear();
+        retiring_.clear();
     }
     registry_.reset();
+}
+
+Config Host::config() const {
+    std::lock_guard lock(config_mutex_);
+    return config_;
 }
 
 std::vector<std::shared_ptr<Service>> Host::services() const {
@@ -59,31 +54,40 @@ std::vector<std::shared_ptr<Service>> Host::services() const {
     return services_;
 }
 
-void Host::load() {
-    const PluginFileList list = list_plugin_files(config_.plugins);
+std::vector<std::shared_ptr<Service>> Host::retiring() const {
+    std::lock_guard lock(services_mutex_);
+    return retiring_;
+}
+
+void Host::load_plugin_files(const PluginsConfig &plugins) {
+    const PluginFileList list = list_plugin_files(plugins);
     for (const std::string &problem : list.problems) log_.warning(problem);
     for (const auto &file : list.files) {
         const LoadOutcome outcome = registry_->load(file);
         if (!outcome.ok) log_.warning("plugin refused: %s", outcome.error);
     }
-    const std::vector<std::string> problems = handler_problems();
+}
+
+void Host::load() {
+    load_plugin_files(config_.plugins);
+    const std::vector<std::string> problems = handler_problems(config_);
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
 }
 
-std::vector<std::string> Host::handler_problems() const {
+std::vector<std::string> Host::handler_problems(const Config &config) const {
     std::vector<std::string> problems;
     std::vector<std::string> loaded;
     for (const auto &version : registry_->current_all()) loaded.push_back(version->plugin_name());
-    for (std::size_t i = 0; i < config_.services.size(); ++i) {
-        const ServiceConfig &svc = config_.services[i];
+    for (std::size_t i = 0; i < config.services.size(); ++i) {
+        const ServiceConfig &svc = config.services[i];
         const std::string where = svc.handler_pos.to_string() + ": " + service_key(i) + ".handler: ";
         const std::string full = svc.plugin + "." + svc.handler;
         const auto version = registry_->current(svc.plugin);
         if (!version) {
             problems.push_back(where + "no plugin provides handler '" + full + "': plugin '" + svc.plugin +
                                "' is not loaded (loaded plugins: " + (loaded.empty() ? "none" : join(loaded, ", ")) +
-                               "; see the plugin errors above, or check plugins.dir " +
-                               config_.plugins.dir.string() + ")");
+                               "; see the plugin errors above, or check plugins.dir " + config.plugins.dir.string() +
+                               ")");
             continue;
         }
         const HandlerEntry *entry = version->find_handler(svc.handler);
@@ -103,10 +107,17 @@ std::vector<std::string> Host::handler_problems() const {
     return problems;
 }
 
-std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc) {
+std::shared_ptr<Service> Host::make_bound_service(const ServiceConfig &svc, const Service *previous) {
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
-    auto binding = HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle);
-    std::shared_ptr<Service> service = make_service(svc, handle, std::move(binding));
+    // The same handler keeps its state across a config change, as across a plugin reload.
+    const auto previous_binding = previous ? previous->binding() : nullptr;
+    auto binding =
+        HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle, previous_binding.get());
+    return make_service(svc, std::move(handle), std::move(binding));
+}
+
+std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc) {
+    std::shared_ptr<Service> service = make_bound_service(svc, nullptr);
     service->start();
     log_.information("service '%s' listening on %s (handler %s.%s, plugin version %s)", svc.name,
                      service->bound_address(), svc.plugin, svc.handler,
@@ -130,7 +141,27 @@ void Host::start() {
         std::lock_guard lock(services_mutex_);
         services_ = std::move(started);
     }
+    // After the services are bound, so /ready means what it says.
+    if (config_.admin.listen) {
+        try {
+            admin_ = std::make_unique<AdminServer>(*this, config_.admin);
+        } catch (const std::exception &e) {
+            throw StartupError(e.what());
+        }
+        admin_->start();
+    }
+    start_watcher();
     log_.information("portico ready: %z service(s)", config_.services.size());
+}
+
+void Host::start_watcher() {
+    watcher_.reset();
+    if (!config_.plugins.watch) return;
+    try {
+        watcher_ = std::make_unique<PluginWatcher>(config_.plugins.dir, [this] { reload(ReloadScope::plugins, "watcher"); });
+    } catch (const std::exception &e) {
+        log_.warning("%s; plugins reload on SIGHUP only", std::string(e.what()));
+    }
 }
 
 void Host::run(const SignalWaiter &signals) {
@@ -138,72 +169,38 @@ void Host::run(const SignalWaiter &signals) {
         const auto signal = signals.wait(std::chrono::milliseconds(1000));
         if (!signal) continue;
         if (*signal == HostSignal::stop) return;
-        log_.information("SIGHUP: reloading changed plugins");
-        reload_plugins();
+        log_.information("SIGHUP: reloading the config and changed plugins");
+        reload(ReloadScope::all, "SIGHUP");
     }
 }
 
-PluginRegistry::Vetter Host::vetter_for_bound_handlers() const {
-    return [services = services()](const PluginVersion &candidate) -> std::optional<std::string> {
-        for (const auto &service : services) {
-            const ServiceConfig &svc = service->config();
-            if (svc.plugin != candidate.plugin_name()) continue;
-            if (candidate.find_handler(svc.handler) == nullptr)
-                return "handler '" + svc.plugin + "." + svc.handler + "' that service '" + svc.name +
-                       "' is bound to is missing from the new version";
-        }
-        return std::nullopt;
-    };
-}
-
-void Host::rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report) {
-    for (const auto &service : services()) {
-        const ServiceConfig &svc = service->config();
-        if (svc.plugin != version->plugin_name()) continue;
-        try {
-            const auto previous = service->binding();
-            service->set_binding(HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
-            report.changes.push_back("service '" + svc.name + "' now uses " + version->plugin_name() + " " +
-                                     version->plugin_version() + " (generation " +
-                                     std::to_string(version->generation()) + ")");
-            log_.information(report.changes.back());
-        } catch (const std::exception &e) {
-            report.errors.push_back("service '" + svc.name + "' keeps its previous plugin version: " + e.what());
-            log_.error(report.errors.back());
-        }
-    }
-}
-
-ReloadReport Host::reload_plugins() {
-    std::lock_guard control(control_mutex_);
-    ReloadReport report;
-    std::map<std::filesystem::path, std::string> loaded_sha;
-    for (const auto &version : registry_->current_all()) loaded_sha[version->source_file()] = version->sha256();
-    const PluginFileList list = list_plugin_files(config_.plugins);
-    for (const std::string &problem : list.problems) log_.warning(problem);
-    for (const auto &file : list.files) {
-        const auto known = loaded_sha.find(file);
-        if (known != loaded_sha.end() && known->second == sha256_of_file(file)) continue;
-        const LoadOutcome outcome = registry_->load(file, vetter_for_bound_handlers());
-        if (!outcome.ok) {
-            report.errors.push_back("plugin reload refused, previous version keeps serving: " + outcome.error);
-            log_.error(report.errors.back());
-            continue;
-        }
-        report.changes.push_back("loaded " + outcome.version->plugin_name() + " " + outcome.version->plugin_version() +
-                                 " from " + file.string() + " (generation " +
-                                 std::to_string(outcome.version->generation()) + ")");
-        rebind_services(outcome.version, report);
-    }
-    if (report.changes.empty() && report.errors.empty()) report.changes.push_back("no plugin file changed");
+ReloadReport Host::reload(ReloadScope scope, std::string_view trigger) {
+    ReloadReport report = reload(scope);
+    ReloadRecord record;
+    record.at = std::chrono::system_clock::now();
+    record.scope = scope == ReloadScope::plugins ? "plugins" : scope == ReloadScope::config ? "config" : "all";
+    record.trigger = std::string(trigger);
+    record.changes = report.changes;
+    record.errors = report.errors;
+    reload_history_.record(std::move(record));
     return report;
 }
 
 bool Host::shutdown() {
+    {
+        std::lock_guard control(control_mutex_);
+        stopping_ = true; // from here on reloads are refused, so watcher_ is ours alone
+    }
+    // The admin server keeps answering while sessions drain (it stops in
+    // ~Host, outside control_mutex_, which its reload requests take).
+    if (admin_) admin_->set_not_ready();
+    watcher_.reset();
     std::lock_guard control(control_mutex_);
-    const std::vector<std::shared_ptr<Service>> services = this->services();
-    log_.information("stopping: no new connections; waiting up to %Lds for open sessions",
-                     static_cast<Poco::Int64>(config_.shutdown_timeout.count() / 1000));
+    std::vector<std::shared_ptr<Service>> services = this->services();
+    const std::vector<std::shared_ptr<Service>> draining = retiring();
+    services.insert(services.end(), draining.begin(), draining.end());
+    log_.information("stopping: no new connections; waiting up to %s for open sessions",
+                     std::to_string(config_.shutdown_timeout.count()) + "ms");
     for (const auto &service : services) {
         service->handle()->stopping = true;
         service->stop_accepting();
@@ -217,9 +214,11 @@ bool Host::shutdown() {
         service->close_sessions();
         if (!service->wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5))) all_ended = false;
     }
+    timer_.cancel(true);
     if (all_ended) {
         std::lock_guard lock(services_mutex_);
         services_.clear();
+        retiring_.clear();
     }
     log_.information(all_ended ? "stopped" : "stopped with sessions that would not end");
     return all_ended;

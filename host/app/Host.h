@@ -3,20 +3,26 @@
 // Control (signals, reload requests) enters here and nowhere else.
 #pragma once
 
+#include "app/PluginWatcher.h"
+#include "admin/ReloadHistory.h"
 #include "config/Config.h"
 #include "plugin/PluginRegistry.h"
 #include "service/Service.h"
 
 #include <Poco/Logger.h>
+#include <Poco/Util/Timer.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace portico::host {
 
+class AdminServer;
 class SignalWaiter;
 
 enum class ReloadScope { plugins, config, all };
@@ -46,7 +52,7 @@ public:
     void load();
     // Binds and starts every service; throws StartupError if one cannot bind.
     void start();
-    // Serves until SIGINT/SIGTERM; SIGHUP reloads changed plugins.
+    // Serves until SIGINT/SIGTERM; SIGHUP reloads the config and changed plugins.
     void run(const SignalWaiter &signals);
     // Stops accepting, lets sessions finish until shutdown_timeout, then
     // closes them. Returns false if some session would not end.
@@ -62,25 +68,59 @@ public:
     ReloadReport reload_config();
     // What SIGHUP, the admin API and `portico reload` ask for.
     ReloadReport reload(ReloadScope scope);
+    // reload(scope), recorded in reload_history() with what asked for it
+    // ("admin", "SIGHUP", "watcher").
+    ReloadReport reload(ReloadScope scope, std::string_view trigger);
+    // The last reloads, for /status and the status page.
+    const ReloadHistory &reload_history() const { return reload_history_; }
 
-    const Config &config() const { return config_; }
+    // A copy of the config in force, safe to use from any thread.
+    Config config() const;
     // A snapshot of the running services, safe to use from any thread.
     std::vector<std::shared_ptr<Service>> services() const;
+    // Services removed or replaced by a config reload, still draining.
+    std::vector<std::shared_ptr<Service>> retiring() const;
     PluginRegistry &registry() { return *registry_; }
     const PluginRegistry &registry() const { return *registry_; }
 
 private:
-    std::vector<std::string> handler_problems() const;
+    std::vector<std::string> handler_problems(const Config &config) const;
     PluginRegistry::Vetter vetter_for_bound_handlers() const;
+    ReloadReport reload_plugins_locked();
+    ReloadReport reload_config_locked();
+    void load_plugin_files(const PluginsConfig &plugins);
     void rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report);
+    std::shared_ptr<Service> make_bound_service(const ServiceConfig &svc, const Service *previous);
     std::shared_ptr<Service> start_service(const ServiceConfig &svc);
+    // Starts the replacement for `old` (same name, changed settings); the
+    // listening socket is handed over when the address did not change, so
+    // no connection is refused during the swap.
+    std::shared_ptr<Service> start_replacement(const ServiceConfig &svc, const std::shared_ptr<Service> &old);
+    // Stops `old` accepting and drains it: its sessions may finish until
+    // plugins.drain_timeout, then are closed; then it is destroyed.
+    void retire(std::shared_ptr<Service> old);
+    void check_retired(std::shared_ptr<Service> old, std::chrono::steady_clock::time_point deadline);
+    // After drain_timeout, closes the sessions of `service` still running on
+    // a plugin version older than the current one.
+    void schedule_drain(const std::shared_ptr<Service> &service);
+    void start_watcher();
 
-    Config config_;
     Poco::Logger &log_;
+    mutable std::mutex config_mutex_; // guards config_ for readers
+    Config config_;
     std::unique_ptr<PluginRegistry> registry_;
-    mutable std::mutex control_mutex_; // one reload/shutdown at a time
-    mutable std::mutex services_mutex_; // guards services_ for readers
+    mutable std::mutex control_mutex_;  // one reload/shutdown at a time
+    mutable std::mutex services_mutex_; // guards services_ and retiring_ for readers
     std::vector<std::shared_ptr<Service>> services_;
+    std::vector<std::shared_ptr<Service>> retiring_;
+    bool stopping_ = false; // set under control_mutex_: no reload after shutdown began
+    std::unique_ptr<PluginWatcher> watcher_;
+    // Runs drain deadlines and retirement checks; declared last so it stops
+    // first, before the services and plugins its tasks refer to.
+    Poco::Util::Timer timer_;
+    ReloadHistory reload_history_;
+    // Declared last: destroyed first, while everything its requests read is alive.
+    std::unique_ptr<AdminServer> admin_;
 };
 
 } // namespace portico::host

@@ -58,7 +58,10 @@ public:
     void format(const Poco::Message &msg, std::string &text) override {
         text = "{\"time\":\"" + Poco::DateTimeFormatter::format(msg.getTime(), Poco::DateTimeFormat::ISO8601_FRAC_FORMAT) +
                "\",\"level\":\"" + level_name(msg.getPriority()) + "\",\"logger\":\"" + json_escape(msg.getSource()) +
-               "\",\"message\":\"" + json_escape(msg.getText()) + "\"}";
+               "\",\"message\":\"" + json_escape(msg.getText()) + "\"";
+        // Structured lines (the access log) carry their fields pre-rendered.
+        if (msg.has("fields")) text += ",\"fields\":" + msg.get("fields");
+        text += "}";
     }
 };
 

@@ -2,6 +2,7 @@
 // host reads. Produced only by ConfigLoader; every field has its default here.
 #pragma once
 
+#include "config/Cidr.h"
 #include "config/ListenAddress.h"
 
 #include <chrono>
@@ -22,6 +23,7 @@ struct SourcePos {
     int line = 0;   // 1-based; 0 when unknown
     int column = 0; // 1-based
     std::string to_string() const;
+    bool operator==(const SourcePos &) const = default;
 };
 
 enum class Protocol { tcp, udp };
@@ -32,6 +34,15 @@ struct ThreadsConfig {
     int max = 16;
     Millis idle = Millis(60'000);
     int stack_kib = 0; // 0: the platform default
+    bool operator==(const ThreadsConfig &) const = default;
+};
+
+// Datagrams one source IP address may send (UDP): a token bucket refilled at
+// per_second, holding at most burst. per_second 0: no limit.
+struct RateLimitConfig {
+    int per_second = 0;
+    int burst = 0; // 0: per_second
+    bool operator==(const RateLimitConfig &) const = default;
 };
 
 struct ServiceConfig {
@@ -51,6 +62,13 @@ struct ServiceConfig {
     Millis idle_timeout = Millis(300'000); // no byte from the peer for this long: closed
     Millis read_timeout = Millis(60'000);  // default for one read call
     std::size_t max_line = 64 * 1024;      // read_line limit in bytes
+    // UDP only for now: larger datagrams are dropped. socketserver's
+    // UDPServer reads 8192 bytes (max_packet_size).
+    std::size_t max_datagram = 8192;
+    std::vector<Cidr> allow; // empty: every source; else only these
+    std::vector<Cidr> deny;  // checked first: a denied source is never served
+    RateLimitConfig rate_limit;
+    bool access_log = false;               // one log line per connection (portico.access.<name>)
     // The service's free-form `config:` map, flattened: nested keys joined
     // with '.', sequences as "key.0", "key.1"; scalars as written.
     std::map<std::string, std::string> settings;
@@ -59,6 +77,9 @@ struct ServiceConfig {
     SourcePos name_pos;    // of its `name:` value
     SourcePos handler_pos; // of its `handler:` value
     SourcePos listen_pos;  // of its `listen:` value
+
+    // Positions take part; ConfigDiff clears them to compare meaning only.
+    bool operator==(const ServiceConfig &) const = default;
 };
 
 struct PluginsConfig {
@@ -67,17 +88,20 @@ struct PluginsConfig {
     bool watch = true;                     // hot reload on file change
     Millis drain_timeout = Millis(30'000); // old versions' sessions are closed after this
     SourcePos dir_pos;
+    bool operator==(const PluginsConfig &) const = default;
 };
 
 struct AdminConfig {
     std::optional<ListenAddress> listen; // absent: no admin server
     std::string token;                   // empty: no auth
     SourcePos listen_pos;                // of the `listen:` value
+    bool operator==(const AdminConfig &) const = default;
 };
 
 struct LoggingConfig {
     std::string level = "information"; // Poco level names: debug, information, notice, warning, error, …
     std::string format = "text";       // text | json
+    bool operator==(const LoggingConfig &) const = default;
 };
 
 struct Config {

@@ -80,7 +80,7 @@ void TcpService::start() {
     const ServiceConfig &cfg = config();
     Poco::Net::ServerSocket socket;
     try {
-        socket = make_listener();
+        socket = listener_adopted_ ? listener_ : make_listener();
     } catch (const Poco::Exception &e) {
         throw std::runtime_error("service '" + cfg.name + "': cannot listen on " + cfg.listen.to_string() +
                                  ": " + e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
@@ -110,7 +110,18 @@ void TcpService::stop_accepting() {
     server_->stop();
     // TCPServer::stop() only ends its accept loop; the kernel would go on
     // completing handshakes into the backlog. Closing refuses them at once.
-    listener_.close();
+    if (!listener_handed_over_) listener_.close();
+}
+
+Poco::Net::ServerSocket TcpService::hand_over_listener() {
+    listener_handed_over_ = true;
+    stop_accepting();
+    return listener_;
+}
+
+void TcpService::adopt_listener(Poco::Net::ServerSocket socket) {
+    listener_ = std::move(socket);
+    listener_adopted_ = true;
 }
 
 bool TcpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
@@ -133,6 +144,14 @@ std::size_t TcpService::close_stale_sessions() {
         ++closed;
     }
     return closed;
+}
+
+std::map<uint64_t, std::size_t> TcpService::sessions_by_generation() {
+    std::map<uint64_t, std::size_t> counts;
+    std::lock_guard lock(sessions_mutex_);
+    // Each open session holds its binding, so the pointers are alive here.
+    for (const auto &[conn, binding] : sessions_) ++counts[binding->version().generation()];
+    return counts;
 }
 
 std::string TcpService::bound_address() const {

@@ -30,6 +30,13 @@ public:
     void close_sessions() override;
     std::size_t close_stale_sessions() override;
     std::string bound_address() const override;
+    std::map<uint64_t, std::size_t> sessions_by_generation() override;
+
+    // For a config reload that changes settings but not the address: the
+    // old service stops accepting and hands its listening socket to the new
+    // one, so the kernel's backlog carries connections across the swap.
+    Poco::Net::ServerSocket hand_over_listener();
+    void adopt_listener(Poco::Net::ServerSocket socket);
 
     // Session bookkeeping for StreamSession.
     const ConnectionLimits &limits() const { return limits_; }
@@ -49,6 +56,8 @@ private:
     std::unique_ptr<Poco::ThreadPool> pool_;
     std::unique_ptr<Poco::Net::TCPServer> server_;
     Poco::Net::ServerSocket listener_; // shares the server's socket, so stop can close it
+    bool listener_adopted_ = false;    // start() uses listener_ instead of binding
+    bool listener_handed_over_ = false; // stop_accepting() must not close it
     Poco::Net::SocketAddress bound_;
 };
 

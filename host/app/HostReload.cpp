@@ -1,0 +1,281 @@
+// HostReload.cpp — hot reload: new plugin versions swapped in for new
+// connections, and config changes applied as a difference, with old
+// versions and old services drained rather than cut.
+#include "app/ConfigDiff.h"
+#include "app/Host.h"
+#include "app/Logging.h"
+#include "app/PluginDirectory.h"
+#include "config/ConfigLoader.h"
+#include "service/HandlerBinding.h"
+#include "service/TcpService.h"
+
+#include <Poco/SHA2Engine.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+
+namespace portico::host {
+namespace {
+
+std::string sha256_of_file(const std::filesystem::path &file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return {};
+    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+    char buf[64 * 1024];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) engine.update(buf, static_cast<unsigned>(in.gcount()));
+    return Poco::DigestEngine::digestToHex(engine.digest());
+}
+
+Poco::Util::TimerTask::Ptr task(std::function<void()> fn) { return Poco::Util::Timer::func(std::move(fn)); }
+
+Poco::Clock clock_in(std::chrono::milliseconds delay) {
+    Poco::Clock at;
+    at += static_cast<Poco::Clock::ClockDiff>(delay.count()) * 1000;
+    return at;
+}
+
+} // namespace
+
+ReloadReport Host::reload(ReloadScope scope) {
+    std::lock_guard control(control_mutex_);
+    if (stopping_) return ReloadReport{{}, {"the host is stopping; reload refused"}};
+    ReloadReport report;
+    if (scope == ReloadScope::config || scope == ReloadScope::all) report = reload_config_locked();
+    if ((scope == ReloadScope::plugins || scope == ReloadScope::all) && report.ok()) {
+        ReloadReport plugins = reload_plugins_locked();
+        report.changes.insert(report.changes.end(), plugins.changes.begin(), plugins.changes.end());
+        report.errors.insert(report.errors.end(), plugins.errors.begin(), plugins.errors.end());
+    }
+    return report;
+}
+
+ReloadReport Host::reload_plugins() { return reload(ReloadScope::plugins); }
+ReloadReport Host::reload_config() { return reload(ReloadScope::config); }
+
+PluginRegistry::Vetter Host::vetter_for_bound_handlers() const {
+    return [services = services()](const PluginVersion &candidate) -> std::optional<std::string> {
+        for (const auto &service : services) {
+            const ServiceConfig &svc = service->config();
+            if (svc.plugin != candidate.plugin_name()) continue;
+            const HandlerEntry *entry = candidate.find_handler(svc.handler);
+            if (entry == nullptr)
+                return "handler '" + svc.plugin + "." + svc.handler + "' that service '" + svc.name +
+                       "' is bound to is missing from the new version";
+            if (entry->kind != service->binding()->handler().kind)
+                return "handler '" + svc.plugin + "." + svc.handler + "' changed kind (stream/datagram)";
+        }
+        return std::nullopt;
+    };
+}
+
+void Host::rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report) {
+    for (const auto &service : services()) {
+        const ServiceConfig &svc = service->config();
+        if (svc.plugin != version->plugin_name()) continue;
+        try {
+            const auto previous = service->binding();
+            service->set_binding(HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
+            report.changes.push_back("service '" + svc.name + "' now uses " + version->plugin_name() + " " +
+                                     version->plugin_version() + " (generation " +
+                                     std::to_string(version->generation()) + ")");
+            log_.information(report.changes.back());
+            schedule_drain(service);
+        } catch (const std::exception &e) {
+            report.errors.push_back("service '" + svc.name + "' keeps its previous plugin version: " + e.what());
+            log_.error(report.errors.back());
+        }
+    }
+}
+
+void Host::schedule_drain(const std::shared_ptr<Service> &service) {
+    const auto drain = config_.plugins.drain_timeout;
+    std::weak_ptr<Service> weak = service;
+    timer_.schedule(task([this, weak, drain] {
+                        const auto service = weak.lock();
+                        if (!service) return;
+                        const std::size_t closed = service->close_stale_sessions();
+                        if (closed > 0)
+                            log_.warning("service '%s': closed %z session(s) still on an old plugin version after "
+                                         "drain_timeout (%s)",
+                                         service->name(), closed, std::to_string(drain.count()) + "ms");
+                    }),
+                    clock_in(drain));
+}
+
+ReloadReport Host::reload_plugins_locked() {
+    ReloadReport report;
+    std::map<std::filesystem::path, std::string> loaded_sha;
+    for (const auto &version : registry_->current_all()) loaded_sha[version->source_file()] = version->sha256();
+    const PluginFileList list = list_plugin_files(config_.plugins);
+    for (const std::string &problem : list.problems) report.errors.push_back(problem);
+    for (const auto &file : list.files) {
+        const auto known = loaded_sha.find(file);
+        if (known != loaded_sha.end() && known->second == sha256_of_file(file)) continue;
+        const LoadOutcome outcome = registry_->load(file, vetter_for_bound_handlers());
+        if (!outcome.ok) {
+            report.errors.push_back("plugin reload refused, previous version keeps serving: " + outcome.error);
+            log_.error(report.errors.back());
+            continue;
+        }
+        report.changes.push_back("loaded " + outcome.version->plugin_name() + " " + outcome.version->plugin_version() +
+                                 " from " + file.string() + " (generation " +
+                                 std::to_string(outcome.version->generation()) + ")");
+        rebind_services(outcome.version, report);
+    }
+    if (report.changes.empty() && report.errors.empty()) report.changes.push_back("no plugin file changed");
+    return report;
+}
+
+ReloadReport Host::reload_config_locked() {
+    ReloadReport report;
+    Config next;
+    try {
+        next = load_config_file(config_.file);
+    } catch (const ConfigError &e) {
+        for (const ConfigIssue &issue : e.issues()) report.errors.push_back(issue.to_string());
+        report.errors.push_back(config_.file.string() + ": config not reloaded; the previous config keeps running");
+        for (const auto &error : report.errors) log_.error(error);
+        return report;
+    }
+    const ConfigDiff diff = diff_configs(config_, next);
+    // New plugin files (a new dir or list) are loaded before handlers are checked.
+    if (diff.plugins_changed) load_plugin_files(next.plugins);
+    const std::vector<std::string> problems = handler_problems(next);
+    if (!problems.empty()) {
+        report.errors = problems;
+        report.errors.push_back(config_.file.string() + ": config not reloaded; the previous config keeps running");
+        for (const auto &error : report.errors) log_.error(error);
+        return report;
+    }
+
+    std::map<std::string, std::shared_ptr<Service>> current;
+    for (const auto &service : services()) current[service->name()] = service;
+
+    // Start what is new or changed first: if anything cannot start, the
+    // running services are untouched.
+    std::map<std::string, std::shared_ptr<Service>> started;
+    for (const std::string &name : diff.added) {
+        const ServiceConfig &svc = *std::find_if(next.services.begin(), next.services.end(),
+                                                 [&](const ServiceConfig &s) { return s.name == name; });
+        try {
+            started[name] = start_service(svc);
+            report.changes.push_back("service '" + name + "' added on " + started[name]->bound_address());
+        } catch (const std::exception &e) {
+            report.errors.push_back(e.what());
+        }
+    }
+    if (!report.errors.empty()) {
+        for (auto &[name, service] : started) retire(service);
+        report.changes.clear();
+        report.errors.push_back(config_.file.string() + ": config not reloaded; the previous config keeps running");
+        for (const auto &error : report.errors) log_.error(error);
+        return report;
+    }
+    for (const std::string &name : diff.changed) {
+        const ServiceConfig &svc = *std::find_if(next.services.begin(), next.services.end(),
+                                                 [&](const ServiceConfig &s) { return s.name == name; });
+        try {
+            started[name] = start_replacement(svc, current[name]);
+            report.changes.push_back("service '" + name + "' changed: now on " + started[name]->bound_address() +
+                                     "; its open connections finish on the old settings");
+        } catch (const std::exception &e) {
+            report.errors.push_back("service '" + name + "' keeps its old settings: " + e.what());
+        }
+    }
+    for (const std::string &name : diff.removed) {
+        retire(current[name]);
+        report.changes.push_back("service '" + name + "' removed; its open connections drain");
+    }
+
+    std::vector<std::shared_ptr<Service>> next_services;
+    for (const ServiceConfig &svc : next.services) {
+        const auto fresh = started.find(svc.name);
+        next_services.push_back(fresh != started.end() ? fresh->second : current[svc.name]);
+    }
+    {
+        std::lock_guard lock(services_mutex_);
+        services_ = std::move(next_services);
+    }
+    if (diff.logging_changed) {
+        try {
+            setup_logging(next.logging);
+            report.changes.push_back("logging settings applied");
+        } catch (const std::exception &e) {
+            report.errors.push_back(std::string("logging: ") + e.what());
+        }
+    }
+    if (diff.admin_changed) report.changes.push_back("admin settings changed: they take effect at the next restart");
+    const bool watch_changed = diff.plugins_changed && (next.plugins.dir != config_.plugins.dir ||
+                                                        next.plugins.watch != config_.plugins.watch);
+    {
+        std::lock_guard lock(config_mutex_);
+        // A service whose change could not be applied keeps its old entry.
+        for (ServiceConfig &svc : next.services) {
+            const auto it = current.find(svc.name);
+            if (it != current.end() && !started.count(svc.name)) svc = it->second->config();
+        }
+        next.admin = config_.admin;
+        config_ = std::move(next);
+    }
+    if (watch_changed) start_watcher();
+    if (report.changes.empty()) report.changes.push_back("config unchanged");
+    for (const auto &change : report.changes) log_.information(change);
+    for (const auto &error : report.errors) log_.error(error);
+    return report;
+}
+
+std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const std::shared_ptr<Service> &old) {
+    std::shared_ptr<Service> fresh = make_bound_service(svc, old.get());
+    auto *old_tcp = dynamic_cast<TcpService *>(old.get());
+    auto *new_tcp = dynamic_cast<TcpService *>(fresh.get());
+    const bool same_socket = old_tcp && new_tcp && old->config().listen == svc.listen &&
+                             old->config().reuse_port == svc.reuse_port &&
+                             old->config().reuse_address == svc.reuse_address && old->config().backlog == svc.backlog;
+    if (same_socket) {
+        new_tcp->adopt_listener(old_tcp->hand_over_listener());
+        fresh->start();
+        retire(old);
+        return fresh;
+    }
+    if (old->config().listen == svc.listen) {
+        // Same address, different socket options: the old socket must go first.
+        retire(old);
+        fresh->start();
+        return fresh;
+    }
+    fresh->start();
+    retire(old);
+    return fresh;
+}
+
+void Host::retire(std::shared_ptr<Service> old) {
+    old->handle()->stopping = true;
+    old->stop_accepting();
+    {
+        std::lock_guard lock(services_mutex_);
+        retiring_.push_back(old);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + config_.plugins.drain_timeout;
+    check_retired(std::move(old), deadline);
+}
+
+void Host::check_retired(std::shared_ptr<Service> old, std::chrono::steady_clock::time_point deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (old->wait_sessions(now)) {
+        log_.information("service '%s' (retired) has drained", old->name());
+        std::lock_guard lock(services_mutex_);
+        retiring_.erase(std::remove(retiring_.begin(), retiring_.end(), old), retiring_.end());
+        return; // the timer thread drops the last reference: the old listener and pool go
+    }
+    if (now >= deadline) {
+        log_.warning("service '%s' (retired): closing %Ld session(s) still open at drain_timeout", old->name(),
+                     static_cast<Poco::Int64>(old->counters().active.load()));
+        old->close_sessions();
+        deadline = now + std::chrono::hours(24 * 365); // close once; then just wait for them to leave
+    }
+    timer_.schedule(task([this, old, deadline] { check_retired(old, deadline); }),
+                    clock_in(std::chrono::milliseconds(100)));
+}
+
+} // namespace portico::host
