@@ -27,7 +27,7 @@ class Unloader;
 struct LoadOutcome {
     std::filesystem::path file;
     bool ok = false;
-    std::string error; // why it was refused: names the file and the reason
+    std::string error;                       // why it was refused: names the file and the reason
     std::shared_ptr<PluginVersion> version;  // the new current version when ok
     std::shared_ptr<PluginVersion> replaced; // the version it took over from, if any
 };
@@ -79,14 +79,27 @@ public:
     bool wait_drained(std::chrono::milliseconds timeout) const;
 
 private:
+    struct Replaced {
+        std::weak_ptr<PluginVersion> version; // the registry no longer owns it
+        DrainingVersion info;
+    };
+
+    LoadOutcome refuse(LoadOutcome outcome, std::string error);
+
     const portico_host_api *api_;
     std::filesystem::path shadow_dir_;
     std::shared_ptr<Unloader> unloader_;
-    mutable std::mutex mutex_;
+    std::mutex load_mutex_;    // serialises load(); readers never wait on a dlopen
+    mutable std::mutex mutex_; // guards everything below; held only briefly
     uint64_t next_generation_ = 1;
     std::map<std::string, std::shared_ptr<PluginVersion>, std::less<>> current_; // by plugin name
     std::map<std::filesystem::path, std::string> file_to_plugin_;
+    std::vector<Replaced> replaced_; // pruned once unloaded
     RegistryStats stats_;
 };
+
+// Removes `portico-<pid>-*` directories under `shadow_parent` whose process is
+// gone (left behind by a crash). Returns how many it removed.
+size_t remove_stale_shadow_dirs(const std::filesystem::path &shadow_parent);
 
 } // namespace portico::host

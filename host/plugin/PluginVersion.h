@@ -17,7 +17,8 @@
 namespace portico::host {
 
 // A handler as registered, with its descriptor copied and size-normalised
-// (fields an older plugin did not know are zero).
+// (fields an older plugin did not know are zero). Inside a PluginVersion,
+// desc.name points at `name`.
 struct HandlerEntry {
     std::string name;
     portico_handler_kind kind = PORTICO_HANDLER_STREAM;
@@ -40,7 +41,7 @@ public:
     const std::string &plugin_version() const { return plugin_version_; }
     const std::filesystem::path &source_file() const { return source_file_; }
     const std::filesystem::path &shadow_file() const;
-    uint64_t generation() const { return generation_; } // registry-wide load counter, from 1
+    uint64_t generation() const { return generation_; }   // registry-wide load counter, from 1
     const std::string &sha256() const { return sha256_; } // of the file as loaded, hex
     std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
 
