@@ -13,7 +13,7 @@ PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev l
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test test-sanitize check format clean
+.PHONY: all deps build run test test-sanitize check format clean bench-reload
 
 all: build
 
@@ -48,6 +48,11 @@ test-sanitize: deps
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Latency and failures during a plugin reload every 100 ms, next to the same
+# load without reloads (tests/bench/reload_storm.cpp).
+bench-reload: build
+	$(BUILD)/tests/bench/reload_storm $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.hpp' '*.c')

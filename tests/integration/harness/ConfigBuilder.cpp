@@ -29,6 +29,7 @@ void ServiceSpec::write(std::string &out) const {
 std::string ConfigBuilder::yaml() const {
     std::string out;
     if (!plugin_dir_.empty()) out += "plugins:\n  dir: " + yaml_quote(plugin_dir_.string()) + "\n";
+    for (const auto &[key, value] : plugins_options_) out += "  " + key + ": " + value + "\n";
     out += "services:\n";
     for (const auto &service : services_) service.write(out);
     if (shutdown_timeout_) out += "shutdown_timeout: " + *shutdown_timeout_ + "\n";

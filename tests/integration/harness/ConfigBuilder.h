@@ -47,6 +47,11 @@ class ServiceSpec {
 class ConfigBuilder {
   public:
     ConfigBuilder &plugin_dir(const std::filesystem::path &dir) { plugin_dir_ = dir; return *this; }
+    // Another key of the `plugins:` block, verbatim: plugins_option("drain_timeout", "3s").
+    ConfigBuilder &plugins_option(std::string key, std::string yaml_value) {
+        plugins_options_.emplace_back(std::move(key), std::move(yaml_value));
+        return *this;
+    }
     // Adds a service listening on 127.0.0.1:0; the reference stays valid.
     ServiceSpec &service(std::string name, std::string handler) {
         return services_.emplace_back(std::move(name), std::move(handler));
@@ -59,6 +64,7 @@ class ConfigBuilder {
 
   private:
     std::filesystem::path plugin_dir_;
+    std::vector<std::pair<std::string, std::string>> plugins_options_;
     std::deque<ServiceSpec> services_; // deque: service() hands out references
     std::optional<std::string> shutdown_timeout_;
     std::vector<std::string> raw_;

@@ -1,0 +1,161 @@
+// reload_load_test.cpp — hot reload of a stream plugin under load (issue 3):
+// 32 churning connections while flip.so is replaced 20 times, alternating
+// two builds whose replies differ. Nothing may fail, be cut short or be
+// answered wrongly; every connection keeps the version it started with; and
+// once the load stops, the old versions are really unloaded.
+#include "harness/ConfigBuilder.h"
+#include "harness/LineLoad.h"
+#include "harness/Paths.h"
+#include "harness/PluginFiles.h"
+#include "harness/PorticoProcess.h"
+#include "harness/Slowdown.h"
+#include "harness/TcpClient.h"
+#include "harness/TempDir.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <iostream>
+#include <filesystem>
+#include <string>
+
+namespace portico::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A temp dir whose plugins/flip.so is flip_a, and a host serving it as
+// service "flip" with room for the load's connections.
+struct FlipHost {
+    TempDir dir;
+    fs::path plugins = dir.subdir("plugins");
+    fs::path installed = plugins / "flip.so";
+    ConfigBuilder config;
+
+    explicit FlipHost(const std::string &watch = "true") {
+        fs::copy_file(test_plugin("flip_a"), installed);
+        config.plugin_dir(plugins).plugins_option("watch", watch).plugins_option("drain_timeout", "3s");
+        config.service("flip", "flip.reply").threads(8, 96).option("max_queued", "256");
+    }
+};
+
+// One request on a fresh connection: the reply line, or "" if none came.
+std::string ask(std::uint16_t port, const std::string &line) {
+    try {
+        TcpClient client(port, 2s);
+        client.send(line + "\n");
+        return client.read_line(2s).value_or("");
+    } catch (const std::exception &) {
+        return "";
+    }
+}
+
+std::size_t count_lines(const PorticoProcess &host, std::string_view text) {
+    return lines_containing(host.log_text(), {text}).size();
+}
+
+TEST(ReloadUnderLoad, TwentySwapsUnderChurnDropNothingMixNothingAndUnloadOldVersions) {
+    FlipHost setup;
+    PorticoProcess host(setup.dir, setup.config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("flip");
+    ASSERT_EQ(ask(port, "hello"), "A hello\n");
+
+    LineLoadSpec spec;
+    spec.port = port;
+    spec.connections = 32;
+    spec.min_round_trips = 1;
+    spec.max_round_trips = 25;
+    spec.prefixes = {"A ", "B "};
+    spec.timeout = scaled<Millis>(5s, 15s);
+    LineLoad load(spec);
+    ASSERT_TRUE(wait_until([&] { return load.round_trips() >= 200; }, scaled<Millis>(10s, 30s)));
+
+    // Each swap waits for the host to say it landed, then for the load to
+    // make progress on the new version before the next one.
+    constexpr int kSwaps = 20;
+    int landed = 0;
+    for (int swap = 1; swap <= kSwaps; ++swap) {
+        const bool to_b = swap % 2 == 1;
+        const std::string now_uses = std::string("service 'flip' now uses flip ") + (to_b ? "B" : "A");
+        const auto before = count_lines(host, now_uses);
+        replace_by_rename(test_plugin(to_b ? "flip_b" : "flip_a"), setup.installed);
+        // SIGHUP races the file watcher for some swaps: whichever comes
+        // second must find the file already loaded and change nothing.
+        if (swap % 5 == 0) host.send_signal(SIGHUP);
+        if (wait_until([&] { return count_lines(host, now_uses) > before; }, scaled<Millis>(5s, 15s), 10ms)) ++landed;
+        const auto progress = load.round_trips() + 150;
+        wait_until([&] { return load.round_trips() >= progress; }, scaled<Millis>(5s, 15s));
+    }
+    const LineLoadResult result = load.stop();
+    SCOPED_TRACE(result.summary());
+
+    EXPECT_EQ(landed, kSwaps) << "not every swap was applied";
+    EXPECT_EQ(result.failed_connects, 0u);
+    EXPECT_EQ(result.failed, 0u);
+    EXPECT_EQ(result.truncated, 0u);
+    EXPECT_EQ(result.mismatched, 0u);
+    EXPECT_EQ(result.mixed, 0u) << "a connection was answered by two versions";
+    EXPECT_GT(result.by_prefix[0], 0u) << "no reply came from version A";
+    EXPECT_GT(result.by_prefix[1], 0u) << "no reply came from version B";
+    EXPECT_GT(result.connections, 200u) << "too little churn to mean anything";
+    EXPECT_EQ(count_lines(host, "SIGHUP: reloading"), 4u);
+
+    // Twenty swaps end on A.
+    EXPECT_EQ(ask(port, "after"), "A after\n");
+    EXPECT_TRUE(lines_containing(host.log_text(), {"reload refused"}).empty());
+
+    // With the load gone, every replaced version is unloaded (at the latest
+    // at drain_timeout): one flip copy stays mapped, the current one.
+    std::vector<std::string> mapped;
+    const bool one_left = wait_until(
+        [&] {
+            mapped = mapped_shadow_copies(host.pid(), "flip");
+            return mapped.size() == 1;
+        },
+        scaled<Millis>(10s, 30s), 50ms);
+    std::string shown;
+    for (const auto &m : mapped) shown += "\n  " + m;
+    EXPECT_TRUE(one_left) << "flip shadow copies still mapped:" << shown;
+    EXPECT_TRUE(lines_containing(host.log_text(), {"still mapped after dlclose"}).empty());
+}
+
+TEST(ReloadUnderLoad, AFileRenamedIntoPlaceServesWithin500ms) {
+    FlipHost setup;
+    PorticoProcess host(setup.dir, setup.config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("flip");
+    ASSERT_EQ(ask(port, "hello"), "A hello\n");
+
+    const Millis limit = scaled<Millis>(500ms, 1500ms);
+    for (int round = 1; round <= 4; ++round) {
+        const bool to_b = round % 2 == 1;
+        const std::string expected = std::string(to_b ? "B" : "A") + " probe\n";
+        const auto renamed = replace_by_rename(test_plugin(to_b ? "flip_b" : "flip_a"), setup.installed);
+        const bool serving = wait_until([&] { return ask(port, "probe") == expected; }, 5s, 2ms);
+        const auto took = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - renamed);
+        ASSERT_TRUE(serving) << "round " << round << ": the new file never served";
+        EXPECT_LT(took, limit) << "round " << round << ": from rename to the first reply took " << took.count()
+                               << " ms";
+        std::cout << "round " << round << ": rename to first reply from the new version: " << took.count()
+                  << " ms\n";
+    }
+}
+
+TEST(ReloadUnderLoad, SighupLoadsAReplacedFileWhenWatchingIsOff) {
+    FlipHost setup("false");
+    PorticoProcess host(setup.dir, setup.config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("flip");
+    ASSERT_EQ(ask(port, "hello"), "A hello\n");
+
+    replace_by_rename(test_plugin("flip_b"), setup.installed);
+    // Nothing watches the folder: the file waits for SIGHUP.
+    EXPECT_FALSE(wait_until([&] { return ask(port, "x") == "B x\n"; }, 500ms, 20ms));
+    host.send_signal(SIGHUP);
+    EXPECT_TRUE(wait_until([&] { return ask(port, "x") == "B x\n"; }, scaled<Millis>(3s, 10s), 5ms));
+    EXPECT_EQ(count_lines(host, "service 'flip' now uses flip B"), 1u);
+}
+
+} // namespace
+} // namespace portico::test
