@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -92,6 +93,14 @@ int TcpClient::probe_connect(std::uint16_t port, Millis timeout, const std::stri
     if (fd < 0) return -fd;
     ::close(fd);
     return 0;
+}
+
+TcpClient TcpClient::adopt(int fd, std::uint16_t port) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    TcpClient client;
+    client.fd_ = fd;
+    client.port_ = port;
+    return client;
 }
 
 int TcpClient::require_fd(const char *what) const {

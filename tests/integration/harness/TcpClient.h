@@ -27,6 +27,10 @@ class TcpClient {
     // One connection attempt that is closed at once: 0 if it connected, else
     // the errno (ECONNREFUSED, ETIMEDOUT for the timeout, …).
     static int probe_connect(std::uint16_t port, Millis timeout = 1s, const std::string &host = "127.0.0.1");
+    // Takes over a connected socket made elsewhere (from a chosen source
+    // address, IPv6, unix: see Sockets.h); it is made non-blocking.
+    // `port` only names the peer in messages.
+    static TcpClient adopt(int fd, std::uint16_t port);
 
     // Writes all of `data`; throws if the peer is gone or it does not drain in time.
     void send(std::string_view data, Millis timeout = kTimeout);
@@ -51,6 +55,7 @@ class TcpClient {
     std::uint16_t remote_port() const { return port_; }
 
   private:
+    TcpClient() = default;
     enum class ReadResult { data, eof, reset, timeout };
     // One recv() into buffer_ once the socket is readable before `deadline`.
     ReadResult fill(const Deadline &deadline);
