@@ -7,9 +7,10 @@ CONFIG     ?= config/portico.yaml
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD_TYPE ?= RelWithDebInfo
 
-# Debian packages: compiler and build tools, Poco, yaml-cpp, GoogleTest.
+# Debian packages: compiler and build tools, Poco, yaml-cpp, GoogleTest;
+# chromium renders the admin status page in its integration test.
 PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-            netcat-openbsd
+            netcat-openbsd chromium
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -1,5 +1,6 @@
 // main.cpp — the `portico` command line: parse flags, load and check the
 // config, then hand over to Host until a stop signal.
+#include "admin/AdminCommand.h"
 #include "app/Host.h"
 #include "app/Logging.h"
 #include "app/SignalWaiter.h"
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -21,6 +23,8 @@ constexpr int exit_usage = 2; // bad flags, bad config, cannot start
 
 const char *const usage_text =
     "usage: portico [--config FILE] [--check]\n"
+    "       portico status [--config FILE] [--json]\n"
+    "       portico reload [plugins|config|all] [--config FILE]\n"
     "       portico --version | --help\n"
     "\n"
     "Runs the network services described in FILE (default: config/portico.yaml),\n"
@@ -31,6 +35,11 @@ const char *const usage_text =
     "                     the errors (file:line:column), exit 0 or 2; serve nothing\n"
     "      --version      print the version and the plugin ABI version\n"
     "  -h, --help         this text\n"
+    "\n"
+    "  status             ask the running host (admin.listen in FILE) for its\n"
+    "                     services, counters, plugin versions and last reload\n"
+    "  reload [SCOPE]     ask it to reload plugins, config or all (default all);\n"
+    "                     the token is admin.token or $PORTICO_ADMIN_TOKEN\n"
     "\n"
     "Signals: SIGTERM/SIGINT stop gracefully (open sessions finish until\n"
     "shutdown_timeout); SIGHUP reloads plugins whose files changed.\n";
@@ -116,6 +125,9 @@ int main(int argc, char **argv) {
     // First: block the signals we wait for, before any thread exists.
     const portico::host::SignalWaiter signals;
     portico::host::setup_default_logging();
+
+    if (argc > 1 && portico::host::is_admin_command(argv[1]))
+        return portico::host::run_admin_command(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
 
     const auto options = parse_options(argc, argv);
     if (!options) return exit_usage;

@@ -262,6 +262,7 @@ const Schema<ServiceConfig> &service_schema() {
         {"idle_timeout", set_duration(&ServiceConfig::idle_timeout)},
         {"read_timeout", set_duration(&ServiceConfig::read_timeout)},
         {"max_line", read_max_line},
+        {"access_log", set_bool(&ServiceConfig::access_log)},
         {"config", read_settings},
     };
     return schema;

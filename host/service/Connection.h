@@ -47,6 +47,8 @@ public:
     uint64_t bytes_out() const { return bytes_out_; }
     // Why the connection ended early, if the host ended it ("idle timeout").
     const char *end_reason() const { return end_reason_; }
+    // Whether the host ended it with force_close() (shutdown, drain deadline).
+    bool forced() const { return forced_.load(); }
 
 private:
     using Clock = std::chrono::steady_clock;

@@ -10,6 +10,8 @@
 #include "service/ServiceHandle.h"
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,6 +37,8 @@ public:
     // Ends the sessions still running on a binding other than the current one
     // (drain_timeout after a plugin reload). Returns how many it closed.
     virtual std::size_t close_stale_sessions() = 0;
+    // Open sessions per plugin generation they pinned, for drain status.
+    virtual std::map<uint64_t, std::size_t> sessions_by_generation() { return {}; }
     // The address actually bound ("127.0.0.1:40123" when the config said :0).
     virtual std::string bound_address() const = 0;
 

@@ -2,6 +2,8 @@
 // status and metrics, written lock-free from the sessions.
 #pragma once
 
+#include "service/DurationHistogram.h"
+
 #include <atomic>
 #include <cstdint>
 
@@ -15,6 +17,7 @@ struct ServiceCounters {
     std::atomic<uint64_t> timeouts{0};       // idle/read/write timeouts
     std::atomic<uint64_t> bytes_in{0};
     std::atomic<uint64_t> bytes_out{0};
+    DurationHistogram session_duration;      // of ended sessions
 };
 
 } // namespace portico::host

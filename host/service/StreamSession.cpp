@@ -1,6 +1,7 @@
 // StreamSession.cpp — the path from an accepted socket to a plugin's handle().
 #include "service/StreamSession.h"
 
+#include "service/AccessLog.h"
 #include "service/TcpService.h"
 
 #include <Poco/Logger.h>
@@ -42,6 +43,21 @@ private:
     Connection &conn_;
 };
 
+void log_access(const Connection &conn, const HandlerBinding &binding, int rc, std::chrono::nanoseconds duration) {
+    AccessRecord record;
+    record.service = binding.service().name;
+    record.peer = conn.peer();
+    record.handler = binding.version().plugin_name() + "." + binding.handler().name;
+    record.plugin_version = binding.version().plugin_version();
+    record.generation = binding.version().generation();
+    record.duration = duration;
+    record.bytes_in = conn.bytes_in();
+    record.bytes_out = conn.bytes_out();
+    record.end = classify_session_end(rc, conn.forced(), conn.end_reason());
+    if (conn.end_reason() != nullptr) record.detail = conn.end_reason();
+    write_access_log(record);
+}
+
 } // namespace
 
 StreamSession::StreamSession(const Poco::Net::StreamSocket &socket, TcpService &service)
@@ -61,14 +77,19 @@ void StreamSession::run() {
     const std::shared_ptr<HandlerBinding> binding = service_.binding();
     Connection conn(socket(), binding->service(), service_.limits());
     ServiceCounters &counters = service_.counters();
+    const auto started = std::chrono::steady_clock::now();
+    int rc = PORTICO_OK;
     {
         SessionRegistration registration(service_, conn, *binding);
-        const int rc = binding->handle_stream(&conn);
+        rc = binding->handle_stream(&conn);
         if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
         if (rc == PORTICO_ERR_TIMEOUT) ++counters.timeouts;
     }
+    const auto duration = std::chrono::steady_clock::now() - started;
     counters.bytes_in += conn.bytes_in();
     counters.bytes_out += conn.bytes_out();
+    counters.session_duration.record(duration);
+    if (service_.config().access_log) log_access(conn, *binding, rc, duration);
     if (conn.end_reason() != nullptr) {
         Poco::Logger &log = binding->service().logger;
         if (log.information())

@@ -154,6 +154,14 @@ std::map<uint64_t, std::size_t> TcpService::sessions_by_generation() {
     return counts;
 }
 
+std::map<uint64_t, std::size_t> TcpService::sessions_by_generation() {
+    std::map<uint64_t, std::size_t> counts;
+    std::lock_guard lock(sessions_mutex_);
+    // Each open session holds its binding, so the pointers are alive here.
+    for (const auto &[conn, binding] : sessions_) ++counts[binding->version().generation()];
+    return counts;
+}
+
 std::string TcpService::bound_address() const {
     if (config().listen.kind == ListenAddress::Kind::unix_path) return config().listen.to_string();
     return bound_.toString();

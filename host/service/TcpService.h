@@ -31,6 +31,7 @@ public:
     std::size_t close_stale_sessions() override;
     std::string bound_address() const override;
     std::map<uint64_t, std::size_t> sessions_by_generation() override;
+    std::map<uint64_t, std::size_t> sessions_by_generation() override;
 
     // For a config reload that changes settings but not the address: the
     // old service stops accepting and hands its listening socket to the new

@@ -1,0 +1,57 @@
+// AdminEndpoints.h — the admin API without the HTTP server around it: a
+// request is method, path, query and Authorization header; a reply is status,
+// content type and body. AdminServer adapts Poco's request/response to this,
+// so routing, auth and every endpoint can be tested directly.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace portico::host {
+
+class Host;
+enum class ReloadScope;
+
+struct AdminContext {
+    AdminContext(Host &h, std::string t) : host(h), token(std::move(t)) {}
+    Host &host;
+    const std::string token; // empty: no auth
+    const std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+    std::atomic<bool> accepting{false}; // false before start and once shutdown began
+};
+
+struct AdminRequest {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> query;
+    std::string authorization; // the header's value, "" when absent
+};
+
+struct AdminReply {
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+AdminReply route_admin_request(AdminContext &context, const AdminRequest &request);
+
+// One group per file: HealthEndpoints.cpp, StatusEndpoints.cpp, ReloadEndpoint.cpp.
+AdminReply serve_health(AdminContext &context);
+AdminReply serve_ready(AdminContext &context);
+AdminReply serve_status(AdminContext &context);
+AdminReply serve_metrics(AdminContext &context);
+AdminReply serve_status_page();
+AdminReply serve_reload(AdminContext &context, const AdminRequest &request);
+
+std::optional<ReloadScope> parse_reload_scope(const std::string &text);
+const char *to_string(ReloadScope scope);
+
+AdminReply text_reply(int status, std::string body);
+
+} // namespace portico::host

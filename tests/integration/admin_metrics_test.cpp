@@ -1,0 +1,158 @@
+// admin_metrics_test.cpp — GET /metrics parsed as Prometheus text and checked
+// against the connections, bytes and failures this test caused.
+#include "harness/AdminHost.h"
+#include "harness/Paths.h"
+#include "harness/PluginDir.h"
+#include "harness/TcpClient.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace portico::test {
+namespace {
+
+// One scrape: "name{labels}" → value, labels as written by the host (sorted
+// as written; the tests look samples up by the exact text).
+struct Scrape {
+    std::map<std::string, double> samples;
+    std::map<std::string, std::string> types; // family → counter | gauge | histogram
+
+    double at(const std::string &key) const {
+        const auto found = samples.find(key);
+        if (found == samples.end()) throw HarnessError("no sample " + key);
+        return found->second;
+    }
+};
+
+// Parses the text exposition format strictly enough to catch malformed lines.
+Scrape parse_metrics(const std::string &text) {
+    Scrape scrape;
+    static const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? ([-+0-9.eE]+|\+Inf|NaN)$)");
+    static const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::smatch m;
+        if (line.empty()) continue;
+        if (std::regex_match(line, m, type)) {
+            scrape.types[m[1]] = m[2];
+            continue;
+        }
+        if (line.rfind("# HELP ", 0) == 0) continue;
+        if (!std::regex_match(line, m, sample)) throw HarnessError("malformed metrics line: " + line);
+        const std::string name = m[1];
+        std::string family = name;
+        for (const char *suffix : {"_bucket", "_sum", "_count"})
+            if (family.ends_with(suffix) && !scrape.types.count(family)) family = family.substr(0, family.size() - std::strlen(suffix));
+        if (!scrape.types.count(family)) throw HarnessError("sample before its # TYPE line: " + line);
+        scrape.samples[name + m[2].str()] = m[3] == "+Inf" ? INFINITY : std::stod(m[3]);
+    }
+    return scrape;
+}
+
+std::string svc(const std::string &service) { return "{service=\"" + service + "\",state=\"serving\"}"; }
+
+TEST(AdminMetrics, CountersAndTheDurationHistogramMatchTheTrafficSent) {
+    TempDir dir;
+    AdminHostSpec spec;
+    spec.plugin_dir = make_plugin_dir(dir, {shipped_plugin("upper"), shipped_plugin("echo"), test_plugin("throwing")});
+    spec.services = {{"upper", "upper.upper", ""}, {"echo", "echo.echo", ""}, {"shouty", "throwing.boom", ""}};
+    AdminHost host(dir, spec);
+
+    for (int i = 0; i < 4; ++i) {
+        TcpClient client(host.port("upper"));
+        EXPECT_EQ(client.round_trip("abc\n"), "ABC\n");
+    }
+    {
+        TcpClient client(host.port("echo"));
+        EXPECT_EQ(client.round_trip(std::string(1000, 'e')).size(), 1000u);
+    }
+    {
+        TcpClient client(host.port("shouty"));
+        client.send("boom\n");
+        EXPECT_TRUE(client.read_until_closed(5s).has_value());
+    }
+    TcpClient open_one(host.port("echo"));
+    open_one.send("z");
+    EXPECT_EQ(open_one.read_until_closed(200ms), std::nullopt) << "echo keeps the connection open";
+
+    const auto response = host.get("/metrics");
+    ASSERT_EQ(response.status, 200);
+    EXPECT_EQ(response.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    Scrape m;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            m = parse_metrics(host.get("/metrics").body);
+            return m.at("portico_service_session_duration_seconds_count" + svc("shouty")) == 1 &&
+                   m.at("portico_service_session_duration_seconds_count" + svc("upper")) == 4;
+        },
+        5s));
+
+    EXPECT_EQ(m.types.at("portico_service_connections_total"), "counter");
+    EXPECT_EQ(m.types.at("portico_service_connections_active"), "gauge");
+    EXPECT_EQ(m.types.at("portico_service_session_duration_seconds"), "histogram");
+
+    EXPECT_EQ(m.at("portico_service_connections_total" + svc("upper")), 4);
+    EXPECT_EQ(m.at("portico_service_connections_total" + svc("echo")), 2);
+    EXPECT_EQ(m.at("portico_service_connections_active" + svc("echo")), 1);
+    EXPECT_EQ(m.at("portico_service_connections_active" + svc("upper")), 0);
+    EXPECT_EQ(m.at("portico_service_received_bytes_total" + svc("upper")), 16);
+    EXPECT_EQ(m.at("portico_service_sent_bytes_total" + svc("upper")), 16);
+    EXPECT_EQ(m.at("portico_service_received_bytes_total" + svc("echo")), 1000) << "the open session is not counted yet";
+    EXPECT_EQ(m.at("portico_service_handler_errors_total" + svc("shouty")), 1);
+    EXPECT_EQ(m.at("portico_service_handler_errors_total" + svc("upper")), 0);
+    EXPECT_EQ(m.at("portico_service_connections_refused_total" + svc("upper")), 0);
+    EXPECT_EQ(m.at("portico_ready"), 1);
+    EXPECT_EQ(m.at("portico_plugin_loads_total{result=\"ok\"}"), 3);
+    EXPECT_EQ(m.at("portico_plugin_loads_total{result=\"failed\"}"), 0);
+
+    // The histogram: cumulative buckets, +Inf equal to _count, a sane _sum.
+    double previous = 0;
+    for (const std::string le : {"0.001", "0.005", "0.01", "0.05", "0.1", "0.5", "1",
+                                 "5", "10", "30", "60", "300", "1800", "+Inf"}) {
+        const std::string key = "portico_service_session_duration_seconds_bucket{service=\"upper\",state=\"serving\",le=\"" + le + "\"}";
+        const double value = m.samples.count(key) ? m.samples.at(key) : -1;
+        ASSERT_GE(value, 0) << "missing bucket le=" << le;
+        EXPECT_GE(value, previous) << "buckets must be cumulative at le=" << le;
+        previous = value;
+    }
+    EXPECT_EQ(previous, 4) << "+Inf bucket equals the session count";
+    const double sum = m.at("portico_service_session_duration_seconds_sum" + svc("upper"));
+    EXPECT_GT(sum, 0);
+    EXPECT_LT(sum, 20);
+}
+
+TEST(AdminMetrics, EveryFamilyHasHelpAndTypeAndNoSampleRepeats) {
+    TempDir dir;
+    AdminHostSpec spec;
+    spec.plugin_dir = make_plugin_dir(dir, {shipped_plugin("upper")});
+    spec.services = {{"upper", "upper.upper", ""}};
+    AdminHost host(dir, spec);
+    const std::string text = host.get("/metrics").body;
+    std::set<std::string> helps, types, seen;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("# HELP ", 0) == 0) helps.insert(line.substr(7, line.find(' ', 7) - 7));
+        else if (line.rfind("# TYPE ", 0) == 0) types.insert(line.substr(7, line.find(' ', 7) - 7));
+        else EXPECT_TRUE(seen.insert(line.substr(0, line.rfind(' '))).second) << "duplicate sample " << line;
+    }
+    EXPECT_EQ(helps, types);
+    for (const std::string family : {"portico_build_info", "portico_service_info", "portico_plugin_info",
+                                     "portico_service_session_duration_seconds", "portico_reloads_total"})
+        EXPECT_TRUE(types.count(family)) << family;
+    EXPECT_NO_THROW(parse_metrics(text));
+    EXPECT_NE(text.find("portico_service_info{service=\"upper\",state=\"serving\",address=\"127.0.0.1:" +
+                        std::to_string(host.port("upper")) + "\""),
+              std::string::npos)
+        << text;
+}
+
+} // namespace
+} // namespace portico::test
