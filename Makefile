@@ -7,10 +7,11 @@ CONFIG     ?= config/portico.yaml
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD_TYPE ?= RelWithDebInfo
 
-# Debian packages: compiler and build tools, Poco, yaml-cpp, GoogleTest;
+# Debian packages: compiler and build tools, Poco, yaml-cpp, GoogleTest, and
+# the real clients the plugin tests talk through (redis-cli/-benchmark, curl);
 # chromium renders the admin status page in its integration test.
 PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-            netcat-openbsd chromium
+            netcat-openbsd redis-tools curl chromium
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
