@@ -9,9 +9,10 @@ BUILD_TYPE ?= RelWithDebInfo
 
 # Debian packages: compiler and build tools, Poco, yaml-cpp, GoogleTest, and
 # the real clients the plugin tests talk through (redis-cli/-benchmark, curl);
-# chromium renders the admin status page in its integration test.
+# chromium renders the admin status page in its integration test; openssl
+# makes the TLS tests' certificates and, with python3's ssl, is their client.
 PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-            netcat-openbsd redis-tools curl chromium
+            netcat-openbsd redis-tools curl chromium openssl python3
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -7,6 +7,7 @@
 #include "app/SignalWaiter.h"
 #include "plugin/HostApi.h"
 #include "service/HandlerBinding.h"
+#include "service/TlsContext.h"
 
 #include <cstdlib>
 
@@ -25,6 +26,29 @@ std::string join(const std::vector<std::string> &items, const std::string &sep) 
 }
 
 std::string service_key(std::size_t index) { return "services[" + std::to_string(index) + "]"; }
+
+// Each TLS service's files, built into a context once before anything binds:
+// a missing file or a key that does not match its certificate is a problem
+// at the tls: key that names the file; an expired certificate a warning.
+std::vector<std::string> tls_problems(const Config &config, Poco::Logger &log) {
+    std::vector<std::string> problems;
+    for (std::size_t i = 0; i < config.services.size(); ++i) {
+        const ServiceConfig &svc = config.services[i];
+        if (!svc.tls) continue;
+        try {
+            const auto context = TlsContext::load(*svc.tls);
+            if (context->expired())
+                log.warning("service '%s': certificate %s (%s) expired on %s; clients will refuse it",
+                            svc.name, svc.tls->cert.string(), context->subject(), context->expires_text());
+        } catch (const TlsError &e) {
+            const SourcePos &pos = e.key() == "key" ? svc.tls->key_pos : e.key() == "ca" ? svc.tls->ca_pos
+                                                                                         : svc.tls->cert_pos;
+            problems.push_back(pos.to_string() + ": " + service_key(i) + ".tls" + (e.key().empty() ? "" : "." + e.key()) +
+                               ": " + e.what());
+        }
+    }
+    return problems;
+}
 
 } // namespace
 
@@ -70,7 +94,8 @@ void Host::load_plugin_files(const PluginsConfig &plugins) {
 
 void Host::load() {
     load_plugin_files(config_.plugins);
-    const std::vector<std::string> problems = handler_problems(config_);
+    std::vector<std::string> problems = handler_problems(config_);
+    for (std::string &problem : tls_problems(config_, log_)) problems.push_back(std::move(problem));
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
 }
 

@@ -27,6 +27,27 @@ std::string sha256_of_file(const std::filesystem::path &file) {
     return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
+// Certificate files change on disk while the YAML stays the same: every
+// config reload re-reads them and swaps a service's TLS context when their
+// content changed. A file that cannot be used leaves the old context serving.
+void reload_certificates(const std::vector<std::shared_ptr<Service>> &services, Poco::Logger &log,
+                         ReloadReport &report) {
+    for (const auto &service : services) {
+        auto *tcp = dynamic_cast<TcpService *>(service.get());
+        if (tcp == nullptr || !service->config().tls) continue;
+        try {
+            if (std::string change = tcp->reload_tls(); !change.empty()) {
+                log.information(change);
+                report.changes.push_back(std::move(change));
+            }
+        } catch (const std::exception &e) {
+            report.errors.push_back("service '" + service->name() + "': tls: " + e.what() +
+                                    "; the previous certificate keeps serving");
+            log.error(report.errors.back());
+        }
+    }
+}
+
 Poco::Util::TimerTask::Ptr task(std::function<void()> fn) { return Poco::Util::Timer::func(std::move(fn)); }
 
 Poco::Clock clock_in(std::chrono::milliseconds delay) {
@@ -47,6 +68,7 @@ ReloadReport Host::reload(ReloadScope scope) {
         report.changes.insert(report.changes.end(), plugins.changes.begin(), plugins.changes.end());
         report.errors.insert(report.errors.end(), plugins.errors.begin(), plugins.errors.end());
     }
+    if (scope == ReloadScope::config || scope == ReloadScope::all) reload_certificates(services(), log_, report);
     return report;
 }
 

@@ -45,6 +45,26 @@ struct RateLimitConfig {
     bool operator==(const RateLimitConfig &) const = default;
 };
 
+enum class TlsVerify { none, optional, required };
+
+// A TCP service's `tls:` map. Paths are absolute (resolved against the config
+// file's folder). The files' contents are not part of the config: a reload
+// re-reads them (TcpService::reload_tls) even when this compares equal.
+struct TlsConfig {
+    std::filesystem::path cert;
+    std::filesystem::path key;
+    std::filesystem::path ca; // empty: no client CA
+    TlsVerify verify_client = TlsVerify::none;
+    std::string min_version = "1.2"; // "1.2" | "1.3"
+    SourcePos cert_pos, key_pos, ca_pos; // of the values, for start-up errors
+
+    // Meaning only: moving the lines of a file must not rebind the service.
+    bool operator==(const TlsConfig &o) const {
+        return cert == o.cert && key == o.key && ca == o.ca && verify_client == o.verify_client &&
+               min_version == o.min_version;
+    }
+};
+
 struct ServiceConfig {
     std::string name;
     ListenAddress listen;
@@ -69,6 +89,7 @@ struct ServiceConfig {
     std::vector<Cidr> deny;  // checked first: a denied source is never served
     RateLimitConfig rate_limit;
     bool access_log = false;               // one log line per connection (portico.access.<name>)
+    std::optional<TlsConfig> tls;          // TLS termination by the host; nullopt: plain TCP
     // The service's free-form `config:` map, flattened: nested keys joined
     // with '.', sequences as "key.0", "key.1"; scalars as written.
     std::map<std::string, std::string> settings;

@@ -245,6 +245,67 @@ void read_settings(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     SettingsFlattener(r, v, out.settings).add(v.node, "", 0);
 }
 
+// ---- services: tls -------------------------------------------------------------
+
+constexpr std::array<std::string_view, 3> kTlsVerify{"none", "optional", "required"};
+constexpr std::array<std::string_view, 2> kTlsVersions{"1.2", "1.3"};
+
+// cert:, key:, ca: — a file path, relative to the config file's folder. The
+// files are read when the service starts (and on each reload), not here.
+auto read_tls_path(std::filesystem::path TlsConfig::*member, SourcePos TlsConfig::*pos) {
+    return [=](ConfigReader &r, const YamlValue &v, TlsConfig &out) {
+        const auto text = r.text(v, "a file path");
+        if (!text)
+            return;
+        if (text->empty()) {
+            r.report(v, "expected a file path, got an empty string");
+            return;
+        }
+        out.*member = r.resolve(*text);
+        out.*pos = v.pos;
+    };
+}
+
+void read_tls_verify(ConfigReader &r, const YamlValue &v, TlsConfig &out) {
+    if (const auto text = r.one_of(v, kTlsVerify))
+        out.verify_client = *text == "required"   ? TlsVerify::required
+                            : *text == "optional" ? TlsVerify::optional
+                                                  : TlsVerify::none;
+}
+
+const Schema<TlsConfig> &tls_schema() {
+    static const Schema<TlsConfig> schema{
+        {"cert", read_tls_path(&TlsConfig::cert, &TlsConfig::cert_pos), true, "cert: server.crt"},
+        {"key", read_tls_path(&TlsConfig::key, &TlsConfig::key_pos), true, "key: server.key"},
+        {"ca", read_tls_path(&TlsConfig::ca, &TlsConfig::ca_pos)},
+        {"verify_client", read_tls_verify},
+        {"min_version", set_choice(&TlsConfig::min_version, kTlsVersions)},
+    };
+    return schema;
+}
+
+void read_tls(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    TlsConfig tls;
+    const std::size_t issues_before = r.issue_count();
+    if (!read_map(r, v, tls_schema(), tls) || r.issue_count() != issues_before)
+        return;
+    if (tls.verify_client != TlsVerify::none && tls.ca.empty()) {
+        const auto at = r.lookup(v, "verify_client");
+        r.report(at ? *at : v, "verify_client needs tls.ca: the CA file that signs the accepted client certificates");
+        return;
+    }
+    out.tls = std::move(tls);
+}
+
+// TLS is terminated by TcpService; elsewhere `tls:` would be silently plain.
+void check_tls_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
+    const auto at = r.lookup(item, "tls");
+    if (!at)
+        return;
+    if (service.protocol == Protocol::udp)
+        r.report(*at, "TLS applies to protocol tcp only (DTLS is not supported); remove tls: or set protocol: tcp");
+}
+
 const Schema<ServiceConfig> &service_schema() {
     static const Schema<ServiceConfig> schema{
         {"name", read_name, true, "name: echo"},
@@ -263,6 +324,7 @@ const Schema<ServiceConfig> &service_schema() {
         {"read_timeout", set_duration(&ServiceConfig::read_timeout)},
         {"max_line", read_max_line},
         {"access_log", set_bool(&ServiceConfig::access_log)},
+        {"tls", read_tls},
         {"config", read_settings},
     };
     return schema;
@@ -280,7 +342,8 @@ void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
     for (const YamlValue &item : *items) {
         ServiceConfig service;
         service.pos = item.pos;
-        read_map(r, item, service_schema(), service);
+        if (read_map(r, item, service_schema(), service))
+            check_tls_keys(r, item, service);
         out.services.push_back(std::move(service));
     }
 }

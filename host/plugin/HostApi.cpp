@@ -47,6 +47,14 @@ void api_set_read_timeout(portico_conn *c, int32_t timeout_ms) {
     if (c) c->set_read_timeout(timeout_ms);
 }
 portico_service *api_conn_service(portico_conn *c) { return c ? &c->service() : nullptr; }
+int api_conn_is_tls(portico_conn *c) { return c && c->is_tls() ? 1 : 0; }
+size_t api_conn_peer_subject(portico_conn *c, char *buf, size_t cap) {
+    try {
+        return copy_out(c ? c->peer_subject() : std::string(), buf, cap);
+    } catch (...) {
+        return copy_out("", buf, cap);
+    }
+}
 
 const void *api_dgram_data(portico_datagram *d, size_t *len) {
     if (d == nullptr) return nullptr;
@@ -137,6 +145,8 @@ const portico_host_api table = {
     &api_stopping,
     &api_log,
     &api_sink_write,
+    &api_conn_is_tls,
+    &api_conn_peer_subject,
 };
 
 } // namespace

@@ -10,13 +10,20 @@
 #include <sys/socket.h>
 
 namespace {
-constexpr std::size_t initial_buffer = 16 * 1024;
+// Small, so an idle connection costs little (10 000 of them in mode threads:
+// tests/bench/idle_connections); fill() doubles it as a line needs.
+constexpr std::size_t initial_buffer = 4 * 1024;
 } // namespace
 
 portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
-                           const portico::host::ConnectionLimits &limits)
-    : socket_(socket), fd_(socket_.impl()->sockfd()), service_(service), limits_(limits),
-      buffer_(std::max<std::size_t>(initial_buffer, std::min<std::size_t>(limits.max_line, 64 * 1024))),
+                           const portico::host::ConnectionLimits &limits,
+                           std::shared_ptr<const portico::host::TlsContext> tls)
+    : socket_(socket), fd_(socket_.impl()->sockfd()),
+      transport_(tls ? std::unique_ptr<portico::host::Transport>(
+                           std::make_unique<portico::host::TlsTransport>(fd_, std::move(tls)))
+                     : std::make_unique<portico::host::PlainTransport>(fd_)),
+      service_(service), limits_(limits),
+      buffer_(initial_buffer),
       last_activity_(Clock::now()) {
     try {
         peer_ = socket_.peerAddress().toString();
@@ -31,8 +38,39 @@ portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_servic
 
 int portico_conn::closed_status() const { return forced_ ? PORTICO_ERR_STOPPING : PORTICO_ERR_CLOSED; }
 
+int portico_conn::handshake(std::string &error) {
+    auto *tls = dynamic_cast<portico::host::TlsTransport *>(transport_.get());
+    if (tls == nullptr) return PORTICO_OK;
+    const auto deadline = Clock::now() + std::min(limits_.read_timeout, limits_.idle_timeout);
+    for (;;) {
+        const int64_t step = tls->handshake(error);
+        if (step == PORTICO_OK) {
+            last_activity_ = Clock::now();
+            return PORTICO_OK;
+        }
+        if (forced_) return PORTICO_ERR_STOPPING;
+        if (step != portico::host::Transport::want_read && step != portico::host::Transport::want_write)
+            return static_cast<int>(step);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) {
+            error = "no complete TLS handshake within " +
+                    std::to_string(std::min(limits_.read_timeout, limits_.idle_timeout).count()) + "ms";
+            end_reason_ = "TLS handshake timeout";
+            close();
+            return PORTICO_ERR_TIMEOUT;
+        }
+        pollfd p{fd_, static_cast<short>(step == portico::host::Transport::want_read ? POLLIN : POLLOUT), 0};
+        if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30))) < 0 && errno != EINTR) {
+            error = std::string("poll: ") + std::strerror(errno);
+            return PORTICO_ERR_IO;
+        }
+    }
+}
+
 int portico_conn::wait_readable(int32_t timeout_ms) {
     using std::chrono::milliseconds;
+    // Bytes TLS has already decrypted never make the fd readable again.
+    if (transport_->pending()) return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
     const auto start = Clock::now();
     std::optional<Clock::time_point> call_deadline;
     if (timeout_ms == PORTICO_TIMEOUT_DEFAULT) call_deadline = start + limits_.read_timeout;
@@ -52,14 +90,14 @@ int portico_conn::wait_readable(int32_t timeout_ms) {
             }
             return PORTICO_ERR_TIMEOUT;
         }
-        pollfd p{fd_, POLLIN, 0};
+        pollfd p{fd_, static_cast<short>(want_write_ ? POLLOUT : POLLIN), 0};
         const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
         if (rc > 0) return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
         if (rc < 0 && errno != EINTR) return PORTICO_ERR_IO;
     }
 }
 
-int64_t portico_conn::fill() {
+int64_t portico_conn::fill(int32_t timeout_ms) {
     if (begin_ > 0) {
         // Earlier read_line results are invalid from here on (documented).
         std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
@@ -67,18 +105,25 @@ int64_t portico_conn::fill() {
         begin_ = 0;
     }
     if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    const int64_t n = recv_some(buffer_.data() + end_, buffer_.size() - end_, timeout_ms);
+    if (n > 0) end_ += static_cast<std::size_t>(n);
+    return n;
+}
+
+int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
     for (;;) {
-        const ssize_t n = ::recv(fd_, buffer_.data() + end_, buffer_.size() - end_, 0);
+        const int64_t n = transport_->recv(buf, cap);
+        want_write_ = n == portico::host::Transport::want_write;
         if (n > 0) {
-            end_ += static_cast<std::size_t>(n);
             bytes_in_ += static_cast<uint64_t>(n);
             last_activity_ = Clock::now();
             return n;
         }
-        if (n == 0) return forced_ ? PORTICO_ERR_STOPPING : 0;
-        if (errno == EINTR) continue;
         if (forced_) return PORTICO_ERR_STOPPING;
-        return errno == ECONNRESET || errno == EPIPE ? PORTICO_ERR_CLOSED : PORTICO_ERR_IO;
+        if (n == 0 || (n != portico::host::Transport::want_read && !want_write_)) return n;
+        // TLS: a partial record, or a write first; the deadlines still hold.
+        const int ready = wait_readable(timeout_ms);
+        if (ready != PORTICO_OK) return ready;
     }
 }
 
@@ -95,26 +140,14 @@ int64_t portico_conn::read(void *buf, size_t cap, int32_t timeout_ms) {
     if (eof_) return 0;
     const int ready = wait_readable(timeout_ms);
     if (ready != PORTICO_OK) return ready;
-    for (;;) {
-        const ssize_t n = ::recv(fd_, buf, cap, 0);
-        if (n > 0) {
-            bytes_in_ += static_cast<uint64_t>(n);
-            last_activity_ = Clock::now();
-            return n;
-        }
-        if (n == 0) {
-            if (forced_) return PORTICO_ERR_STOPPING;
-            eof_ = true;
-            return 0;
-        }
-        if (errno == EINTR) continue;
-        if (forced_) return PORTICO_ERR_STOPPING;
-        return errno == ECONNRESET ? PORTICO_ERR_CLOSED : PORTICO_ERR_IO;
-    }
+    const int64_t n = recv_some(buf, cap, timeout_ms);
+    if (n == 0) eof_ = true;
+    return n;
 }
 
 int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
     if (line == nullptr) return PORTICO_ERR_INVALID;
+    const Clock::time_point progress = last_activity_; // the last byte before this line began
     for (;;) {
         const char *start = buffer_.data() + begin_;
         const std::size_t buffered = end_ - begin_;
@@ -138,33 +171,29 @@ int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
         if (closed_) return closed_status();
         const int ready = wait_readable(timeout_ms);
         if (ready != PORTICO_OK) return ready;
-        const int64_t n = fill();
+        const int64_t n = fill(timeout_ms);
         if (n < 0) return n;
         if (n == 0) eof_ = true;
+        // Bytes without a newline are no progress to a line reader: the idle
+        // deadline stays put, so a client dribbling a byte a second
+        // (slowloris) is still cut at idle_timeout.
+        else if (std::memchr(buffer_.data() + end_ - n, '\n', static_cast<std::size_t>(n)) == nullptr)
+            last_activity_ = progress;
     }
 }
 
 int portico_conn::write_all(const void *data, size_t len) {
     if (data == nullptr && len > 0) return PORTICO_ERR_INVALID;
     if (closed_) return closed_status();
-    const char *p = static_cast<const char *>(data);
-    while (len > 0) {
-        const ssize_t n = ::send(fd_, p, len, MSG_NOSIGNAL);
-        if (n >= 0) {
-            p += n;
-            len -= static_cast<std::size_t>(n);
-            bytes_out_ += static_cast<uint64_t>(n);
-            continue;
-        }
-        if (errno == EINTR) continue;
+    const int rc = transport_->send_all(static_cast<const char *>(data), len, limits_.idle_timeout, bytes_out_);
+    if (rc != PORTICO_OK) {
         if (forced_) return PORTICO_ERR_STOPPING;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            // SO_SNDTIMEO (idle_timeout) expired: the peer stopped reading.
+        if (rc == PORTICO_ERR_TIMEOUT) {
+            // idle_timeout passed with the peer taking nothing: it stopped reading.
             end_reason_ = "write timeout";
             close();
-            return PORTICO_ERR_TIMEOUT;
         }
-        return errno == EPIPE || errno == ECONNRESET ? PORTICO_ERR_CLOSED : PORTICO_ERR_IO;
+        return rc;
     }
     last_activity_ = Clock::now();
     return PORTICO_OK;
@@ -173,6 +202,7 @@ int portico_conn::write_all(const void *data, size_t len) {
 void portico_conn::close() {
     if (closed_) return;
     closed_ = true;
+    transport_->close_notify();
     ::shutdown(fd_, SHUT_RDWR);
 }
 

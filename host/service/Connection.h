@@ -5,12 +5,14 @@
 
 #include "portico/portico.h"
 #include "service/ServiceHandle.h"
+#include "service/Transport.h"
 
 #include <Poco/Net/StreamSocket.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,8 +28,10 @@ struct ConnectionLimits {
 
 struct portico_conn {
 public:
+    // With `tls`, the connection is TLS: handshake() must succeed before any I/O.
     portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
-                 const portico::host::ConnectionLimits &limits);
+                 const portico::host::ConnectionLimits &limits,
+                 std::shared_ptr<const portico::host::TlsContext> tls = nullptr);
     portico_conn(const portico_conn &) = delete;
     portico_conn &operator=(const portico_conn &) = delete;
 
@@ -39,6 +43,13 @@ public:
     // blocked read, which then reports PORTICO_ERR_STOPPING.
     void force_close();
     void set_read_timeout(int32_t timeout_ms);
+    // The TLS handshake, on the session's worker, within min(read_timeout,
+    // idle_timeout) in all (a stalled or dribbling client is cut). PORTICO_OK
+    // at once for a plain connection; else `error` says why it failed.
+    int handshake(std::string &error);
+    bool is_tls() const { return transport_->is_tls(); }
+    // The verified client certificate's subject; "" when none (or plain).
+    std::string peer_subject() const { return transport_->peer_subject(); }
 
     portico_service &service() const { return service_; }
     const std::string &peer() const { return peer_; }
@@ -55,12 +66,16 @@ private:
     // Waits until the socket is readable within the effective timeout.
     // Returns PORTICO_OK or a negative status.
     int wait_readable(int32_t timeout_ms);
+    // Reads through the transport, waiting again while TLS needs more bytes.
+    int64_t recv_some(void *buf, size_t cap, int32_t timeout_ms);
     // Reads more bytes into the buffer; returns bytes read, 0 at EOF, <0 status.
-    int64_t fill();
+    int64_t fill(int32_t timeout_ms);
     int closed_status() const;
 
     Poco::Net::StreamSocket socket_;
     int fd_;
+    std::unique_ptr<portico::host::Transport> transport_;
+    bool want_write_ = false; // TLS: the last read needs the socket writable
     portico_service &service_;
     portico::host::ConnectionLimits limits_;
     std::string peer_;

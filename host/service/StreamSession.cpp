@@ -75,13 +75,25 @@ void StreamSession::run() {
     // Resolved once per connection: this session keeps this plugin version
     // for its whole life, whatever reloads happen meanwhile.
     const std::shared_ptr<HandlerBinding> binding = service_.binding();
-    Connection conn(socket(), binding->service(), service_.limits());
+    // TLS: the context current now serves this connection to its end, even
+    // if a reload swaps the certificate meanwhile.
+    Connection conn(socket(), binding->service(), service_.limits(), service_.tls_context());
     ServiceCounters &counters = service_.counters();
     const auto started = std::chrono::steady_clock::now();
     int rc = PORTICO_OK;
     {
         SessionRegistration registration(service_, conn, *binding);
-        rc = binding->handle_stream(&conn);
+        // Registered first, so shutdown's force_close also cuts a stalled handshake.
+        std::string tls_error;
+        rc = conn.handshake(tls_error);
+        if (rc != PORTICO_OK) {
+            Poco::Logger &log = binding->service().logger;
+            if (log.information() && rc != PORTICO_ERR_STOPPING)
+                log.information("service '%s': peer %s: TLS handshake failed: %s", service_.name(), conn.peer(),
+                                tls_error);
+        } else {
+            rc = binding->handle_stream(&conn);
+        }
         if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
         if (rc == PORTICO_ERR_TIMEOUT) ++counters.timeouts;
     }

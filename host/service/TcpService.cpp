@@ -50,7 +50,33 @@ private:
 
 TcpService::TcpService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
                        std::shared_ptr<HandlerBinding> binding)
-    : Service(std::move(config), std::move(handle), std::move(binding)), limits_(limits_of(this->config())) {}
+    : Service(std::move(config), std::move(handle), std::move(binding)), limits_(limits_of(this->config())) {
+    if (!this->config().tls) return;
+    try {
+        tls_ = TlsContext::load(*this->config().tls);
+    } catch (const TlsError &e) {
+        throw std::runtime_error("service '" + this->config().name + "': tls: " + e.what());
+    }
+}
+
+std::shared_ptr<const TlsContext> TcpService::tls_context() const {
+    std::lock_guard lock(tls_mutex_);
+    return tls_;
+}
+
+std::string TcpService::reload_tls() {
+    const std::shared_ptr<const TlsContext> current = tls_context();
+    if (!current) return {};
+    const TlsConfig &files = *config().tls;
+    if (TlsContext::read_fingerprint(files) == current->fingerprint()) return {};
+    std::shared_ptr<const TlsContext> fresh = TlsContext::load(files);
+    {
+        std::lock_guard lock(tls_mutex_);
+        tls_ = fresh;
+    }
+    return "service '" + name() + "': new TLS certificate " + fresh->subject() + " (expires " +
+           fresh->expires_text() + ") for new connections; open ones keep the old one";
+}
 
 TcpService::~TcpService() {
     stop_accepting();

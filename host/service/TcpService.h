@@ -6,6 +6,7 @@
 
 #include "service/Connection.h"
 #include "service/Service.h"
+#include "service/TlsContext.h"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/TCPServer.h>
@@ -39,6 +40,14 @@ public:
     Poco::Net::ServerSocket hand_over_listener();
     void adopt_listener(Poco::Net::ServerSocket socket);
 
+    // tls: the context new connections get; nullptr for a plain service.
+    std::shared_ptr<const TlsContext> tls_context() const;
+    // Re-reads tls.cert/key/ca; when their content changed, builds a new
+    // context and swaps it in for new connections (open ones keep theirs).
+    // Returns a line describing the swap, "" when nothing changed; throws
+    // TlsError naming the file when it cannot be used (the old one serves on).
+    std::string reload_tls();
+
     // Session bookkeeping for StreamSession.
     const ConnectionLimits &limits() const { return limits_; }
     void session_started(Connection &conn, const HandlerBinding &binding);
@@ -48,6 +57,8 @@ private:
     Poco::Net::ServerSocket make_listener() const;
 
     const ConnectionLimits limits_;
+    mutable std::mutex tls_mutex_;
+    std::shared_ptr<const TlsContext> tls_; // swapped whole by reload_tls()
 
     std::mutex sessions_mutex_;
     std::condition_variable sessions_done_;

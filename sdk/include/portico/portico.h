@@ -27,7 +27,7 @@ extern "C" {
 /* Major ABI version: bumped only for incompatible changes. */
 #define PORTICO_ABI_VERSION 1u
 /* Minor version: grows when fields are appended to the size-prefixed structs. */
-#define PORTICO_ABI_MINOR 0u
+#define PORTICO_ABI_MINOR 1u
 /* The exported entry point's name, as a string for dlsym. */
 #define PORTICO_ENTRY_SYMBOL "portico_plugin_v1"
 
@@ -151,7 +151,23 @@ typedef struct portico_host_api {
 
     /* -- state hand-off ---------------------------------------------------- */
     int (*sink_write)(portico_sink *sink, const void *data, size_t len);
+
+    /* ---- minor 1: appended; check `size` covers a field before calling it,
+     * (PORTICO_HOST_HAS below).
+     * -- TLS (the host terminates it; I/O above is the same either way) ---- */
+    /* Non-zero when the connection came in over TLS (`tls:` in the YAML). */
+    int (*conn_is_tls)(portico_conn *c);
+    /* The subject of the client certificate the host verified against
+     * tls.ca ("/CN=alice/O=Example"), formatted like peer_address; returns
+     * 0 and writes "" when there is none (plain, or no certificate sent). */
+    size_t (*conn_peer_subject)(portico_conn *c, char *buf, size_t cap);
 } portico_host_api;
+
+/* Whether the host's table (its own `size`) has `field`: a plugin built for a
+ * newer minor version checks this before calling an appended function, so it
+ * still runs on an older host.  if (PORTICO_HOST_HAS(host, conn_is_tls)) ... */
+#define PORTICO_HOST_HAS(api, field)                                                      \
+    ((api)->size >= offsetof(portico_host_api, field) + sizeof((api)->field) && (api)->field != NULL)
 
 /* ---- the plugin descriptor ----------------------------------------------
  * The first two fields are frozen for every ABI version, so any host can

@@ -178,6 +178,18 @@ public:
     void log(LogLevel level, const std::string &message) const {
         host_->log(host_->conn_service(conn_), conn_, static_cast<int>(level), message.c_str());
     }
+    // Whether the host terminated TLS on this connection. False on a host
+    // older than ABI minor 1, which has no TLS.
+    bool is_tls() const {
+        return PORTICO_HOST_HAS(host_, conn_is_tls) && host_->conn_is_tls(conn_) != 0;
+    }
+    // The verified client certificate's subject ("/CN=alice/O=Example"), or
+    // "" when the client sent none, the connection is plain, or the host is
+    // older than ABI minor 1.
+    std::string peer_certificate_subject() const {
+        if (!PORTICO_HOST_HAS(host_, conn_peer_subject)) return {};
+        return detail::read_address([&](char *b, size_t n) { return host_->conn_peer_subject(conn_, b, n); });
+    }
 
 private:
     const portico_host_api *host_;
