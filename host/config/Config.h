@@ -27,7 +27,7 @@ struct SourcePos {
 };
 
 enum class Protocol { tcp, udp };
-enum class ServiceMode { threads, single };
+enum class ServiceMode { threads, single, process };
 
 struct ThreadsConfig {
     int min = 2;
@@ -73,6 +73,7 @@ struct ServiceConfig {
     std::string handler; // "upper"
     ServiceMode mode = ServiceMode::threads;
     ThreadsConfig threads;
+    int workers = 2; // mode process: worker processes, each with its own `threads` pool
     int max_queued = 64;
     int backlog = 128;
     bool tcp_nodelay = true;

@@ -30,7 +30,7 @@ constexpr std::size_t kMaxSettings = 10'000;
 constexpr int kMaxSettingsDepth = 32;
 
 constexpr std::array<std::string_view, 2> kProtocols{"tcp", "udp"};
-constexpr std::array<std::string_view, 2> kModes{"threads", "single"};
+constexpr std::array<std::string_view, 3> kModes{"threads", "single", "process"};
 constexpr std::array<std::string_view, 8> kLogLevels{"trace",   "debug", "information", "notice",
                                                      "warning", "error", "critical",    "fatal"};
 constexpr std::array<std::string_view, 2> kLogFormats{"text", "json"};
@@ -168,12 +168,25 @@ void read_protocol(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
 
 void read_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (const auto text = r.one_of(v, kModes))
-        out.mode = *text == "single" ? ServiceMode::single : ServiceMode::threads;
+        out.mode = *text == "single"    ? ServiceMode::single
+                   : *text == "process" ? ServiceMode::process
+                                        : ServiceMode::threads;
 }
 
 void read_max_line(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (const auto bytes = r.byte_size(v, kMinLine, kMaxLine))
         out.max_line = static_cast<std::size_t>(*bytes);
+}
+
+// mode: process serves streams from worker processes; `workers` means
+// nothing without it, so setting it elsewhere is a mistake worth reporting.
+void check_process_mode_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
+    if (service.mode == ServiceMode::process && service.protocol == Protocol::udp)
+        if (const auto at = r.lookup(item, "mode"))
+            r.report(*at, "mode process applies to protocol tcp only; use threads for udp");
+    if (service.mode != ServiceMode::process)
+        if (const auto at = r.lookup(item, "workers"))
+            r.report(*at, "applies to mode process only; remove it or set mode: process");
 }
 
 // Walks a service's free-form `config:` map into flat "a.b.0" keys. Aliases
@@ -314,6 +327,7 @@ const Schema<ServiceConfig> &service_schema() {
         {"handler", read_handler, true, "handler: plugin.handler"},
         {"mode", read_mode},
         {"threads", read_threads},
+        {"workers", set_int(&ServiceConfig::workers, 1, 256)},
         {"max_queued", set_int(&ServiceConfig::max_queued, 0)},
         {"backlog", set_int(&ServiceConfig::backlog, 1)},
         {"tcp_nodelay", set_bool(&ServiceConfig::tcp_nodelay)},
@@ -342,8 +356,10 @@ void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
     for (const YamlValue &item : *items) {
         ServiceConfig service;
         service.pos = item.pos;
-        if (read_map(r, item, service_schema(), service))
+        if (read_map(r, item, service_schema(), service)) {
+            check_process_mode_keys(r, item, service);
             check_tls_keys(r, item, service);
+        }
         out.services.push_back(std::move(service));
     }
 }
