@@ -4,6 +4,7 @@
 #include "app/Host.h"
 #include "app/Logging.h"
 #include "app/SignalWaiter.h"
+#include "app/Worker.h"
 #include "config/ConfigLoader.h"
 
 #include <Poco/Logger.h>
@@ -126,6 +127,8 @@ int main(int argc, char **argv) {
     const portico::host::SignalWaiter signals;
     portico::host::setup_default_logging();
 
+    if (argc > 1 && portico::host::is_worker_command(argv[1]))
+        return portico::host::run_worker(argc, argv, signals);
     if (argc > 1 && portico::host::is_admin_command(argv[1]))
         return portico::host::run_admin_command(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
 

@@ -7,6 +7,7 @@
 #include "app/PluginDirectory.h"
 #include "config/ConfigLoader.h"
 #include "service/HandlerBinding.h"
+#include "service/ProcessService.h"
 #include "service/TcpService.h"
 
 #include <Poco/SHA2Engine.h>
@@ -249,13 +250,11 @@ ReloadReport Host::reload_config_locked() {
 
 std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const std::shared_ptr<Service> &old) {
     std::shared_ptr<Service> fresh = make_bound_service(svc, old.get());
-    auto *old_tcp = dynamic_cast<TcpService *>(old.get());
-    auto *new_tcp = dynamic_cast<TcpService *>(fresh.get());
-    const bool same_socket = old_tcp && new_tcp && old->config().listen == svc.listen &&
+    const bool same_socket = can_share_listener(*old, *fresh) && old->config().listen == svc.listen &&
                              old->config().reuse_port == svc.reuse_port &&
                              old->config().reuse_address == svc.reuse_address && old->config().backlog == svc.backlog;
     if (same_socket) {
-        new_tcp->adopt_listener(old_tcp->hand_over_listener());
+        share_listener(*old, *fresh);
         fresh->start();
         retire(old);
         return fresh;

@@ -3,7 +3,7 @@
 #include "app/Logging.h"
 
 #include <Poco/AutoPtr.h>
-#include <Poco/ConsoleChannel.h>
+#include <Poco/Channel.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/FormattingChannel.h>
@@ -12,7 +12,10 @@
 #include <Poco/Message.h>
 #include <Poco/PatternFormatter.h>
 
+#include <cerrno>
 #include <stdexcept>
+
+#include <unistd.h>
 
 namespace portico::host {
 namespace {
@@ -65,9 +68,25 @@ public:
     }
 };
 
+// Each line goes to stderr in one write(2). Worker processes (mode: process)
+// share stderr with the host; ConsoleChannel writes text and newline
+// separately, and lines of two processes would then interleave mid-line.
+class StderrLineChannel : public Poco::Channel {
+public:
+    void log(const Poco::Message &msg) override {
+        const std::string line = msg.getText() + "\n";
+        for (std::size_t done = 0; done < line.size();) {
+            const ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return; // nowhere to report a failing stderr
+            done += static_cast<std::size_t>(n);
+        }
+    }
+};
+
 void install(Poco::Formatter *formatter, int level) {
     Poco::AutoPtr<Poco::Formatter> f(formatter);
-    Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel);
+    Poco::AutoPtr<Poco::Channel> console(new StderrLineChannel);
     Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(f, console));
     Poco::Logger::root().setChannel(channel);
     Poco::Logger::root().setLevel(level);

@@ -60,9 +60,15 @@ public:
             old = std::exchange(binding_, std::move(binding));
         }
         // `old` is released here, outside the lock; sessions may still hold it.
+        binding_changed();
     }
 
 protected:
+    // Runs after set_binding() swapped the binding, outside its lock. A
+    // service whose sessions live in other processes (ProcessService) starts
+    // workers on the new binding here; in-process services need nothing.
+    virtual void binding_changed() {}
+
     Service(ServiceConfig config, std::shared_ptr<ServiceHandle> handle, std::shared_ptr<HandlerBinding> binding)
         : config_(std::move(config)), handle_(std::move(handle)), binding_(std::move(binding)) {}
 

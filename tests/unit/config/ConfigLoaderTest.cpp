@@ -81,6 +81,7 @@ TEST(ConfigLoader, AppliesDefaults) {
     EXPECT_EQ(s.threads.max, 16);
     EXPECT_EQ(s.threads.idle, 60s);
     EXPECT_EQ(s.threads.stack_kib, 0);
+    EXPECT_EQ(s.workers, 2);
     EXPECT_EQ(s.max_queued, 64);
     EXPECT_EQ(s.backlog, 128);
     EXPECT_TRUE(s.tcp_nodelay);
@@ -160,6 +161,24 @@ shutdown_timeout: 5m
     EXPECT_EQ(config.logging.level, "trace");
     EXPECT_EQ(config.logging.format, "json");
     EXPECT_EQ(config.shutdown_timeout, 5min);
+}
+
+TEST(ConfigLoader, ParsesProcessModeAndWorkers) {
+    const Config config = load_config_text(R"(
+plugins: {dir: p}
+services:
+  - name: isolated
+    listen: 127.0.0.1:0
+    handler: text.upper
+    mode: process
+    workers: 4
+    threads: {min: 1, max: 8}
+)",
+                                           kFile);
+    ASSERT_EQ(config.services.size(), 1u);
+    EXPECT_EQ(config.services[0].mode, ServiceMode::process);
+    EXPECT_EQ(config.services[0].workers, 4);
+    EXPECT_EQ(config.services[0].threads.max, 8);
 }
 
 TEST(ConfigLoader, FlattensServiceSettings) {

@@ -1,0 +1,177 @@
+// Worker.cpp — the child side of `mode: process`: parse the config text the
+// master handed over, load the one plugin version it named through a
+// registry of our own (shadow copy, checks, unload as usual), and serve the
+// inherited listening socket with an ordinary TcpService.
+#include "app/Worker.h"
+
+#include "app/Logging.h"
+#include "app/SignalWaiter.h"
+#include "config/ConfigLoader.h"
+#include "plugin/HostApi.h"
+#include "plugin/PluginRegistry.h"
+#include "service/HandlerBinding.h"
+#include "service/TcpService.h"
+#include "service/WorkerSpawn.h"
+
+#include <Poco/Logger.h>
+#include <Poco/Net/ServerSocketImpl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+namespace portico::host {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_cannot_start = 2;
+
+struct WorkerOptions {
+    std::string service;
+    std::string config_file;
+    std::string plugin_file;
+};
+
+std::optional<WorkerOptions> parse(int argc, char **argv) {
+    WorkerOptions options;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string_view flag = argv[i];
+        if (flag == kWorkerFlag) options.service = argv[i + 1];
+        else if (flag == "--config") options.config_file = argv[i + 1];
+        else if (flag == "--plugin") options.plugin_file = argv[i + 1];
+        else return std::nullopt;
+    }
+    if (argc % 2 == 0 || options.service.empty() || options.config_file.empty() || options.plugin_file.empty())
+        return std::nullopt;
+    return options;
+}
+
+std::string read_config_snapshot() {
+    std::string text;
+    char buf[16 * 1024];
+    for (off_t at = 0;;) {
+        const ssize_t n = ::pread(kWorkerConfigFd, buf, sizeof buf, at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::runtime_error("cannot read the config from descriptor " + std::to_string(kWorkerConfigFd));
+        if (n == 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        at += n;
+    }
+    ::close(kWorkerConfigFd);
+    return text;
+}
+
+// Poco 1.11 has no public way to wrap a descriptor we already own; its
+// protected constructors are there for subclasses like these.
+class InheritedServerSocketImpl : public Poco::Net::ServerSocketImpl {
+public:
+    explicit InheritedServerSocketImpl(poco_socket_t fd) { reset(fd); }
+};
+
+class InheritedServerSocket : public Poco::Net::ServerSocket {
+public:
+    explicit InheritedServerSocket(poco_socket_t fd) : ServerSocket(new InheritedServerSocketImpl(fd), true) {}
+};
+
+std::filesystem::path shadow_parent() {
+    const char *tmp = std::getenv("TMPDIR");
+    return tmp && *tmp ? std::filesystem::path(tmp) : std::filesystem::path("/tmp");
+}
+
+// Waits for SIGTERM/SIGINT from the master (SIGHUP means nothing here: the
+// master decides reloads and replaces workers). If the master is gone, there
+// is no one left to ask us to stop: stop now.
+void wait_for_stop(const SignalWaiter &signals, pid_t master) {
+    for (;;) {
+        const auto signal = signals.wait(std::chrono::milliseconds(500));
+        if (signal == HostSignal::stop || ::getppid() != master) return;
+    }
+}
+
+// Sessions end on their own; the master sends SIGKILL at its deadline
+// (shutdown_timeout, drain_timeout). Only an orphaned worker bounds its own
+// wait, by shutdown_timeout. False if some session would not end.
+bool drain(TcpService &service, pid_t master, Millis orphan_grace) {
+    const auto started = Clock::now();
+    while (!service.wait_sessions(Clock::now() + std::chrono::milliseconds(200))) {
+        if (::getppid() == master || Clock::now() - started < orphan_grace) continue;
+        service.close_sessions();
+        return service.wait_sessions(Clock::now() + std::chrono::seconds(5));
+    }
+    return true;
+}
+
+int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t master) {
+    const Config config = load_config_text(read_config_snapshot(), options.config_file);
+    const auto found = std::find_if(config.services.begin(), config.services.end(),
+                                    [&](const ServiceConfig &s) { return s.name == options.service; });
+    if (found == config.services.end())
+        throw std::runtime_error("no service '" + options.service + "' in " + options.config_file);
+    const ServiceConfig &svc = *found;
+    setup_logging(config.logging);
+    Poco::Logger &log = Poco::Logger::get("portico.worker");
+
+    // Declared before everything that holds a plugin version: it goes last.
+    PluginRegistry registry(host_api(), shadow_parent());
+    const LoadOutcome loaded = registry.load(options.plugin_file);
+    if (!loaded.ok) throw std::runtime_error(loaded.error);
+    if (loaded.version->plugin_name() != svc.plugin)
+        throw std::runtime_error(options.plugin_file + " is plugin '" + loaded.version->plugin_name() +
+                                 "', not '" + svc.plugin + "'");
+    auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
+    // Replaced before it got this far (a reload right after a spawn): serving
+    // now would hand new connections to the old version.
+    if (signals.wait(std::chrono::milliseconds(0)) == HostSignal::stop) return exit_ok;
+    {
+        TcpService service(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
+        service.adopt_listener(InheritedServerSocket(kWorkerListenFd));
+        service.start();
+        log.information("worker %d of service '%s' serving (plugin %s %s)", static_cast<int>(::getpid()), svc.name,
+                        svc.plugin, loaded.version->plugin_version());
+
+        wait_for_stop(signals, master);
+        handle->stopping = true;
+        service.stop_accepting();
+        if (!drain(service, master, config.shutdown_timeout)) {
+            // A handler ignores its closed socket: leave without unwinding into it.
+            std::cerr.flush();
+            std::_Exit(exit_failure);
+        }
+    }
+    return exit_ok;
+}
+
+} // namespace
+
+bool is_worker_command(std::string_view first_arg) { return first_arg == kWorkerFlag; }
+
+int run_worker(int argc, char **argv, const SignalWaiter &signals) {
+    const pid_t master = ::getppid();
+    const auto options = parse(argc, argv);
+    if (!options) {
+        std::cerr << "portico: --worker is started by portico itself for services with mode: process\n";
+        return exit_cannot_start;
+    }
+    const std::string comm = "pw:" + options->service;
+    ::prctl(PR_SET_NAME, comm.substr(0, 15).c_str());
+    try {
+        return serve(*options, signals, master);
+    } catch (const std::exception &e) {
+        Poco::Logger::get("portico.worker")
+            .error("worker %d of service '%s' cannot start: %s", static_cast<int>(::getpid()), options->service,
+                   std::string(e.what()));
+        return exit_cannot_start;
+    }
+}
+
+} // namespace portico::host

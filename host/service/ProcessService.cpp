@@ -1,0 +1,369 @@
+// ProcessService.cpp — the master side of `mode: process`: one supervisor
+// thread per service spawns the workers, reaps them with waitpid(WNOHANG) on
+// its own pids (never waitpid(-1): other services have children too), logs
+// how each one ended and replaces the ones that should still be running.
+//
+// Why fork + exec and not fork alone: the master is multi-threaded (pools,
+// registry, watcher, admin), and a forked copy keeps only the forking thread,
+// with any lock another thread held locked forever. A fresh `portico
+// --worker` process loads its own copy of the plugin through its own registry
+// and serves the inherited socket with an ordinary TcpService.
+#include "service/ProcessService.h"
+
+#include "service/TcpService.h"
+#include "service/WorkerSpawn.h"
+#include "config/ConfigLoader.h"
+
+#include <Poco/Logger.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace portico::host {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// How often the supervisor looks for exited workers when nothing wakes it.
+constexpr auto kReapInterval = 50ms;
+// A worker that ran this long was healthy: its death resets the backoff.
+constexpr auto kHealthyAfter = 1s;
+// Backoff for workers that die young (a plugin that crashes at start):
+// 100 ms, doubling, at most 5 s between spawns. Never a spin.
+constexpr auto kFirstBackoff = 100ms;
+constexpr auto kMaxBackoff = 5000ms;
+// After SIGTERM in the destructor, how long workers get before SIGKILL.
+constexpr auto kDestructorGrace = 5s;
+
+std::string signal_name(int sig) {
+    const char *abbrev = ::sigabbrev_np(sig);
+    return abbrev ? std::string("SIG") + abbrev : "unknown signal";
+}
+
+std::string read_file(const std::string &file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) throw std::runtime_error("cannot read " + file);
+    return text.str();
+}
+
+// The workers parse the same text the master did, so every setting (limits,
+// handler `config:`, logging) means the same in both. Held in a sealed memfd
+// rather than re-read from the file: a respawn hours later must not pick up
+// an edit that was never reloaded.
+int snapshot_config(const ServiceConfig &cfg) {
+    const std::string &file = cfg.pos.file;
+    if (file.empty()) throw std::runtime_error("service '" + cfg.name + "': mode process needs a config file");
+    const std::string text = read_file(file);
+    bool same = false;
+    try {
+        const Config parsed = load_config_text(text, file);
+        same = std::any_of(parsed.services.begin(), parsed.services.end(),
+                           [&](const ServiceConfig &s) { return s == cfg; });
+    } catch (const ConfigError &) {
+        same = false;
+    }
+    if (!same)
+        throw std::runtime_error("service '" + cfg.name + "': " + file +
+                                 " changed while the service was starting; reload the config again");
+    const int fd = ::memfd_create("portico-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "memfd_create");
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = errno;
+            ::close(fd);
+            throw std::system_error(err, std::generic_category(), "writing the config snapshot");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+    return fd;
+}
+
+Poco::Net::ServerSocket bind_listener(const ServiceConfig &cfg) {
+    const ListenAddress &listen = cfg.listen;
+    Poco::Net::ServerSocket socket;
+    if (listen.kind == ListenAddress::Kind::unix_path) {
+        socket.bind(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, listen.path), false);
+    } else if (listen.is_v6()) {
+        socket.bind6(Poco::Net::SocketAddress(listen.host, listen.port), cfg.reuse_address, cfg.reuse_port, true);
+    } else {
+        socket.bind(Poco::Net::SocketAddress(listen.host, listen.port), cfg.reuse_address, cfg.reuse_port);
+    }
+    socket.listen(cfg.backlog);
+    return socket;
+}
+
+std::chrono::milliseconds backoff_for(int quick_failures) {
+    if (quick_failures <= 0) return 0ms;
+    auto delay = kFirstBackoff;
+    for (int i = 1; i < quick_failures && delay < kMaxBackoff; ++i) delay *= 2;
+    return std::min<std::chrono::milliseconds>(delay, kMaxBackoff);
+}
+
+} // namespace
+
+ProcessService::ProcessService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
+                               std::shared_ptr<HandlerBinding> binding)
+    : Service(std::move(config), std::move(handle), std::move(binding)) {}
+
+ProcessService::~ProcessService() {
+    stop_accepting();
+    if (!wait_sessions(Clock::now() + kDestructorGrace)) close_sessions();
+    stop_supervisor();
+    if (config_fd_ >= 0) ::close(config_fd_);
+}
+
+void ProcessService::start() {
+    const ServiceConfig &cfg = config();
+    Poco::Net::ServerSocket socket;
+    try {
+        socket = listener_adopted_ ? listener_ : bind_listener(cfg);
+    } catch (const Poco::Exception &e) {
+        throw std::runtime_error("service '" + cfg.name + "': cannot listen on " + cfg.listen.to_string() + ": " +
+                                 e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
+    }
+    // Every worker polls the one socket and the kernel hands each connection
+    // to one of them; non-blocking, so the losers' accept() returns at once
+    // instead of blocking a worker that then could not stop.
+    socket.setBlocking(false);
+    bound_ = socket.address();
+    listener_ = socket;
+    config_fd_ = snapshot_config(cfg);
+    supervisor_ = std::thread([this] { supervise(); });
+}
+
+void ProcessService::supervise() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        reap_locked();
+        if (quit_ && workers_.empty()) return;
+        if (!stopping_) {
+            const std::shared_ptr<HandlerBinding> current = binding();
+            if (rebind_) {
+                rebind_ = false;
+                quick_failures_ = 0; // a new version deserves a prompt start
+                next_spawn_ = {};
+            }
+            spawn_missing_locked(current);
+            retire_stale_locked(current);
+        }
+        changed_.wait_for(lock, kReapInterval);
+    }
+}
+
+void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> &current) {
+    const auto serving = std::count_if(workers_.begin(), workers_.end(), [&](const Worker &w) {
+        return w.binding == current && !w.terminating;
+    });
+    for (auto missing = config().workers - serving; missing > 0; --missing) {
+        if (Clock::now() < next_spawn_) return;
+        WorkerLaunch launch;
+        launch.service = name();
+        launch.config_file = config().pos.file;
+        launch.plugin_file = current->version().shadow_file();
+        launch.listen_fd = listener_.impl()->sockfd();
+        launch.config_fd = config_fd_;
+        try {
+            const pid_t pid = spawn_worker(launch);
+            workers_.push_back(Worker{pid, current, Clock::now()});
+            ++counters().workers_spawned;
+            handle()->logger.information("worker %d of service '%s' started (plugin %s %s, generation %Lu)",
+                                         static_cast<int>(pid), name(), current->version().plugin_name(),
+                                         current->version().plugin_version(),
+                                         static_cast<Poco::UInt64>(current->version().generation()));
+        } catch (const std::exception &e) {
+            ++quick_failures_;
+            next_spawn_ = Clock::now() + backoff_for(quick_failures_);
+            handle()->logger.error("service '%s': cannot start a worker: %s; retrying in %Ldms", name(),
+                                   std::string(e.what()),
+                                   static_cast<Poco::Int64>(backoff_for(quick_failures_).count()));
+            return;
+        }
+    }
+}
+
+// After a plugin reload the new workers are already accepting (same socket),
+// so the old ones can stop at once and finish their sessions.
+void ProcessService::retire_stale_locked(const std::shared_ptr<HandlerBinding> &current) {
+    for (Worker &w : workers_) {
+        if (w.binding == current || w.terminating) continue;
+        w.terminating = true;
+        ::kill(w.pid, SIGTERM);
+        handle()->logger.information("worker %d of service '%s' draining (plugin version %s replaced)",
+                                     static_cast<int>(w.pid), name(), w.binding->version().plugin_version());
+    }
+}
+
+void ProcessService::reap_locked() {
+    for (auto it = workers_.begin(); it != workers_.end();) {
+        int status = 0;
+        const pid_t pid = ::waitpid(it->pid, &status, WNOHANG);
+        if (pid == 0 || (pid < 0 && errno == EINTR)) {
+            ++it;
+            continue;
+        }
+        if (pid < 0) status = 0; // ECHILD: someone else reaped it; it is gone either way
+        on_exit_locked(*it, status);
+        it = workers_.erase(it);
+        changed_.notify_all();
+    }
+}
+
+void ProcessService::on_exit_locked(const Worker &worker, int status) {
+    Poco::Logger &log = handle()->logger;
+    const int pid = static_cast<int>(worker.pid);
+    const bool current = !stopping_ && worker.binding == binding();
+    const bool asked = worker.terminating || worker.killed || stopping_;
+    const bool young = Clock::now() - worker.started < kHealthyAfter;
+
+    std::string how;
+    bool failed = false;
+    if (WIFSIGNALED(status)) {
+        const int sig = WTERMSIG(status);
+        how = "killed by signal " + std::to_string(sig) + " (" + signal_name(sig) + ")";
+        failed = !(worker.killed && sig == SIGKILL);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+        how = "exited with status " + std::to_string(WEXITSTATUS(status));
+        failed = true;
+    } else {
+        how = "exited";
+        failed = !asked;
+    }
+    if (!failed) {
+        log.information("worker %d of service '%s' %s", pid, name(), how);
+        return;
+    }
+    ++counters().worker_crashes;
+    if (!current) {
+        log.error("worker %d of service '%s' %s; not respawned (%s)", pid, name(), how,
+                  std::string(stopping_ ? "the service is stopping" : "it served a replaced plugin version"));
+        return;
+    }
+    quick_failures_ = young ? quick_failures_ + 1 : 0;
+    const auto delay = backoff_for(quick_failures_);
+    next_spawn_ = Clock::now() + delay;
+    if (delay == 0ms)
+        log.error("worker %d of service '%s' %s; respawning", pid, name(), how);
+    else
+        log.error("worker %d of service '%s' %s; respawning in %Ldms (%d worker(s) in a row died within %Ldms of "
+                  "starting)",
+                  pid, name(), how, static_cast<Poco::Int64>(delay.count()), quick_failures_,
+                  static_cast<Poco::Int64>(std::chrono::duration_cast<std::chrono::milliseconds>(kHealthyAfter).count()));
+}
+
+void ProcessService::binding_changed() {
+    std::lock_guard lock(mutex_);
+    rebind_ = true;
+    changed_.notify_all();
+}
+
+void ProcessService::signal_all_locked(int signal) {
+    for (Worker &w : workers_) {
+        if (signal == SIGKILL) w.killed = true;
+        if (signal == SIGTERM) {
+            if (w.terminating) continue;
+            w.terminating = true;
+        }
+        ::kill(w.pid, signal);
+    }
+}
+
+void ProcessService::stop_accepting() {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    signal_all_locked(SIGTERM);
+    if (listener_handed_over_ || listener_.impl()->sockfd() < 0) return;
+    // The workers hold copies of the socket, so closing ours alone would
+    // leave it listening until the last worker has stopped. shutdown(2)
+    // acts on the socket itself: it stops listening for every process now.
+    ::shutdown(listener_.impl()->sockfd(), SHUT_RDWR);
+    if (config().listen.kind == ListenAddress::Kind::unix_path) ::unlink(config().listen.path.c_str());
+    listener_.close();
+}
+
+Poco::Net::ServerSocket ProcessService::share_listener() {
+    std::lock_guard lock(mutex_);
+    listener_handed_over_ = true;
+    return listener_;
+}
+
+void ProcessService::adopt_listener(Poco::Net::ServerSocket socket) {
+    listener_ = std::move(socket);
+    listener_adopted_ = true;
+}
+
+bool ProcessService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_until(lock, deadline, [&] { return workers_.empty(); });
+}
+
+void ProcessService::close_sessions() {
+    std::lock_guard lock(mutex_);
+    signal_all_locked(SIGKILL);
+}
+
+std::size_t ProcessService::close_stale_sessions() {
+    const std::shared_ptr<HandlerBinding> current = binding();
+    std::lock_guard lock(mutex_);
+    std::size_t killed = 0;
+    for (Worker &w : workers_) {
+        if (w.binding == current || w.killed) continue;
+        w.killed = true;
+        ::kill(w.pid, SIGKILL);
+        ++killed;
+    }
+    return killed;
+}
+
+void ProcessService::stop_supervisor() {
+    if (!supervisor_.joinable()) return;
+    {
+        std::lock_guard lock(mutex_);
+        quit_ = true;
+        if (!workers_.empty()) signal_all_locked(SIGKILL); // after the destructor's grace: no more waiting
+        changed_.notify_all();
+    }
+    supervisor_.join();
+}
+
+std::string ProcessService::bound_address() const {
+    if (config().listen.kind == ListenAddress::Kind::unix_path) return config().listen.to_string();
+    return bound_.toString();
+}
+
+bool can_share_listener(const Service &from, const Service &to) {
+    auto shares = [](const Service &s) {
+        return dynamic_cast<const TcpService *>(&s) != nullptr || dynamic_cast<const ProcessService *>(&s) != nullptr;
+    };
+    return shares(from) && shares(to);
+}
+
+void share_listener(Service &from, Service &to) {
+    Poco::Net::ServerSocket socket;
+    if (auto *tcp = dynamic_cast<TcpService *>(&from)) socket = tcp->share_listener();
+    if (auto *proc = dynamic_cast<ProcessService *>(&from)) socket = proc->share_listener();
+    if (auto *tcp = dynamic_cast<TcpService *>(&to)) tcp->adopt_listener(socket);
+    if (auto *proc = dynamic_cast<ProcessService *>(&to)) proc->adopt_listener(socket);
+}
+
+} // namespace portico::host

@@ -1,0 +1,97 @@
+// ProcessService.h — a `mode: process` service: the master binds the
+// listening socket and keeps `workers` child processes serving it, each a
+// portico worker running one TcpService on the inherited socket. A handler
+// that crashes takes down only its worker's connections; the master logs the
+// signal and starts a new worker (nginx's master/worker, socketserver's
+// ForkingMixIn with a pre-forked, supervised pool).
+#pragma once
+
+#include "service/Service.h"
+
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace portico::host {
+
+class ProcessService : public Service {
+public:
+    ProcessService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle, std::shared_ptr<HandlerBinding> binding);
+    // Stops the workers (SIGTERM, then SIGKILL after 5 s) and reaps them.
+    ~ProcessService() override;
+
+    // Binds, snapshots the config text for the workers and starts them.
+    void start() override;
+    // SIGTERM to every worker: each stops accepting and exits once its own
+    // sessions have ended. The listening socket stops listening at once.
+    void stop_accepting() override;
+    // Waits until every worker has exited.
+    bool wait_sessions(std::chrono::steady_clock::time_point deadline) override;
+    // SIGKILL to every worker still running.
+    void close_sessions() override;
+    // SIGKILL to the workers still serving an old plugin version; returns
+    // how many workers (not sessions: the master cannot see those) it killed.
+    std::size_t close_stale_sessions() override;
+    std::string bound_address() const override;
+
+    // Config reload on the same address, as TcpService's: the successor
+    // adopts the socket and starts; then this one stops accepting without
+    // closing it, so the kernel's backlog carries connections across.
+    Poco::Net::ServerSocket share_listener();
+    void adopt_listener(Poco::Net::ServerSocket socket);
+
+protected:
+    // A plugin reload: start workers on the new version, then stop the old ones.
+    void binding_changed() override;
+
+private:
+    struct Worker {
+        pid_t pid = 0;
+        std::shared_ptr<HandlerBinding> binding; // the version it serves; pins its shadow file
+        std::chrono::steady_clock::time_point started;
+        bool terminating = false; // we sent SIGTERM: an exit is expected
+        bool killed = false;      // we sent SIGKILL: death by it is expected
+    };
+
+    void supervise();
+    void reap_locked();
+    void on_exit_locked(const Worker &worker, int status);
+    void retire_stale_locked(const std::shared_ptr<HandlerBinding> &current);
+    void spawn_missing_locked(const std::shared_ptr<HandlerBinding> &current);
+    void signal_all_locked(int signal);
+    void stop_supervisor();
+
+    std::mutex mutex_; // guards everything below; waitpid and kill happen under it, so a pid is never reused under us
+    std::condition_variable changed_;
+    std::vector<Worker> workers_;
+    bool stopping_ = false;       // no more spawns: stop_accepting() was called
+    bool quit_ = false;           // the supervisor thread should end once workers_ is empty
+    bool rebind_ = false;         // binding_changed() happened; the supervisor replaces old workers
+    int quick_failures_ = 0;      // workers in a row that died within kHealthyAfter of their start
+    std::chrono::steady_clock::time_point next_spawn_{};
+
+    int config_fd_ = -1;          // sealed memfd with the config text the workers parse
+    Poco::Net::ServerSocket listener_;
+    bool listener_adopted_ = false;
+    bool listener_handed_over_ = false;
+    Poco::Net::SocketAddress bound_;
+    // Declared last: it spawns and reaps the workers, so it is the only thread
+    // they are tied to (PR_SET_PDEATHSIG follows the spawning thread).
+    std::thread supervisor_;
+};
+
+// Listener hand-over between two TCP services of any mode (threads, single,
+// process) for a config reload: true if both can pass the socket; then
+// share_listener gives `to` the socket of `from` (before `to` starts).
+bool can_share_listener(const Service &from, const Service &to);
+void share_listener(Service &from, Service &to);
+
+} // namespace portico::host
