@@ -13,11 +13,13 @@
 #include "service/TcpService.h"
 #include "service/WorkerSpawn.h"
 #include "config/ConfigLoader.h"
+#include "plugin/PluginRegistry.h"
 
 #include <Poco/Logger.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -110,6 +112,12 @@ Poco::Net::ServerSocket bind_listener(const ServiceConfig &cfg) {
     }
     socket.listen(cfg.backlog);
     return socket;
+}
+
+// Where workers keep their plugin shadow copies (as the host does: $TMPDIR).
+std::filesystem::path shadow_parent() {
+    const char *tmp = std::getenv("TMPDIR");
+    return tmp && *tmp ? std::filesystem::path(tmp) : std::filesystem::path("/tmp");
 }
 
 std::chrono::milliseconds backoff_for(int quick_failures) {
@@ -253,6 +261,8 @@ void ProcessService::on_exit_locked(const Worker &worker, int status) {
         return;
     }
     ++counters().worker_crashes;
+    // A worker that died of a signal could not remove its plugin shadow copy.
+    remove_stale_shadow_dirs(shadow_parent());
     if (!current) {
         log.error("worker %d of service '%s' %s; not respawned (%s)", pid, name(), how,
                   std::string(stopping_ ? "the service is stopping" : "it served a replaced plugin version"));
