@@ -4,6 +4,7 @@
 
 #include "admin/AdminServer.h"
 #include "app/PluginDirectory.h"
+#include "app/PrivilegeDrop.h"
 #include "app/SignalWaiter.h"
 #include "plugin/HostApi.h"
 #include "service/HandlerBinding.h"
@@ -96,6 +97,8 @@ void Host::load() {
     load_plugin_files(config_.plugins);
     std::vector<std::string> problems = handler_problems(config_);
     for (std::string &problem : tls_problems(config_, log_)) problems.push_back(std::move(problem));
+    if (std::string missing = check_user_exists(config_.user); !missing.empty())
+        problems.push_back(config_.file.string() + ": " + missing);
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
 }
 
@@ -174,6 +177,14 @@ void Host::start() {
             throw StartupError(e.what());
         }
         admin_->start();
+    }
+    if (!config_.user.empty()) {
+        try {
+            drop_privileges(config_.user, registry_->shadow_dir());
+        } catch (const std::exception &e) {
+            throw StartupError(e.what());
+        }
+        log_.information("running as user '%s'", config_.user);
     }
     start_watcher();
     log_.information("portico ready: %z service(s)", config_.services.size());

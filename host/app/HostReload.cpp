@@ -256,7 +256,7 @@ std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const
     if (same_socket) {
         share_listener(*old, *fresh);
         fresh->start();
-        retire(old);
+        retire(old); // stops the old accept loop once its queue is empty; the socket stays open
         return fresh;
     }
     if (old->config().listen == svc.listen) {

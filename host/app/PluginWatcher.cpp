@@ -90,6 +90,13 @@ void PluginWatcher::read_events() {
             Pending &p = pending_[name];
             p.last_event = std::chrono::steady_clock::now();
             if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) p.closed = true;
+            if (ev->mask & IN_MOVED_TO) {
+                // A file renamed into place was complete before the rename:
+                // its size now is final, so one quiet period is enough.
+                std::error_code ec;
+                p.last_size = std::filesystem::file_size(dir_ / name, ec);
+                if (ec) p.last_size = static_cast<std::uintmax_t>(-1);
+            }
         }
     }
 }

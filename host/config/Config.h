@@ -88,7 +88,14 @@ struct ServiceConfig {
     std::size_t max_datagram = 8192;
     std::vector<Cidr> allow; // empty: every source; else only these
     std::vector<Cidr> deny;  // checked first: a denied source is never served
-    RateLimitConfig rate_limit;
+    RateLimitConfig rate_limit;            // UDP: datagrams per second per source
+    // TCP admission (see service/Admission.h)
+    RateLimitConfig accept_rate;           // new connections per second per source; 0: unlimited
+    int per_source_max = 0;                // open connections per source address; 0: unlimited
+    std::string busy_message;              // sent to a refused client before closing ("" : none)
+    Millis queue_timeout = Millis(10'000); // longest wait for a worker before being refused
+    bool keepalive = false;                // SO_KEEPALIVE on each connection
+    int unix_mode = 0660;                  // file mode of a unix: socket
     bool access_log = false;               // one log line per connection (portico.access.<name>)
     std::optional<TlsConfig> tls;          // TLS termination by the host; nullopt: plain TCP
     // The service's free-form `config:` map, flattened: nested keys joined
@@ -133,6 +140,7 @@ struct Config {
     AdminConfig admin;
     LoggingConfig logging;
     Millis shutdown_timeout = Millis(10'000);
+    std::string user; // drop root privileges to this user once the listeners are bound ("" : stay)
 };
 
 } // namespace portico::host

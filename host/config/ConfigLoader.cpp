@@ -19,11 +19,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kMaxThreads = 4096;
+// A worker thread per connection in mode threads: 10 000 idle connections
+// with 64KiB stacks cost a few dozen MiB (tests/bench/idle_connections).
+constexpr int kMaxThreads = 16384;
 constexpr uint64_t kMinStack = 64 * 1024;
 constexpr uint64_t kMaxStack = uint64_t{1} << 30;
 constexpr uint64_t kMinLine = 16;
 constexpr uint64_t kMaxLine = uint64_t{64} << 20;
+// The largest UDP payload IPv6 can carry without jumbograms (IPv4: 65507).
+constexpr uint64_t kMaxDatagram = 65527;
 // A service's settings are a handful of strings; the caps keep an alias bomb
 // ("a: &a [*b, *b, …]") or an alias cycle from expanding without end.
 constexpr std::size_t kMaxSettings = 10'000;
@@ -178,6 +182,87 @@ void read_max_line(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
         out.max_line = static_cast<std::size_t>(*bytes);
 }
 
+void read_max_datagram(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (const auto bytes = r.byte_size(v, 1, kMaxDatagram))
+        out.max_datagram = static_cast<std::size_t>(*bytes);
+}
+
+// allow: / deny: — a list of networks; each bad entry is reported where it is.
+auto read_cidrs(std::vector<Cidr> ServiceConfig::*member) {
+    return [=](ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+        const auto items = r.sequence(v, "a list of IP addresses or networks, like [127.0.0.1, 10.0.0.0/8, ::1]");
+        if (!items)
+            return;
+        for (const YamlValue &item : *items) {
+            const auto text = r.text(item, "an IP address or network like 10.0.0.0/8");
+            if (!text)
+                continue;
+            std::string error;
+            if (auto cidr = Cidr::parse(*text, &error))
+                (out.*member).push_back(*cidr);
+            else
+                r.report(item, error);
+        }
+    };
+}
+
+const Schema<RateLimitConfig> &rate_limit_schema() {
+    static const Schema<RateLimitConfig> schema{
+        {"per_second", set_int(&RateLimitConfig::per_second, 0, 10'000'000), true, "per_second: 1000"},
+        {"burst", set_int(&RateLimitConfig::burst, 0, 10'000'000)},
+    };
+    return schema;
+}
+
+void read_rate_limit(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    read_map(r, v, rate_limit_schema(), out.rate_limit);
+}
+
+void read_accept_rate(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    read_map(r, v, rate_limit_schema(), out.accept_rate);
+}
+
+// busy_message: one line; the newline is added when missing.
+void read_busy_message(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    const auto text = r.text(v, "a short line of text, like \"server busy, try later\"");
+    if (!text) return;
+    if (text->size() > 1024) {
+        r.report(v, "busy_message is longer than 1024 bytes; keep it to one short line");
+        return;
+    }
+    out.busy_message = *text;
+    if (!out.busy_message.empty() && out.busy_message.back() != '\n') out.busy_message += "\r\n";
+}
+
+// unix_mode: the socket file's permissions, in octal ("0660").
+void read_unix_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    const auto text = r.text(v, "an octal file mode like \"0660\"");
+    if (!text) return;
+    const std::string digits = text->starts_with("0o") ? text->substr(2) : *text;
+    const bool octal = !digits.empty() && digits.size() <= 4 &&
+                       digits.find_first_not_of("01234567") == std::string::npos;
+    if (!octal) {
+        r.report(v, "expected an octal file mode like \"0660\" (quote it so YAML keeps the leading 0), got '" +
+                        *text + "'");
+        return;
+    }
+    out.unix_mode = std::stoi(digits, nullptr, 8);
+}
+
+// Keys only UDP services honour so far; on a TCP service they would be
+// silently ignored, which for allow/deny would be a security surprise.
+void check_udp_only_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
+    if (service.protocol == Protocol::udp) {
+        if (service.listen.kind == ListenAddress::Kind::unix_path && service.listen_pos.line > 0)
+            r.report(service.listen_pos, item.path + ".listen",
+                     "protocol udp needs host:port or [v6]:port, not a unix: path");
+        return;
+    }
+    for (const std::string_view key : {"max_datagram", "rate_limit"})
+        if (const auto at = r.lookup(item, key))
+            r.report(*at, "applies to protocol udp only so far; remove it or set protocol: udp");
+}
+
 // mode: process serves streams from worker processes; `workers` means
 // nothing without it, so setting it elsewhere is a mistake worth reporting.
 void check_process_mode_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
@@ -317,6 +402,11 @@ void check_tls_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig 
         return;
     if (service.protocol == Protocol::udp)
         r.report(*at, "TLS applies to protocol tcp only (DTLS is not supported); remove tls: or set protocol: tcp");
+    else if (service.mode == ServiceMode::process)
+        r.report(*at, "TLS is not supported with mode process yet; use mode threads or single");
+    else if (!service.busy_message.empty())
+        if (const auto busy = r.lookup(item, "busy_message"))
+            r.report(*busy, "busy_message would be sent in plain text to a TLS client; remove it on a tls: service");
 }
 
 const Schema<ServiceConfig> &service_schema() {
@@ -337,6 +427,16 @@ const Schema<ServiceConfig> &service_schema() {
         {"idle_timeout", set_duration(&ServiceConfig::idle_timeout)},
         {"read_timeout", set_duration(&ServiceConfig::read_timeout)},
         {"max_line", read_max_line},
+        {"max_datagram", read_max_datagram},
+        {"allow", read_cidrs(&ServiceConfig::allow)},
+        {"deny", read_cidrs(&ServiceConfig::deny)},
+        {"rate_limit", read_rate_limit},
+        {"accept_rate", read_accept_rate},
+        {"per_source_max", set_int(&ServiceConfig::per_source_max, 0, 1'000'000)},
+        {"busy_message", read_busy_message},
+        {"queue_timeout", set_duration(&ServiceConfig::queue_timeout)},
+        {"keepalive", set_bool(&ServiceConfig::keepalive)},
+        {"unix_mode", read_unix_mode},
         {"access_log", set_bool(&ServiceConfig::access_log)},
         {"tls", read_tls},
         {"config", read_settings},
@@ -357,6 +457,7 @@ void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
         ServiceConfig service;
         service.pos = item.pos;
         if (read_map(r, item, service_schema(), service)) {
+            check_udp_only_keys(r, item, service);
             check_process_mode_keys(r, item, service);
             check_tls_keys(r, item, service);
         }
@@ -401,6 +502,7 @@ const Schema<Config> &config_schema() {
         {"admin", nested(&Config::admin, admin_schema)},
         {"logging", nested(&Config::logging, logging_schema)},
         {"shutdown_timeout", set_duration(&Config::shutdown_timeout)},
+        {"user", set_text(&Config::user)},
     };
     return schema;
 }

@@ -60,12 +60,34 @@ private:
 
 // Reads the whole file through one descriptor (not trusting st_size: the
 // file may still be growing). Returns "" or the reason it could not.
+std::string octal_mode(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+// Code the host runs must not be replaceable by any user on the machine: a
+// plugin file, or its folder, writable by others is refused. (A folder with
+// the sticky bit, like /tmp, only lets owners replace their own files.)
+std::string unsafe_permissions(const std::filesystem::path &file, const struct stat &st) {
+    if (st.st_mode & S_IWOTH)
+        return "is writable by other users (mode " + octal_mode(st.st_mode) +
+               "): anyone could replace the code the host runs; chmod o-w " + file.string();
+    struct stat dir {};
+    const std::filesystem::path folder = file.parent_path();
+    if (::stat(folder.c_str(), &dir) == 0 && (dir.st_mode & S_IWOTH) && !(dir.st_mode & S_ISVTX))
+        return "is in a folder writable by other users (" + folder.string() + ", mode " + octal_mode(dir.st_mode) +
+               "): anyone could swap the plugin; chmod o-w " + folder.string();
+    return {};
+}
+
 std::string read_whole_file(const std::filesystem::path &file, std::vector<std::byte> &out) {
     Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) return "cannot read: " + errno_text(errno);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return "cannot read: " + errno_text(errno);
     if (!S_ISREG(st.st_mode)) return "is not a regular file";
+    if (std::string unsafe = unsafe_permissions(file, st); !unsafe.empty()) return unsafe;
     out.clear();
     out.reserve(static_cast<size_t>(st.st_size));
     std::byte chunk[64 * 1024];

@@ -2,6 +2,7 @@
 #include "service/ProcessService.h"
 #include "service/Service.h"
 #include "service/TcpService.h"
+#include "service/UdpService.h"
 
 #include <stdexcept>
 
@@ -14,10 +15,9 @@ std::unique_ptr<Service> make_service(const ServiceConfig &config, std::shared_p
         if (config.mode == ServiceMode::process)
             return std::make_unique<ProcessService>(config, std::move(handle), std::move(binding));
         return std::make_unique<TcpService>(config, std::move(handle), std::move(binding));
-    case Protocol::udp: break;
+    case Protocol::udp: return std::make_unique<UdpService>(config, std::move(handle), std::move(binding));
     }
-    throw std::runtime_error("service '" + config.name + "': protocol udp is not supported by this build yet (" +
-                             config.pos.to_string() + ")");
+    throw std::runtime_error("service '" + config.name + "': unknown protocol (" + config.pos.to_string() + ")");
 }
 
 } // namespace portico::host

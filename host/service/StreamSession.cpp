@@ -64,10 +64,19 @@ StreamSession::StreamSession(const Poco::Net::StreamSocket &socket, TcpService &
     : Poco::Net::TCPServerConnection(socket), service_(service) {}
 
 void StreamSession::run() {
+    // Admitted on the accept thread; its per-source slot is freed however we leave.
+    Admission &admission = service_.admission();
+    struct AdmissionSlot {
+        Admission &admission;
+        const Poco::Net::StreamSocket &socket;
+        ~AdmissionSlot() { admission.finish(socket); }
+    } slot{admission, socket()};
+    if (!admission.start(socket())) return; // waited past queue_timeout: already refused
     name_worker_thread(service_.name());
-    if (service_.config().tcp_nodelay && service_.config().listen.kind == ListenAddress::Kind::inet) {
+    if (service_.config().listen.kind == ListenAddress::Kind::inet) {
         try {
-            socket().setNoDelay(true);
+            if (service_.config().tcp_nodelay) socket().setNoDelay(true);
+            if (service_.config().keepalive) socket().setKeepAlive(true);
         } catch (const Poco::Exception &) {
             // The peer may have gone already; the handler will see it.
         }

@@ -4,6 +4,7 @@
 // starts.
 #pragma once
 
+#include "service/Admission.h"
 #include "service/Connection.h"
 #include "service/Service.h"
 #include "service/TlsContext.h"
@@ -12,10 +13,12 @@
 #include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace portico::host {
 
@@ -32,13 +35,14 @@ public:
     std::size_t close_stale_sessions() override;
     std::string bound_address() const override;
     std::map<uint64_t, std::size_t> sessions_by_generation() override;
-    std::map<uint64_t, std::size_t> sessions_by_generation() override;
 
     // For a config reload that changes settings but not the address: the
-    // old service stops accepting and hands its listening socket to the new
-    // one, so the kernel's backlog carries connections across the swap.
-    Poco::Net::ServerSocket hand_over_listener();
+    // new service adopts the old one's listening socket and starts; then the
+    // old one stops (after its queue empties) without closing the socket, so
+    // the kernel's backlog carries connections across the swap.
+    Poco::Net::ServerSocket share_listener();
     void adopt_listener(Poco::Net::ServerSocket socket);
+    Admission &admission() { return admission_; }
 
     // tls: the context new connections get; nullptr for a plain service.
     std::shared_ptr<const TlsContext> tls_context() const;
@@ -48,6 +52,11 @@ public:
     // TlsError naming the file when it cannot be used (the old one serves on).
     std::string reload_tls();
 
+    // Called by Poco's accept thread for each new connection: Admission
+    // decides; true hands it to Poco's queue. While this service hands its
+    // listener over, admitted connections run on the pool directly instead.
+    bool admit(const Poco::Net::StreamSocket &socket);
+
     // Session bookkeeping for StreamSession.
     const ConnectionLimits &limits() const { return limits_; }
     void session_started(Connection &conn, const HandlerBinding &binding);
@@ -55,8 +64,12 @@ public:
 
 private:
     Poco::Net::ServerSocket make_listener() const;
+    // Expires connections that waited in the queue past queue_timeout.
+    void housekeeping();
+    void stop_housekeeping();
 
     const ConnectionLimits limits_;
+    Admission admission_;
     mutable std::mutex tls_mutex_;
     std::shared_ptr<const TlsContext> tls_; // swapped whole by reload_tls()
 
@@ -70,7 +83,14 @@ private:
     Poco::Net::ServerSocket listener_; // shares the server's socket, so stop can close it
     bool listener_adopted_ = false;    // start() uses listener_ instead of binding
     bool listener_handed_over_ = false; // stop_accepting() must not close it
+    std::atomic<bool> handing_over_{false}; // admit() bypasses Poco's queue
+    int max_threads_ = 1;
     Poco::Net::SocketAddress bound_;
+
+    std::mutex housekeeping_mutex_;
+    std::condition_variable housekeeping_wake_;
+    bool housekeeping_stop_ = false;
+    std::thread housekeeping_;
 };
 
 } // namespace portico::host

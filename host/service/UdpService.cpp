@@ -1,0 +1,222 @@
+// UdpService.cpp — binding the datagram socket, the receive loop with its
+// screening, and the step from a queued datagram to the plugin's handler.
+#include "service/UdpService.h"
+
+#include "service/Datagram.h"
+
+#include <Poco/Logger.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace portico::host {
+namespace {
+
+DatagramWorkers::Params workers_of(const ServiceConfig &c) {
+    const bool single = c.mode == ServiceMode::single;
+    DatagramWorkers::Params params;
+    params.name = c.name;
+    params.min_threads = single ? 1 : c.threads.min;
+    params.max_threads = single ? 1 : c.threads.max;
+    params.idle = c.threads.idle;
+    params.capacity = static_cast<std::size_t>(std::max(1, c.max_queued));
+    params.stack_bytes = c.threads.stack_kib * 1024;
+    return params;
+}
+
+} // namespace
+
+UdpService::UdpService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
+                       std::shared_ptr<HandlerBinding> binding)
+    : Service(std::move(config), std::move(handle), std::move(binding)), allow_(this->config().allow),
+      deny_(this->config().deny), limiter_(this->config().rate_limit), buffer_(this->config().max_datagram + 1) {}
+
+UdpService::~UdpService() {
+    stop_accepting();
+    wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    workers_.reset();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+Poco::Net::DatagramSocket UdpService::make_socket() const {
+    const ServiceConfig &cfg = config();
+    if (cfg.listen.kind == ListenAddress::Kind::unix_path)
+        throw Poco::InvalidArgumentException("unix: addresses are not supported for protocol udp");
+    const Poco::Net::SocketAddress address(cfg.listen.host, cfg.listen.port);
+    Poco::Net::DatagramSocket socket(address.family());
+    if (address.family() == Poco::Net::SocketAddress::IPv6) {
+        // As for TCP: [::] means IPv6 only, so an IPv4 service may share the port.
+        socket.setOption(IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    }
+    socket.bind(address, cfg.reuse_address, cfg.reuse_port);
+    return socket;
+}
+
+void UdpService::start() {
+    const ServiceConfig &cfg = config();
+    try {
+        if (!socket_adopted_) socket_ = make_socket();
+    } catch (const Poco::Exception &e) {
+        throw std::runtime_error("service '" + cfg.name + "': cannot listen on udp " + cfg.listen.to_string() + ": " +
+                                 e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
+    }
+    bound_ = socket_.address();
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0)
+        throw std::runtime_error("service '" + cfg.name + "': eventfd failed: " + std::strerror(errno));
+    workers_ = std::make_unique<DatagramWorkers>(workers_of(cfg), [this](DatagramJob &job) { run_handler(job); });
+    receiving_ = true;
+    receiver_ = std::thread([this] { receive_loop(); });
+}
+
+void UdpService::stop_accepting() {
+    std::lock_guard lock(stop_mutex_);
+    if (!receiver_.joinable()) return;
+    receiving_ = false;
+    const uint64_t one = 1;
+    // The loop sleeps in poll() on the socket and this fd; writing wakes it.
+    [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
+    receiver_.join();
+}
+
+void UdpService::receive_loop() {
+    const std::string thread_name = name().substr(0, 10) + ":recv";
+    pthread_setname_np(pthread_self(), thread_name.c_str());
+    const int fd = socket_.impl()->sockfd();
+    pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    sockaddr_storage from{};
+    while (receiving_) {
+        if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+            handle()->logger.error("service '%s': poll failed: %s; no more datagrams are received", name(),
+                                   std::string(std::strerror(errno)));
+            return;
+        }
+        // Drain what is ready before polling again: one wake-up per burst.
+        while (receiving_) {
+            socklen_t from_len = sizeof from;
+            // MSG_TRUNC: Linux returns the datagram's real size even when it
+            // did not fit, so the log can say how large it was.
+            const ssize_t n = ::recvfrom(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT | MSG_TRUNC,
+                                         reinterpret_cast<sockaddr *>(&from), &from_len);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+                uint64_t suppressed = 0;
+                if (error_log_.allow(LogThrottle::Clock::now(), &suppressed))
+                    handle()->logger.warning("service '%s': receive failed: %s (%Lu more not logged)", name(),
+                                             std::string(std::strerror(errno)),
+                                             static_cast<Poco::UInt64>(suppressed));
+                break;
+            }
+            const Poco::Net::SocketAddress sender(reinterpret_cast<const sockaddr *>(&from), from_len);
+            const auto size = static_cast<std::size_t>(n);
+            dispatch(std::string_view(buffer_.data(), std::min(size, buffer_.size())), size, sender);
+        }
+    }
+}
+
+bool UdpService::permitted(const Poco::Net::SocketAddress &sender) {
+    const Poco::Net::IPAddress ip = sender.host();
+    if (deny_.contains(ip)) return false;
+    return allow_.empty() || allow_.contains(ip);
+}
+
+void UdpService::drop(const char *reason, const Poco::Net::SocketAddress &sender, LogThrottle &throttle,
+                      std::string_view detail) {
+    uint64_t suppressed = 0;
+    if (!throttle.allow(LogThrottle::Clock::now(), &suppressed)) return;
+    std::string text = "service '" + name() + "': dropped a datagram from " + sender.toString() + ": " + reason;
+    if (!detail.empty()) text += " " + std::string(detail);
+    if (suppressed > 0) text += " (" + std::to_string(suppressed) + " more such drops not logged)";
+    handle()->logger.warning(text);
+}
+
+void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::Net::SocketAddress &sender) {
+    ServiceCounters &counters = this->counters();
+    if (!permitted(sender)) {
+        ++counters.refused;
+        drop("source not allowed", sender, denied_log_, "(allow/deny)");
+        return;
+    }
+    if (size > config().max_datagram) {
+        ++counters.dropped;
+        drop("too large", sender, oversized_log_,
+             "(" + std::to_string(size) + " bytes, max_datagram is " + std::to_string(config().max_datagram) + ")");
+        return;
+    }
+    if (!limiter_.allow(sender.host(), LogThrottle::Clock::now())) {
+        ++counters.refused;
+        drop("rate limit", sender, rate_log_,
+             "(rate_limit.per_second " + std::to_string(config().rate_limit.per_second) + ")");
+        return;
+    }
+    counters.bytes_in += size;
+    // Resolved per datagram, here at arrival: this datagram keeps this plugin
+    // version however long it waits in the queue and whatever reloads happen.
+    DatagramJob job{std::string(data), sender, binding()};
+    if (!workers_->try_submit(job)) {
+        ++counters.dropped;
+        drop("queue full", sender, queue_log_,
+             "(all " + std::to_string(config().threads.max) + " workers busy, max_queued " +
+                 std::to_string(config().max_queued) + " waiting)");
+    }
+}
+
+void UdpService::run_handler(DatagramJob &job) {
+    ServiceCounters &counters = this->counters();
+    portico_datagram datagram;
+    datagram.data = job.data.data();
+    datagram.size = job.data.size();
+    datagram.sender = job.sender;
+    datagram.socket = &socket_;
+    datagram.service = &job.binding->service();
+    ++counters.active;
+    const int rc = job.binding->handle_datagram(&datagram);
+    --counters.active;
+    ++counters.accepted;
+    counters.bytes_out += datagram.bytes_out;
+    if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
+}
+
+bool UdpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
+    return !workers_ || workers_->wait_idle(deadline);
+}
+
+void UdpService::close_sessions() {
+    if (!workers_) return;
+    counters().dropped += workers_->discard_queued([](const DatagramJob &) { return true; });
+}
+
+std::size_t UdpService::close_stale_sessions() {
+    if (!workers_) return 0;
+    const std::shared_ptr<HandlerBinding> current = binding();
+    const std::size_t dropped =
+        workers_->discard_queued([&](const DatagramJob &job) { return job.binding != current; });
+    counters().dropped += dropped;
+    return dropped;
+}
+
+std::string UdpService::bound_address() const { return bound_.toString(); }
+
+std::map<uint64_t, std::size_t> UdpService::sessions_by_generation() {
+    return workers_ ? workers_->jobs_by_generation() : std::map<uint64_t, std::size_t>{};
+}
+
+Poco::Net::DatagramSocket UdpService::share_socket() {
+    stop_accepting();
+    return socket_;
+}
+
+void UdpService::adopt_socket(Poco::Net::DatagramSocket socket) {
+    socket_ = std::move(socket);
+    socket_adopted_ = true;
+}
+
+} // namespace portico::host
