@@ -20,6 +20,8 @@
 namespace portico::host {
 namespace {
 
+constexpr int kReceiveBuffer = 4 << 20;
+
 DatagramWorkers::Params workers_of(const ServiceConfig &c) {
     const bool single = c.mode == ServiceMode::single;
     DatagramWorkers::Params params;
@@ -57,6 +59,15 @@ Poco::Net::DatagramSocket UdpService::make_socket() const {
         socket.setOption(IPPROTO_IPV6, IPV6_V6ONLY, 1);
     }
     socket.bind(address, cfg.reuse_address, cfg.reuse_port);
+    // The default buffer (~200KiB) holds only a few hundred small datagrams
+    // (each costs ~1KiB of skb overhead), so a receive thread descheduled for
+    // a few ms on a busy machine loses a burst. Ask for more; the kernel caps
+    // it at net.core.rmem_max.
+    try {
+        socket.setReceiveBufferSize(kReceiveBuffer);
+    } catch (const Poco::Exception &) {
+        // Keep the default: smaller, but still a working socket.
+    }
     return socket;
 }
 

@@ -6,6 +6,7 @@
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
+#include "harness/Sockets.h"
 #include "harness/TempDir.h"
 #include "harness/UdpClient.h"
 #include "harness/UdpLoad.h"

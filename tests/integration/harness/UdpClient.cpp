@@ -47,6 +47,9 @@ UdpClient::UdpClient(std::uint16_t port, const std::string &host) {
     // Close-on-exec: no portico child may inherit a test's socket.
     fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw HarnessError("UdpClient: socket: " + errno_text(errno));
+    // Room for bursts of replies while the test thread is descheduled.
+    const int buffer = 1 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     if (::connect(fd_, reinterpret_cast<const sockaddr *>(&addr), len) != 0) {
         const int err = errno;
         ::close(std::exchange(fd_, -1));
@@ -119,17 +122,6 @@ std::uint16_t UdpClient::local_port() const {
     ::getsockname(fd_, reinterpret_cast<sockaddr *>(&addr), &len);
     if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6 *>(&addr)->sin6_port);
     return ntohs(reinterpret_cast<const sockaddr_in *>(&addr)->sin_port);
-}
-
-bool ipv6_loopback_available() {
-    const int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in6 addr{};
-    addr.sin6_family = AF_INET6;
-    addr.sin6_addr = in6addr_loopback;
-    const bool ok = ::bind(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
 }
 
 } // namespace portico::test

@@ -41,7 +41,4 @@ class UdpClient {
     std::string target_; // "host:port", for messages
 };
 
-// Whether this machine can bind a UDP socket on ::1 (containers often lack IPv6).
-bool ipv6_loopback_available();
-
 } // namespace portico::test
