@@ -11,6 +11,7 @@
 #include "service/ProcessService.h"
 
 #include "service/TcpService.h"
+#include "service/UdpService.h"
 #include "service/WorkerSpawn.h"
 #include "config/ConfigLoader.h"
 #include "plugin/PluginRegistry.h"
@@ -362,6 +363,9 @@ std::string ProcessService::bound_address() const {
 }
 
 bool can_share_listener(const Service &from, const Service &to) {
+    // A UDP socket passes only to another UDP service.
+    const auto udp = [](const Service &s) { return dynamic_cast<const UdpService *>(&s) != nullptr; };
+    if (udp(from) || udp(to)) return udp(from) && udp(to);
     auto shares = [](const Service &s) {
         return dynamic_cast<const TcpService *>(&s) != nullptr || dynamic_cast<const ProcessService *>(&s) != nullptr;
     };
@@ -369,6 +373,10 @@ bool can_share_listener(const Service &from, const Service &to) {
 }
 
 void share_listener(Service &from, Service &to) {
+    if (auto *udp = dynamic_cast<UdpService *>(&from)) {
+        if (auto *next = dynamic_cast<UdpService *>(&to)) next->adopt_socket(udp->share_socket());
+        return;
+    }
     Poco::Net::ServerSocket socket;
     if (auto *tcp = dynamic_cast<TcpService *>(&from)) socket = tcp->share_listener();
     if (auto *proc = dynamic_cast<ProcessService *>(&from)) socket = proc->share_listener();

@@ -4,6 +4,7 @@
 // and both versions are seen.
 #include "harness/ConfigBuilder.h"
 #include "harness/Paths.h"
+#include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
 #include "harness/TempDir.h"
 #include "harness/UdpClient.h"
@@ -14,6 +15,7 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -101,6 +103,48 @@ TEST(UdpReload, SwappingVersionsUnderLoadGivesNoWrongOrMissingReply) {
     // Six swaps end on A, and the service answers with it.
     EXPECT_EQ(probe.request("y"), "A:y");
     EXPECT_TRUE(lines_containing(host.log_text(), {"reload refused"}).empty()) << host.log_text();
+}
+
+// A config reload that changes a UDP service's settings but not its address
+// hands the socket to the new service: no datagram is lost across the swap.
+TEST(UdpReload, ChangingAServiceKeepsItsSocketAndLosesNothing) {
+    TempDir dir;
+    const auto make_config = [&](int max_threads) {
+        ConfigBuilder config;
+        config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("udp_echo")}));
+        config.service("echo", "udp_echo").option("protocol", "udp").threads(1, max_threads).option("max_queued", "1024");
+        return config.yaml();
+    };
+    PorticoProcess host(dir, make_config(2));
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("echo");
+
+    constexpr int kClients = 2;
+    std::vector<UdpLoadResult> results(kClients);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i) {
+        threads.emplace_back([&, i] {
+            UdpClient client(port);
+            UdpLoadSpec spec;
+            spec.tag = "client" + std::to_string(i);
+            spec.datagrams = 3000;
+            results[i] = run_udp_load(client, spec, [](const std::string &p) { return std::vector{p}; });
+        });
+    }
+    std::this_thread::sleep_for(400ms);
+    std::ofstream(host.config_path()) << make_config(6);
+    host.send_signal(SIGHUP);
+    const bool changed = host.wait_for_log("service 'echo' changed", 5s);
+    for (auto &thread : threads) thread.join();
+
+    EXPECT_TRUE(changed) << host.log_text();
+    for (int i = 0; i < kClients; ++i) {
+        SCOPED_TRACE("client " + std::to_string(i) + ": " + results[i].summary());
+        EXPECT_EQ(results[i].missing(), 0u);
+        EXPECT_EQ(results[i].wrong, 0u);
+    }
+    UdpClient after(port);
+    EXPECT_EQ(after.request("after"), "after");
 }
 
 } // namespace
