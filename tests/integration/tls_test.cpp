@@ -6,6 +6,8 @@
 #include "harness/ChildProcess.h"
 #include "harness/ConfigBuilder.h"
 #include "harness/ExternalTool.h"
+#include "harness/Paths.h"
+#include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
 #include "harness/TcpClient.h"
