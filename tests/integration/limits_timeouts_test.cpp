@@ -71,6 +71,7 @@ TEST(LimitsTimeouts, SlowlorisIsCutAtIdleTimeoutWhileAFastClientIsServed) {
     // One byte a second, never a newline: progress for the socket, none for read_line.
     TcpClient slow(host.port("upper"));
     const auto connected = Clock::now();
+    const std::string slow_peer = "peer 127.0.0.1:" + std::to_string(slow.local_port()) + ":";
     std::optional<Millis> cut_after;
     std::string sent;
     for (int i = 0; i < 8 && !cut_after; ++i) {
@@ -90,7 +91,7 @@ TEST(LimitsTimeouts, SlowlorisIsCutAtIdleTimeoutWhileAFastClientIsServed) {
                                        << " bytes one per second and no line was never cut";
     EXPECT_GE(*cut_after, 1800ms) << "cut before idle_timeout";
     EXPECT_LE(*cut_after, 3500ms) << "cut long after idle_timeout (2s)";
-    EXPECT_TRUE(host.wait_for_log("closed by the host: idle timeout", 5s));
+    EXPECT_TRUE(host.wait_for_log_line({slow_peer, "closed by the host: idle timeout"}, 5s));
     EXPECT_EQ(fast_error, "") << "the fast client must be unaffected";
     EXPECT_GT(chatter.count(), 10);
     fast.send("after\n");
