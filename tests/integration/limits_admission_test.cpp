@@ -216,6 +216,27 @@ TEST(LimitsAdmission, AcceptRateAllowsABurstThenRefusesUntilRefilled) {
     EXPECT_EQ(burst.front().read_line(), "OPEN SESSIONS ARE UNTOUCHED\n");
 }
 
+// max_queued 0: no waiting. Served while a worker is free, refused visibly
+// (not dropped in silence) when none is, and served again once one frees up.
+TEST(LimitsAdmission, MaxQueuedZeroServesWhileAWorkerIsFreeAndRefusesWhenNone) {
+    TempDir dir;
+    auto host = start_upper(dir, [](ServiceSpec &s) { s.threads(1, 2).option("max_queued", "0"); });
+    ASSERT_TRUE(host->wait_ready());
+    const auto port = host->port("upper");
+
+    std::vector<TcpClient> workers_busy;
+    for (int i = 0; i < 2; ++i) {
+        workers_busy.emplace_back(port);
+        ASSERT_EQ(probe(workers_busy.back()), "PING\n") << "connection " << i + 1 << " of 2 has a free worker";
+    }
+    TcpClient third(port);
+    expect_refused_promptly(third, "both workers are busy and nothing may wait");
+    EXPECT_TRUE(host->wait_for_log("every worker is busy", 5s));
+
+    workers_busy.pop_back();
+    EXPECT_TRUE(wait_until([&] { return probe_new(port) == "PING\n"; }, 5s, 20ms));
+}
+
 // One worker busy for 2.5 s; a second connection waits in the queue and is
 // refused at queue_timeout (1 s) with the busy line instead of waiting on.
 TEST(LimitsAdmission, QueueTimeoutRefusesAConnectionThatWaitedTooLong) {
