@@ -16,7 +16,12 @@ PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev l
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test test-sanitize check format clean bench-reload
+# `make bench` only: the plot, the real peers it is measured against, and
+# the Python baseline (tests/bench/run_bench.py).
+BENCH_PACKAGES := gnuplot-nox redis-server redis-tools nginx-light wrk python3 valgrind
+BENCH_BUILD    ?= $(BUILD)-release
+
+.PHONY: all deps build run test test-sanitize check format clean bench-reload bench bench-deps
 
 all: build
 
@@ -56,6 +61,20 @@ test-sanitize: deps
 # load without reloads (tests/bench/reload_storm.cpp).
 bench-reload: build
 	$(BUILD)/tests/bench/reload_storm $(BENCH_ARGS)
+
+# Portico's echo side by side with raw Poco, epoll C and Python at 1, 64
+# and 512 connections, then redis-benchmark (kv vs redis-server) and wrk
+# (http_hello vs nginx), in one Release build and one run. Table and chart in
+# $(BENCH_BUILD)/bench/, chart copied to docs/bench.png for the README.
+bench-deps: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(BENCH_PACKAGES)"
+
+bench: bench-deps
+	# -Wno-restrict: GCC 12 at -O3 flags std::string concatenation falsely (GCC bug 105329).
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-Wno-restrict
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target portico_bench_tools
+	python3 tests/bench/run_bench.py --build-dir $(BENCH_BUILD) --out $(BUILD)/bench --png docs/bench.png \
+	  --also-threads-max 1024 $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.hpp' '*.c')
