@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKAGES := gnuplot-nox redis-server redis-tools nginx-light wrk python3 valgrind
 BENCH_BUILD    ?= $(BUILD)-release
 
-.PHONY: all deps build run test test-sanitize check format clean bench-reload bench bench-deps
+.PHONY: all deps build run test test-sanitize check format clean bench-reload bench-idle bench bench-deps
 
 all: build
 
@@ -61,6 +61,11 @@ test-sanitize: deps
 # load without reloads (tests/bench/reload_storm.cpp).
 bench-reload: build
 	$(BUILD)/tests/bench/reload_storm $(BENCH_ARGS)
+
+# Host RSS and threads per idle connection, 10 000 connections in mode threads
+# (tests/bench/idle_connections.cpp; BENCH_ARGS="--connections N --stack 64KiB").
+bench-idle: build
+	$(BUILD)/tests/bench/idle_connections $(BENCH_ARGS)
 
 # Portico's echo side by side with raw Poco, epoll C and Python at 1, 64
 # and 512 connections, then redis-benchmark (kv vs redis-server) and wrk

@@ -161,7 +161,12 @@ void TcpService::start() {
 
     auto params = Poco::Net::TCPServerParams::Ptr(new Poco::Net::TCPServerParams);
     params->setMaxThreads(max_threads);
-    params->setMaxQueued(cfg.max_queued);
+    // Admission refuses (visibly) at max_queued when every worker is busy.
+    // Poco's own cap must stay above that: it drops a connection silently
+    // whenever its queue is full, busy or not (so max_queued 0 would serve
+    // nothing, and a burst while workers start would vanish, leaking the
+    // admitted slot). The extra max_threads covers such a burst.
+    params->setMaxQueued(cfg.max_queued + max_threads);
     // This is how long an idle dispatcher loop waits before looking at its
     // stop flag again (the pool's own idle time is threads.idle, above).
     // Poco's stop() only wakes loops already waiting, so a loop that was
