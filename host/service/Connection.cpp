@@ -8,6 +8,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 namespace {
 // Small, so an idle connection costs little (10 000 of them in mode threads:
@@ -78,8 +79,7 @@ int portico_conn::wait_readable(int32_t timeout_ms) {
     else if (timeout_ms != PORTICO_TIMEOUT_INFINITE) return PORTICO_ERR_INVALID;
     const auto idle_deadline = last_activity_ + limits_.idle_timeout;
 
-    for (;;) {
-        const auto now = Clock::now();
+    for (auto now = start;; now = Clock::now()) {
         const auto deadline = call_deadline ? std::min(*call_deadline, idle_deadline) : idle_deadline;
         const auto left = std::chrono::duration_cast<milliseconds>(deadline - now).count();
         if (left <= 0) {
@@ -90,11 +90,27 @@ int portico_conn::wait_readable(int32_t timeout_ms) {
             }
             return PORTICO_ERR_TIMEOUT;
         }
+        if (!transport_->is_tls() &&
+            arm_receive_timeout(std::chrono::ceil<std::chrono::microseconds>(deadline - now)))
+            return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
         pollfd p{fd_, static_cast<short>(want_write_ ? POLLOUT : POLLIN), 0};
         const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
         if (rc > 0) return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
         if (rc < 0 && errno != EINTR) return PORTICO_ERR_IO;
     }
+}
+
+// A plain socket blocks in recv(): SO_RCVTIMEO bounds that wait, so a read is
+// one system call instead of poll() + recv(). The armed value is kept while
+// it ends no earlier than the deadline and at most 1 ms after it, so a
+// connection in steady use sets it once; recv() failing with EAGAIN then
+// means a deadline has passed (recv_some).
+bool portico_conn::arm_receive_timeout(std::chrono::microseconds left) {
+    if (armed_receive_timeout_ >= left && armed_receive_timeout_ <= left + std::chrono::milliseconds(1)) return true;
+    const timeval tv{static_cast<time_t>(left.count() / 1'000'000), static_cast<suseconds_t>(left.count() % 1'000'000)};
+    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) return false;
+    armed_receive_timeout_ = left;
+    return true;
 }
 
 int64_t portico_conn::fill(int32_t timeout_ms) {
@@ -121,6 +137,8 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
         }
         if (forced_) return PORTICO_ERR_STOPPING;
         if (n == 0 || (n != portico::host::Transport::want_read && !want_write_)) return n;
+        // Plain: SO_RCVTIMEO ran out (wait_readable armed it), so a deadline has passed.
+        if (!transport_->is_tls()) return wait_readable(0);
         // TLS: a partial record, or a write first; the deadlines still hold.
         const int ready = wait_readable(timeout_ms);
         if (ready != PORTICO_OK) return ready;

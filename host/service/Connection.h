@@ -66,6 +66,8 @@ private:
     // Waits until the socket is readable within the effective timeout.
     // Returns PORTICO_OK or a negative status.
     int wait_readable(int32_t timeout_ms);
+    // Plain sockets: bounds the next blocking recv() by `left` (SO_RCVTIMEO).
+    bool arm_receive_timeout(std::chrono::microseconds left);
     // Reads through the transport, waiting again while TLS needs more bytes.
     int64_t recv_some(void *buf, size_t cap, int32_t timeout_ms);
     // Reads more bytes into the buffer; returns bytes read, 0 at EOF, <0 status.
@@ -76,6 +78,7 @@ private:
     int fd_;
     std::unique_ptr<portico::host::Transport> transport_;
     bool want_write_ = false; // TLS: the last read needs the socket writable
+    std::chrono::microseconds armed_receive_timeout_{0}; // plain: SO_RCVTIMEO now set (0: none)
     portico_service &service_;
     portico::host::ConnectionLimits limits_;
     std::string peer_;

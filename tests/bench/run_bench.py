@@ -303,11 +303,12 @@ def plot(echo, peers, args, out_dir):
     names = list(dict.fromkeys(r["server"] for r in echo if not r["server"].startswith("portico-")))
     data = os.path.join(out_dir, "echo.dat")
     with open(data, "w") as f:
-        f.write("conns " + " ".join(names) + " " + " ".join(n + "_p99" for n in names) + "\n")
+        f.write("conns " + " ".join(names) + " " + " ".join(n + "_p99" for n in names) + " " +
+                " ".join(n + "_cpu" for n in names) + "\n")
         for conns in args.connections:
             by = {r["server"]: r for r in echo if r["connections"] == conns}
-            f.write("%d %s %s\n" % (conns, " ".join("%.1f" % by[n]["rps"] if n in by else "?" for n in names),
-                                    " ".join("%.1f" % by[n]["p99_us"] if n in by else "?" for n in names)))
+            f.write("%d %s\n" % (conns, " ".join(" ".join("%.1f" % by[n][key] if n in by else "?" for n in names)
+                                               for key in ("rps", "p99_us", "cpu_us"))))
     peer_data = os.path.join(out_dir, "peers.dat")
     with open(peer_data, "w") as f:
         for r in peers:
@@ -316,19 +317,23 @@ def plot(echo, peers, args, out_dir):
     n = len(names)
     title = "Portico echo vs baselines, %d-byte requests, depth %d, %g s per run" % (args.size, args.depth, args.seconds)
     script = [
-        "set terminal pngcairo size 1500,480 font 'DejaVu Sans,10'" if gnuplot_has_cairo() else
-        "set terminal png size 1500,480",
-        "set output '%s'" % png,
-        "set multiplot layout 1,%d title '%s'" % (3 if peers else 2, title),
+        "set terminal pngcairo size 1800,500 font 'DejaVu Sans,10'" if gnuplot_has_cairo() else
+        "set terminal png size 1800,500",
+        "set output '%s'" % png, "set termoption noenhanced", "set key autotitle columnhead",
+        "set multiplot layout 1,%d title '%s'" % (4 if peers else 3, title), "set bmargin 5",
         "set style data histograms", "set style histogram clustered gap 1", "set style fill solid 0.8 border -1",
         "set key top right", "set grid ytics", "set logscale y", "set yrange [*:*]",
         "set title 'requests/s (log scale, higher is better)'", "set xlabel 'connections'",
         "plot " + ", ".join("'%s' using %d:xtic(1) title col" % (data, i + 2) for i in range(n)),
         "set title 'p99 latency, µs (log scale, lower is better)'",
         "plot " + ", ".join("'%s' using %d:xtic(1) title '%s'" % (data, n + i + 2, names[i]) for i in range(n)),
+        "unset logscale y", "set yrange [0:*]",
+        "set title 'server CPU µs per request (lower is better)'",
+        "plot " + ", ".join("'%s' using %d:xtic(1) title '%s'" % (data, 2 * n + i + 2, names[i]) for i in range(n)),
     ]
     if peers:
-        script += ["unset logscale y", "set yrange [0:*]", "set title 'real peers: requests/s'", "unset xlabel",
+        script += ["set key noautotitle", "set title 'real peers, %d connections: requests/s'" % args.peer_connections,
+                   "unset xlabel",
                    "set xtics font ',8'", "plot '%s' using 2:xtic(1) notitle lc rgb '#4477aa'" % peer_data]
     script.append("unset multiplot")
     if shutil.which("gnuplot"):
@@ -344,9 +349,9 @@ def plot(echo, peers, args, out_dir):
     except ImportError:
         print("  (neither gnuplot nor matplotlib installed: no chart)")
         return None
-    fig, axes = plt.subplots(1, 3 if peers else 2, figsize=(15, 4.8))
+    fig, axes = plt.subplots(1, 4 if peers else 3, figsize=(18, 5))
     width = 0.8 / n
-    for k, key in enumerate(("rps", "p99_us")):
+    for k, key in enumerate(("rps", "p99_us", "cpu_us")):
         for i, name in enumerate(names):
             xs, ys = [], []
             for j, conns in enumerate(args.connections):
@@ -356,13 +361,14 @@ def plot(echo, peers, args, out_dir):
                     ys.append(r[key])
             axes[k].bar(xs, ys, width, label=name)
         axes[k].set_xticks([j + 0.4 - width / 2 for j in range(len(args.connections))], args.connections)
-        axes[k].set_yscale("log")
-        axes[k].set_title("requests/s" if key == "rps" else "p99 latency, µs")
+        if key != "cpu_us":
+            axes[k].set_yscale("log")
+        axes[k].set_title({"rps": "requests/s", "p99_us": "p99 latency, µs", "cpu_us": "server CPU µs/request"}[key])
         axes[k].legend()
     if peers:
-        axes[2].bar(range(len(peers)), [r["rps"] for r in peers])
-        axes[2].set_xticks(range(len(peers)), ["%s\n%s" % (r["group"], r["server"]) for r in peers], fontsize=7)
-        axes[2].set_title("real peers: requests/s")
+        axes[3].bar(range(len(peers)), [r["rps"] for r in peers])
+        axes[3].set_xticks(range(len(peers)), ["%s\n%s" % (r["group"], r["server"]) for r in peers], fontsize=7)
+        axes[3].set_title("real peers: requests/s")
     fig.suptitle(title)
     fig.savefig(png, dpi=100)
     return png
@@ -403,6 +409,7 @@ def main():
     ap.add_argument("--peer-connections", type=int, default=64, help="connections for redis-benchmark and wrk")
     ap.add_argument("--no-peers", action="store_true", help="skip redis-benchmark and wrk")
     ap.add_argument("--smoke", action="store_true", help="1-second runs at 4 connections, no peers, no chart")
+    ap.add_argument("--replot", action="store_true", help="only redraw the chart from OUT/results.json")
     args = ap.parse_args()
     if args.smoke:
         args.connections, args.seconds, args.warmup, args.no_peers = "4", 1, 0, True
@@ -414,6 +421,16 @@ def main():
     if "echo" not in plugins:
         sys.exit("run_bench: %s/plugins/echo.so is missing; build first" % build)
 
+    if args.replot:
+        with open(os.path.join(out_dir, "results.json")) as f:
+            saved = json.load(f)
+        for key in ("connections", "size", "depth", "seconds", "peer_connections"):
+            setattr(args, key, saved["args"][key])
+        png = plot(saved["echo"], saved["peers"], args, out_dir)
+        if png and args.png:
+            shutil.copyfile(png, args.png)
+        print("chart: %s" % png)
+        return
     conditions = machine_conditions()
     print("Conditions before the run: " + conditions, flush=True)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
