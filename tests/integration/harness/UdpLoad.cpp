@@ -53,8 +53,10 @@ UdpLoadResult run_udp_load(UdpClient &client, const UdpLoadSpec &spec, const Acc
     const auto start = Clock::now();
     while (result.sent < spec.datagrams) {
         const bool window_full = result.sent - result.answered - given_up >= spec.window;
-        const auto due = start + interval * result.sent;
-        if (!window_full && Clock::now() >= due) {
+        // A signed count: unsigned arithmetic on durations wraps when `due` has just passed.
+        const auto due = start + interval * static_cast<long long>(result.sent);
+        const auto now = Clock::now();
+        if (!window_full && now >= due) {
             const std::string payload = udp_load_payload(spec.tag, result.sent);
             const auto forms = accepted(payload);
             for (std::size_t form = 0; form < forms.size(); ++form) expected[forms[form]] = {result.sent, form};
@@ -62,8 +64,7 @@ UdpLoadResult run_udp_load(UdpClient &client, const UdpLoadSpec &spec, const Acc
             ++result.sent;
             continue;
         }
-        const auto wait = window_full ? Millis(1000)
-                                      : std::max(Millis(1), std::chrono::ceil<Millis>(due - Clock::now()));
+        const auto wait = window_full ? Millis(1000) : std::max(Millis(1), std::chrono::ceil<Millis>(due - now));
         if (auto reply = client.receive(wait))
             take(*reply);
         else if (window_full)
