@@ -40,7 +40,7 @@ public:
     virtual void close_notify() {}
 
     virtual bool is_tls() const { return false; }
-    // The verified client certificate's subject ("/CN=alice/O=Example"), or
+    // The verified client certificate's subject ("CN=alice,O=Example"), or
     // "" when there is none.
     virtual std::string peer_subject() const { return {}; }
 };

@@ -1,5 +1,5 @@
 // tls_info.cpp — test plugin "tlsinfo": says what the host told it about the
-// connection ("tls=1 subject=/CN=alice\n"), then upper-cases lines until EOF,
+// connection ("tls=1 subject=CN=alice\n"), then upper-cases lines until EOF,
 // so one handler shows both the TLS queries and ordinary Stream I/O.
 #include "portico/portico.hpp"
 

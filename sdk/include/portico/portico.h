@@ -158,7 +158,8 @@ typedef struct portico_host_api {
     /* Non-zero when the connection came in over TLS (`tls:` in the YAML). */
     int (*conn_is_tls)(portico_conn *c);
     /* The subject of the client certificate the host verified against
-     * tls.ca ("/CN=alice/O=Example"), formatted like peer_address; returns
+     * tls.ca ("CN=alice,O=Example": the certificate's order, comma-separated),
+     * formatted like peer_address; returns
      * 0 and writes "" when there is none (plain, or no certificate sent). */
     size_t (*conn_peer_subject)(portico_conn *c, char *buf, size_t cap);
 } portico_host_api;

@@ -183,7 +183,7 @@ public:
     bool is_tls() const {
         return PORTICO_HOST_HAS(host_, conn_is_tls) && host_->conn_is_tls(conn_) != 0;
     }
-    // The verified client certificate's subject ("/CN=alice/O=Example"), or
+    // The verified client certificate's subject ("CN=alice,O=Example"), or
     // "" when the client sent none, the connection is plain, or the host is
     // older than ABI minor 1.
     std::string peer_certificate_subject() const {

@@ -49,7 +49,7 @@ TlsCerts::TlsCerts(const TempDir &dir) : folder_(dir.subdir("certs")) {
     openssl(folder_, concat({"req", "-new"}, concat(kEcKey, {"-keyout", "expired.key", "-out", "expired.csr",
                                                              "-subj", "/CN=expired"})));
     openssl(folder_, {"ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in",
-                      "expired.csr", "-out", "expired.pem", "-notext", "-startdate", "20200101000000Z", "-enddate",
+                      "expired.csr", "-out", "expired.pem", "-notext", "-extfile", "server-one.ext", "-startdate", "20200101000000Z", "-enddate",
                       "20200102000000Z"});
     expired_ = {folder_ / "expired.pem", folder_ / "expired.key"};
 }
