@@ -156,7 +156,7 @@ const std::vector<BadConfig> &bad_configs() {
           "plugins: {dir: p}\n"
           "services:\n"
           "  - just-a-name\n",
-          "t.yaml:3:5: services[0]: expected a map (keys: name, listen, protocol, handler, mode, threads, workers, max_queued, backlog, tcp_nodelay, reuse_address, reuse_port, max_connections, idle_timeout, read_timeout, max_line, config), got 'just-a-name'"},
+          "t.yaml:3:5: services[0]: expected a map (keys: name, listen, protocol, handler, mode, threads, workers, max_queued, backlog, tcp_nodelay, reuse_address, reuse_port, max_connections, idle_timeout, read_timeout, max_line, max_datagram, allow, deny, rate_limit, accept_rate, per_source_max, busy_message, queue_timeout, keepalive, unix_mode, access_log, tls, config), got 'just-a-name'"},
         {"duplicate key",
           service("    listen: 127.0.0.1:9001\n"),
           "t.yaml:6:5: services[0].listen: duplicate key 'listen' (first defined at t.yaml:4:5)"},
@@ -261,7 +261,7 @@ const std::vector<BadConfig> &bad_configs() {
         {"top level is a list",
           "- a\n"
           "- b\n",
-          "t.yaml:1:1: expected a map (keys: plugins, services, admin, logging, shutdown_timeout), got a list"},
+          "t.yaml:1:1: expected a map (keys: plugins, services, admin, logging, shutdown_timeout, user), got a list"},
         {"setting name is a list",
           service("    config: {[a]: 1}\n"),
           "t.yaml:6:14: services[0].config: setting names must be plain text, not a list or map"},
