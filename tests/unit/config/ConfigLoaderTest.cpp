@@ -366,7 +366,7 @@ services:
     const auto issues = issues_of(bomb);
     ASSERT_EQ(issues.size(), 2u);
     EXPECT_EQ(issues[0], "t.yaml:2:1: bomb: unknown key 'bomb' (valid keys: plugins, services, admin, logging, "
-                         "shutdown_timeout)");
+                         "shutdown_timeout, user)");
     EXPECT_EQ(issues[1], "t.yaml:13:56: services[0].config: too many settings (at most 10000 values)");
 }
 
