@@ -11,6 +11,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <csignal>
 #include <filesystem>
 #include <memory>
@@ -37,8 +40,12 @@ std::string redis_cli(std::uint16_t port, const std::vector<std::string> &comman
     args.insert(args.end(), command.begin(), command.end());
     const ToolResult result = run_tool(cli, args, 10s);
     if (result.status != ExitStatus::exited(0)) throw std::runtime_error(result.describe());
+    // redis-cli ends an error reply with a blank line, and the harness merges
+    // stdout with stderr; what the test compares is the reply text alone.
     std::string out = result.output;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
+    const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+    out.erase(out.begin(), std::find_if(out.begin(), out.end(), not_space));
+    out.erase(std::find_if(out.rbegin(), out.rend(), not_space).base(), out.end());
     return out;
 }
 
