@@ -83,7 +83,9 @@ int portico_conn::wait_readable(int32_t timeout_ms) {
         const auto deadline = call_deadline ? std::min(*call_deadline, idle_deadline) : idle_deadline;
         const auto left = std::chrono::duration_cast<milliseconds>(deadline - now).count();
         if (left <= 0) {
-            if (now >= idle_deadline) {
+            // Which deadline passed: not `now >= idle_deadline`, since poll's
+            // millisecond rounding can wake us just before it.
+            if (!call_deadline || idle_deadline <= *call_deadline) {
                 // The host enforces idle_timeout whatever the handler asked for.
                 end_reason_ = "idle timeout";
                 close();
