@@ -27,13 +27,12 @@ constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 
-const char *const admin_usage =
-    "usage: portico status [--config FILE] [--json]\n"
-    "       portico reload [plugins|config|all] [--config FILE]\n"
-    "\n"
-    "Talk to the running host's admin server named by admin.listen in FILE\n"
-    "(default: config/portico.yaml). The token is admin.token, else\n"
-    "$PORTICO_ADMIN_TOKEN.\n";
+const char *const admin_usage = "usage: portico status [--config FILE] [--json]\n"
+                                "       portico reload [plugins|config|all] [--config FILE]\n"
+                                "\n"
+                                "Talk to the running host's admin server named by admin.listen in FILE\n"
+                                "(default: config/portico.yaml). The token is admin.token, else\n"
+                                "$PORTICO_ADMIN_TOKEN.\n";
 
 struct AdminArgs {
     std::string command;
@@ -118,14 +117,17 @@ std::string human_bytes(uint64_t n) {
         ++i;
     }
     std::ostringstream out;
-    if (i == 0) out << n << " B";
-    else out << std::fixed << std::setprecision(1) << v << " " << units[i];
+    if (i == 0)
+        out << n << " B";
+    else
+        out << std::fixed << std::setprecision(1) << v << " " << units[i];
     return out.str();
 }
 
 void print_lines(std::ostream &out, const char *label, const Poco::JSON::Array::Ptr &items) {
     if (!items) return;
-    for (std::size_t i = 0; i < items->size(); ++i) out << "  " << label << items->getElement<std::string>(i) << "\n";
+    for (std::size_t i = 0; i < items->size(); ++i)
+        out << "  " << label << items->getElement<std::string>(i) << "\n";
 }
 
 void print_status(const std::string &body, std::ostream &out) {
@@ -138,7 +140,8 @@ void print_status(const std::string &body, std::ostream &out) {
     out << std::left << std::setw(16) << "SERVICE" << std::setw(9) << "STATE" << std::setw(24) << "ADDRESS"
         << std::setw(22) << "HANDLER" << std::setw(16) << "VERSION" << std::right << std::setw(7) << "ACTIVE"
         << std::setw(9) << "TOTAL" << std::setw(8) << "REFUSED" << std::setw(7) << "ERRORS" << std::setw(11) << "IN"
-        << std::setw(11) << "OUT" << "\n";
+        << std::setw(11) << "OUT"
+        << "\n";
     const auto services = root->getArray("services");
     for (std::size_t i = 0; i < services->size(); ++i) {
         const auto s = services->getObject(static_cast<unsigned>(i));
@@ -147,9 +150,9 @@ void print_status(const std::string &body, std::ostream &out) {
             << s->getValue<std::string>("state") << std::setw(24) << s->getValue<std::string>("address")
             << std::setw(22) << s->getValue<std::string>("handler") << std::setw(16)
             << (s->getValue<std::string>("plugin_version") + " g" + s->get("generation").toString()) << std::right
-            << std::setw(7) << c->get("active").toString() << std::setw(9) << c->get("total").toString()
-            << std::setw(8) << c->get("refused").toString() << std::setw(7) << s->get("handler_errors").toString()
-            << std::setw(11) << human_bytes(s->getValue<uint64_t>("bytes_in")) << std::setw(11)
+            << std::setw(7) << c->get("active").toString() << std::setw(9) << c->get("total").toString() << std::setw(8)
+            << c->get("refused").toString() << std::setw(7) << s->get("handler_errors").toString() << std::setw(11)
+            << human_bytes(s->getValue<uint64_t>("bytes_in")) << std::setw(11)
             << human_bytes(s->getValue<uint64_t>("bytes_out")) << "\n";
     }
 
@@ -196,7 +199,9 @@ int print_reload(const HttpAnswer &answer, std::ostream &out, std::ostream &err)
 
 } // namespace
 
-bool is_admin_command(const std::string &word) { return word == "status" || word == "reload"; }
+bool is_admin_command(const std::string &word) {
+    return word == "status" || word == "reload";
+}
 
 int run_admin_command(const std::vector<std::string> &args, std::ostream &out, std::ostream &err) {
     const auto parsed = parse(args, err);
@@ -208,7 +213,8 @@ int run_admin_command(const std::vector<std::string> &args, std::ostream &out, s
     try {
         config = load_config_file(a.config);
     } catch (const ConfigError &e) {
-        for (const ConfigIssue &issue : e.issues()) err << who << issue.to_string() << "\n";
+        for (const ConfigIssue &issue : e.issues())
+            err << who << issue.to_string() << "\n";
         return exit_usage;
     }
     if (!config.admin.listen) {
@@ -232,8 +238,10 @@ int run_admin_command(const std::vector<std::string> &args, std::ostream &out, s
             err << who << where << " answered HTTP " << answer.status << ": " << answer.body;
             return exit_failure;
         }
-        if (a.json) out << answer.body;
-        else print_status(answer.body, out);
+        if (a.json)
+            out << answer.body;
+        else
+            print_status(answer.body, out);
         return exit_ok;
     } catch (const Poco::Exception &e) {
         err << who << "cannot talk to the admin server at " << where << ": " << e.displayText()

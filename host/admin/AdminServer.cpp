@@ -22,14 +22,17 @@
 namespace portico::host {
 namespace {
 
-Poco::Logger &admin_log() { return Poco::Logger::get("portico.admin"); }
+Poco::Logger &admin_log() {
+    return Poco::Logger::get("portico.admin");
+}
 
 AdminRequest to_admin_request(Poco::Net::HTTPServerRequest &request) {
     AdminRequest out;
     out.method = request.getMethod();
     const Poco::URI uri(request.getURI());
     out.path = uri.getPath().empty() ? "/" : uri.getPath();
-    for (const auto &[key, value] : uri.getQueryParameters()) out.query[key] = value;
+    for (const auto &[key, value] : uri.getQueryParameters())
+        out.query[key] = value;
     out.authorization = request.get("Authorization", "");
     return out;
 }
@@ -47,14 +50,16 @@ public:
         } catch (const std::exception &e) {
             reply = text_reply(500, std::string("admin endpoint failed: ") + e.what() + "\n");
         }
-        if (reply.status >= 500) admin_log().error("%s %s: %s", request.getMethod(), request.getURI(), reply.body);
+        if (reply.status >= 500)
+            admin_log().error("%s %s: %s", request.getMethod(), request.getURI(), reply.body);
         else if (admin_log().debug())
             admin_log().debug("%s %s from %s: %d", request.getMethod(), request.getURI(),
                               request.clientAddress().toString(), reply.status);
         response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
         response.setContentType(reply.content_type);
         response.set("Cache-Control", "no-store");
-        for (const auto &[name, value] : reply.headers) response.set(name, value);
+        for (const auto &[name, value] : reply.headers)
+            response.set(name, value);
         response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
         std::ostream &out = response.send();
         if (request.getMethod() != "HEAD") out << reply.body;
@@ -89,8 +94,10 @@ Poco::Net::ServerSocket bind_admin(const AdminConfig &config) {
         } else {
             const std::string host = listen.host.empty() ? "127.0.0.1" : listen.host;
             const Poco::Net::SocketAddress address(host, listen.port);
-            if (listen.is_v6()) socket.bind6(address, true, false, true);
-            else socket.bind(address, true);
+            if (listen.is_v6())
+                socket.bind6(address, true, false, true);
+            else
+                socket.bind(address, true);
         }
         socket.listen(64);
     } catch (const Poco::Exception &e) {
@@ -127,7 +134,9 @@ AdminServer::AdminServer(Host &host, const AdminConfig &config)
     server_ = std::make_unique<Poco::Net::HTTPServer>(new AdminHandlerFactory(*context_), *pool_, socket, params);
 }
 
-AdminServer::~AdminServer() { stop(); }
+AdminServer::~AdminServer() {
+    stop();
+}
 
 void AdminServer::start() {
     server_->start();
@@ -136,7 +145,9 @@ void AdminServer::start() {
                             std::string(context_->token.empty() ? "" : " (bearer token required)"));
 }
 
-void AdminServer::set_not_ready() { context_->accepting = false; }
+void AdminServer::set_not_ready() {
+    context_->accepting = false;
+}
 
 void AdminServer::stop() {
     if (stopped_) return;
@@ -148,6 +159,8 @@ void AdminServer::stop() {
     pool_->joinAll();
 }
 
-std::string AdminServer::address() const { return address_; }
+std::string AdminServer::address() const {
+    return address_;
+}
 
 } // namespace portico::host

@@ -5,7 +5,9 @@
 
 namespace portico::host {
 
-AdminReply serve_health(AdminContext &) { return text_reply(200, "ok\n"); }
+AdminReply serve_health(AdminContext &) {
+    return text_reply(200, "ok\n");
+}
 
 AdminReply serve_ready(AdminContext &context) {
     if (!context.accepting.load()) return text_reply(503, "not ready: the host is starting or stopping\n");

@@ -25,8 +25,12 @@ std::string number(double v) {
     return buf;
 }
 
-std::string number(uint64_t v) { return std::to_string(v); }
-std::string number(int64_t v) { return std::to_string(v); }
+std::string number(uint64_t v) {
+    return std::to_string(v);
+}
+std::string number(int64_t v) {
+    return std::to_string(v);
+}
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
@@ -58,7 +62,8 @@ template <class V>
 void per_service(Writer &w, const StatusSnapshot &snap, const std::string &name, const char *type, const char *help,
                  const std::function<V(const ServiceStatus &)> &value) {
     w.family(name, type, help);
-    for (const auto &s : snap.services) w.sample(name, {{"service", s.name}, {"state", s.state}}, value(s));
+    for (const auto &s : snap.services)
+        w.sample(name, {{"service", s.name}, {"state", s.state}}, value(s));
 }
 
 void duration_histogram(Writer &w, const StatusSnapshot &snap) {
@@ -81,10 +86,14 @@ void duration_histogram(Writer &w, const StatusSnapshot &snap) {
 std::string prometheus_label_value(const std::string &value) {
     std::string out;
     for (const char c : value) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -101,18 +110,23 @@ std::string prometheus_text(const StatusSnapshot &snap) {
     w.family("portico_service_info", "gauge", "Always 1; what each service is bound to.");
     for (const auto &s : snap.services)
         w.sample("portico_service_info",
-                 {{"service", s.name}, {"state", s.state}, {"address", s.address}, {"protocol", s.protocol},
-                  {"mode", s.mode}, {"handler", s.handler}, {"plugin_version", s.plugin_version},
+                 {{"service", s.name},
+                  {"state", s.state},
+                  {"address", s.address},
+                  {"protocol", s.protocol},
+                  {"mode", s.mode},
+                  {"handler", s.handler},
+                  {"plugin_version", s.plugin_version},
                   {"generation", std::to_string(s.generation)}},
                  uint64_t{1});
-    per_service<uint64_t>(w, snap, "portico_service_connections_total", "counter",
-                          "Connections handed to a handler.", [](const auto &s) { return s.accepted; });
+    per_service<uint64_t>(w, snap, "portico_service_connections_total", "counter", "Connections handed to a handler.",
+                          [](const auto &s) { return s.accepted; });
     per_service<int64_t>(w, snap, "portico_service_connections_active", "gauge", "Sessions open now.",
                          [](const auto &s) { return s.active; });
     per_service<uint64_t>(w, snap, "portico_service_connections_refused_total", "counter",
                           "Connections turned away by limits.", [](const auto &s) { return s.refused; });
-    per_service<uint64_t>(w, snap, "portico_service_handler_errors_total", "counter",
-                          "Sessions whose handler failed.", [](const auto &s) { return s.handler_errors; });
+    per_service<uint64_t>(w, snap, "portico_service_handler_errors_total", "counter", "Sessions whose handler failed.",
+                          [](const auto &s) { return s.handler_errors; });
     per_service<uint64_t>(w, snap, "portico_service_timeouts_total", "counter",
                           "Sessions that ended on an idle, read or write timeout.",
                           [](const auto &s) { return s.timeouts; });
@@ -127,7 +141,10 @@ std::string prometheus_text(const StatusSnapshot &snap) {
     w.family("portico_plugin_info", "gauge", "Always 1; the current version of each plugin.");
     for (const auto &p : snap.plugins)
         w.sample("portico_plugin_info",
-                 {{"plugin", p.name}, {"version", p.version}, {"file", p.file}, {"sha256", p.sha256},
+                 {{"plugin", p.name},
+                  {"version", p.version},
+                  {"file", p.file},
+                  {"sha256", p.sha256},
                   {"generation", std::to_string(p.generation)}},
                  uint64_t{1});
     w.family("portico_plugin_loaded_timestamp_seconds", "gauge", "When the current version was loaded.");

@@ -16,9 +16,12 @@ std::optional<ReloadScope> parse_reload_scope(const std::string &text) {
 
 const char *to_string(ReloadScope scope) {
     switch (scope) {
-    case ReloadScope::plugins: return "plugins";
-    case ReloadScope::config: return "config";
-    case ReloadScope::all: return "all";
+    case ReloadScope::plugins:
+        return "plugins";
+    case ReloadScope::config:
+        return "config";
+    case ReloadScope::all:
+        return "all";
     }
     return "all";
 }

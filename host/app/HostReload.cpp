@@ -6,26 +6,25 @@
 #include "app/Logging.h"
 #include "app/PluginDirectory.h"
 #include "config/ConfigLoader.h"
+#include "plugin/PluginLoader.h"
 #include "service/HandlerBinding.h"
 #include "service/ProcessService.h"
 #include "service/TcpService.h"
 
-#include <Poco/SHA2Engine.h>
-
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <map>
 
 namespace portico::host {
 namespace {
 
+// Same digest the loader records for a version (PluginVersion::sha256).
 std::string sha256_of_file(const std::filesystem::path &file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) return {};
-    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-    char buf[64 * 1024];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) engine.update(buf, static_cast<unsigned>(in.gcount()));
-    return Poco::DigestEngine::digestToHex(engine.digest());
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return sha256_hex(bytes.data(), bytes.size());
 }
 
 // Certificate files change on disk while the YAML stays the same: every
