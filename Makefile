@@ -73,8 +73,8 @@ bench-reload: build
 bench-idle: build
 	$(BUILD)/tests/bench/idle_connections $(BENCH_ARGS)
 
-# Portico's echo side by side with raw Poco, epoll C and Python at 1, 64
-# and 512 connections, then redis-benchmark (kv vs redis-server) and wrk
+# Portico's echo (mode events, and mode threads) side by side with raw Poco,
+# epoll C and Python at 1, 64 and 512 connections, then redis-benchmark (kv vs redis-server) and wrk
 # (http_hello vs nginx), in one Release build and one run. Table and chart in
 # $(BENCH_BUILD)/bench/, chart copied to docs/bench.png for the README.
 bench-deps: deps
@@ -84,8 +84,7 @@ bench: bench-deps
 	# -Wno-restrict: GCC 12 at -O3 flags std::string concatenation falsely (GCC bug 105329).
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-Wno-restrict
 	cmake --build $(BENCH_BUILD) -j $(JOBS) --target portico_bench_tools
-	python3 tests/bench/run_bench.py --build-dir $(BENCH_BUILD) --out $(BUILD)/bench --png docs/bench.png \
-	  --also-threads-max 1024 $(BENCH_ARGS)
+	python3 tests/bench/run_bench.py --build-dir $(BENCH_BUILD) --out $(BUILD)/bench --png docs/bench.png $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.hpp' '*.c')

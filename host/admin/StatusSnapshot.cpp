@@ -22,7 +22,7 @@ ServiceStatus status_of(Service &service, const std::string &state) {
     s.state = state;
     s.address = service.bound_address();
     s.protocol = cfg.protocol == Protocol::udp ? "udp" : "tcp";
-    s.mode = cfg.mode == ServiceMode::single ? "single" : "threads";
+    s.mode = mode_name(cfg.mode);
     s.handler = cfg.plugin + "." + cfg.handler;
     s.access_log = cfg.access_log;
     if (const auto binding = service.binding()) {

@@ -22,7 +22,7 @@ struct ServiceStatus {
     std::string state; // serving | retiring (replaced or removed by a config reload, draining)
     std::string address;
     std::string protocol; // tcp | udp
-    std::string mode;     // threads | single
+    std::string mode;     // threads | single | process | events
     std::string handler;  // plugin.handler
     std::string plugin;
     std::string plugin_version;

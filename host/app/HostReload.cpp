@@ -9,7 +9,7 @@
 #include "plugin/PluginLoader.h"
 #include "service/HandlerBinding.h"
 #include "service/ProcessService.h"
-#include "service/TcpService.h"
+#include "service/StreamService.h"
 
 #include <algorithm>
 #include <fstream>
@@ -33,7 +33,7 @@ std::string sha256_of_file(const std::filesystem::path &file) {
 void reload_certificates(const std::vector<std::shared_ptr<Service>> &services, Poco::Logger &log,
                          ReloadReport &report) {
     for (const auto &service : services) {
-        auto *tcp = dynamic_cast<TcpService *>(service.get());
+        auto *tcp = dynamic_cast<StreamService *>(service.get());
         if (tcp == nullptr || !service->config().tls) continue;
         try {
             if (std::string change = tcp->reload_tls(); !change.empty()) {

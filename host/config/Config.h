@@ -27,7 +27,10 @@ struct SourcePos {
 };
 
 enum class Protocol { tcp, udp };
-enum class ServiceMode { threads, single, process };
+enum class ServiceMode { threads, single, process, events };
+
+// The YAML spelling of a mode ("threads", "events", ...).
+const char *mode_name(ServiceMode mode);
 
 struct ThreadsConfig {
     int min = 2;
@@ -35,6 +38,13 @@ struct ThreadsConfig {
     Millis idle = Millis(60'000);
     int stack_kib = 0; // 0: the platform default
     bool operator==(const ThreadsConfig &) const = default;
+};
+
+// mode events: event-loop threads, each serving its connections on fibers.
+struct EventsConfig {
+    int loops = 0;                        // 0: one per CPU
+    std::size_t stack = 256 * 1024;       // bytes of each connection's fiber stack
+    bool operator==(const EventsConfig &) const = default;
 };
 
 // Datagrams one source IP address may send (UDP): a token bucket refilled at
@@ -74,6 +84,7 @@ struct ServiceConfig {
     ServiceMode mode = ServiceMode::threads;
     ThreadsConfig threads;
     int workers = 2; // mode process: worker processes, each with its own `threads` pool
+    EventsConfig events; // mode events
     int max_queued = 64;
     int backlog = 128;
     bool tcp_nodelay = true;

@@ -34,7 +34,11 @@ constexpr std::size_t kMaxSettings = 10'000;
 constexpr int kMaxSettingsDepth = 32;
 
 constexpr std::array<std::string_view, 2> kProtocols{"tcp", "udp"};
-constexpr std::array<std::string_view, 3> kModes{"threads", "single", "process"};
+constexpr std::array<std::string_view, 4> kModes{"threads", "single", "process", "events"};
+// mode events: fiber stacks are mapped, not committed: a connection costs
+// the pages its handler touched, whatever the size.
+constexpr int kMaxLoops = 256;
+constexpr uint64_t kMaxFiberStack = uint64_t{64} << 20;
 constexpr std::array<std::string_view, 8> kLogLevels{"trace",   "debug", "information", "notice",
                                                      "warning", "error", "critical",    "fatal"};
 constexpr std::array<std::string_view, 2> kLogFormats{"text", "json"};
@@ -126,6 +130,25 @@ void read_threads(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
                                std::to_string(t.max) + ")");
 }
 
+// ---- services: events --------------------------------------------------------
+
+void read_fiber_stack(ConfigReader &r, const YamlValue &v, EventsConfig &out) {
+    if (const auto bytes = r.byte_size(v, kMinStack, kMaxFiberStack))
+        out.stack = static_cast<std::size_t>(*bytes);
+}
+
+const Schema<EventsConfig> &events_schema() {
+    static const Schema<EventsConfig> schema{
+        {"loops", set_int(&EventsConfig::loops, 1, kMaxLoops)},
+        {"stack", read_fiber_stack},
+    };
+    return schema;
+}
+
+void read_events(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    read_map(r, v, events_schema(), out.events);
+}
+
 // ---- services ----------------------------------------------------------------
 
 void read_name(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
@@ -174,6 +197,7 @@ void read_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (const auto text = r.one_of(v, kModes))
         out.mode = *text == "single"    ? ServiceMode::single
                    : *text == "process" ? ServiceMode::process
+                   : *text == "events"  ? ServiceMode::events
                                         : ServiceMode::threads;
 }
 
@@ -272,6 +296,29 @@ void check_process_mode_keys(ConfigReader &r, const YamlValue &item, const Servi
     if (service.mode != ServiceMode::process)
         if (const auto at = r.lookup(item, "workers"))
             r.report(*at, "applies to mode process only; remove it or set mode: process");
+}
+
+// mode events runs every admitted connection at once on its loops: the
+// worker pool and its queue do not exist there, and `events:` means nothing
+// in the other modes. Either would be silently ignored: report it.
+void check_events_mode_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
+    if (service.mode != ServiceMode::events) {
+        if (const auto at = r.lookup(item, "events"))
+            r.report(*at, "applies to mode events only; remove it or set mode: events");
+        return;
+    }
+    if (service.protocol == Protocol::udp) {
+        if (const auto at = r.lookup(item, "mode"))
+            r.report(*at, "mode events applies to protocol tcp only; use threads for udp");
+        return;
+    }
+    if (const auto at = r.lookup(item, "threads"))
+        r.report(*at, "mode events has no worker threads per connection; size it with events.loops, or remove "
+                      "threads:");
+    for (const std::string_view key : {"max_queued", "queue_timeout"})
+        if (const auto at = r.lookup(item, key))
+            r.report(*at, "mode events queues no connection: each admitted one is served at once "
+                          "(max_connections bounds them); remove it");
 }
 
 // Walks a service's free-form `config:` map into flat "a.b.0" keys. Aliases
@@ -418,6 +465,7 @@ const Schema<ServiceConfig> &service_schema() {
         {"mode", read_mode},
         {"threads", read_threads},
         {"workers", set_int(&ServiceConfig::workers, 1, 256)},
+        {"events", read_events},
         {"max_queued", set_int(&ServiceConfig::max_queued, 0)},
         {"backlog", set_int(&ServiceConfig::backlog, 1)},
         {"tcp_nodelay", set_bool(&ServiceConfig::tcp_nodelay)},
@@ -459,6 +507,7 @@ void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
         if (read_map(r, item, service_schema(), service)) {
             check_udp_only_keys(r, item, service);
             check_process_mode_keys(r, item, service);
+            check_events_mode_keys(r, item, service);
             check_tls_keys(r, item, service);
         }
         out.services.push_back(std::move(service));
@@ -598,6 +647,16 @@ std::string join_issues(const std::vector<ConfigIssue> &issues) {
 }
 
 } // namespace
+
+const char *mode_name(ServiceMode mode) {
+    switch (mode) {
+    case ServiceMode::threads: return "threads";
+    case ServiceMode::single: return "single";
+    case ServiceMode::process: return "process";
+    case ServiceMode::events: return "events";
+    }
+    return "threads";
+}
 
 std::string SourcePos::to_string() const {
     if (line <= 0)

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <optional>
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -18,26 +17,28 @@ constexpr std::size_t initial_buffer = 4 * 1024;
 
 portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
                            const portico::host::ConnectionLimits &limits,
-                           std::shared_ptr<const portico::host::TlsContext> tls)
+                           std::shared_ptr<const portico::host::TlsContext> tls, portico::host::IoWait *wait)
     : socket_(socket), fd_(socket_.impl()->sockfd()),
       transport_(tls ? std::unique_ptr<portico::host::Transport>(
                            std::make_unique<portico::host::TlsTransport>(fd_, std::move(tls)))
                      : std::make_unique<portico::host::PlainTransport>(fd_)),
-      service_(service), limits_(limits),
-      buffer_(initial_buffer),
-      last_activity_(Clock::now()) {
+      poll_wait_(fd_), wait_(wait ? wait : &poll_wait_), blocking_(!wait_->nonblocking() && !transport_->is_tls()),
+      service_(service), limits_(limits), buffer_(initial_buffer), last_activity_(Clock::now()) {
     try {
         peer_ = socket_.peerAddress().toString();
         local_ = socket_.address().toString();
     } catch (const Poco::Exception &) {
         // The peer may already be gone; addresses then stay empty.
     }
+    if (!blocking_) return;
     // A slow reader must not pin a worker forever: writes give up after idle_timeout.
     const auto idle_us = std::chrono::duration_cast<std::chrono::microseconds>(limits_.idle_timeout).count();
     socket_.setSendTimeout(Poco::Timespan(idle_us));
 }
 
-int portico_conn::closed_status() const { return forced_ ? PORTICO_ERR_STOPPING : PORTICO_ERR_CLOSED; }
+int portico_conn::closed_status() const {
+    return forced_ ? PORTICO_ERR_STOPPING : PORTICO_ERR_CLOSED;
+}
 
 int portico_conn::handshake(std::string &error) {
     auto *tls = dynamic_cast<portico::host::TlsTransport *>(transport_.get());
@@ -52,31 +53,33 @@ int portico_conn::handshake(std::string &error) {
         if (forced_) return PORTICO_ERR_STOPPING;
         if (step != portico::host::Transport::want_read && step != portico::host::Transport::want_write)
             return static_cast<int>(step);
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) {
-            error = "no complete TLS handshake within " +
-                    std::to_string(std::min(limits_.read_timeout, limits_.idle_timeout).count()) + "ms";
-            end_reason_ = "TLS handshake timeout";
-            close();
-            return PORTICO_ERR_TIMEOUT;
-        }
-        pollfd p{fd_, static_cast<short>(step == portico::host::Transport::want_read ? POLLIN : POLLOUT), 0};
-        if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30))) < 0 && errno != EINTR) {
-            error = std::string("poll: ") + std::strerror(errno);
+        const bool write = step == portico::host::Transport::want_write;
+        wait_->drained(write);
+        if (Clock::now() < deadline && wait_->wait(write, deadline) != portico::host::IoWait::Result::failed) continue;
+        if (Clock::now() < deadline) {
+            error = std::string("waiting for the socket: ") + std::strerror(errno);
             return PORTICO_ERR_IO;
         }
+        error = "no complete TLS handshake within " +
+                std::to_string(std::min(limits_.read_timeout, limits_.idle_timeout).count()) + "ms";
+        end_reason_ = "TLS handshake timeout";
+        close();
+        return PORTICO_ERR_TIMEOUT;
     }
 }
 
 int portico_conn::wait_readable(int32_t timeout_ms) {
     using std::chrono::milliseconds;
     // Bytes TLS has already decrypted never make the fd readable again.
-    if (transport_->pending()) return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
+    if (transport_->pending() || wait_->maybe_ready(want_write_)) return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
     const auto start = Clock::now();
     std::optional<Clock::time_point> call_deadline;
-    if (timeout_ms == PORTICO_TIMEOUT_DEFAULT) call_deadline = start + limits_.read_timeout;
-    else if (timeout_ms >= 0) call_deadline = start + milliseconds(timeout_ms);
-    else if (timeout_ms != PORTICO_TIMEOUT_INFINITE) return PORTICO_ERR_INVALID;
+    if (timeout_ms == PORTICO_TIMEOUT_DEFAULT)
+        call_deadline = start + limits_.read_timeout;
+    else if (timeout_ms >= 0)
+        call_deadline = start + milliseconds(timeout_ms);
+    else if (timeout_ms != PORTICO_TIMEOUT_INFINITE)
+        return PORTICO_ERR_INVALID;
     const auto idle_deadline = last_activity_ + limits_.idle_timeout;
 
     for (auto now = start;; now = Clock::now()) {
@@ -92,13 +95,16 @@ int portico_conn::wait_readable(int32_t timeout_ms) {
             }
             return PORTICO_ERR_TIMEOUT;
         }
-        if (!transport_->is_tls() &&
-            arm_receive_timeout(std::chrono::ceil<std::chrono::microseconds>(deadline - now)))
+        if (blocking_ && arm_receive_timeout(std::chrono::ceil<std::chrono::microseconds>(deadline - now)))
             return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
-        pollfd p{fd_, static_cast<short>(want_write_ ? POLLOUT : POLLIN), 0};
-        const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
-        if (rc > 0) return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
-        if (rc < 0 && errno != EINTR) return PORTICO_ERR_IO;
+        switch (wait_->wait(want_write_, deadline)) {
+        case portico::host::IoWait::Result::ready:
+            return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
+        case portico::host::IoWait::Result::failed:
+            return PORTICO_ERR_IO;
+        case portico::host::IoWait::Result::timeout:
+            break; // the clock decides, above
+        }
     }
 }
 
@@ -135,13 +141,18 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
         if (n > 0) {
             bytes_in_ += static_cast<uint64_t>(n);
             last_activity_ = Clock::now();
+            // A short read of a plain stream socket took everything the
+            // kernel had: the next read waits without trying recv first.
+            if (static_cast<size_t>(n) < cap && !blocking_ && !transport_->is_tls()) wait_->drained(false);
             return n;
         }
         if (forced_) return PORTICO_ERR_STOPPING;
         if (n == 0 || (n != portico::host::Transport::want_read && !want_write_)) return n;
-        // Plain: SO_RCVTIMEO ran out (wait_readable armed it), so a deadline has passed.
-        if (!transport_->is_tls()) return wait_readable(0);
-        // TLS: a partial record, or a write first; the deadlines still hold.
+        // Plain, blocking: SO_RCVTIMEO ran out (wait_readable armed it), so a deadline has passed.
+        if (blocking_) return wait_readable(0);
+        // Non-blocking or TLS: nothing yet (or a partial record, or a write
+        // first); the deadlines still hold.
+        wait_->drained(want_write_);
         const int ready = wait_readable(timeout_ms);
         if (ready != PORTICO_OK) return ready;
     }
@@ -205,7 +216,7 @@ int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
 int portico_conn::write_all(const void *data, size_t len) {
     if (data == nullptr && len > 0) return PORTICO_ERR_INVALID;
     if (closed_) return closed_status();
-    const int rc = transport_->send_all(static_cast<const char *>(data), len, limits_.idle_timeout, bytes_out_);
+    const int rc = send_all(static_cast<const char *>(data), len);
     if (rc != PORTICO_OK) {
         if (forced_) return PORTICO_ERR_STOPPING;
         if (rc == PORTICO_ERR_TIMEOUT) {
@@ -216,6 +227,31 @@ int portico_conn::write_all(const void *data, size_t len) {
         return rc;
     }
     last_activity_ = Clock::now();
+    return PORTICO_OK;
+}
+
+int portico_conn::send_all(const char *data, size_t len) {
+    std::optional<Clock::time_point> stall_deadline; // set when the peer stops taking bytes
+    while (len > 0) {
+        const int64_t n = transport_->send(data, len);
+        if (n > 0) {
+            data += n;
+            len -= static_cast<size_t>(n);
+            bytes_out_ += static_cast<uint64_t>(n);
+            stall_deadline.reset();
+            continue;
+        }
+        if (n != portico::host::Transport::want_read && n != portico::host::Transport::want_write)
+            return static_cast<int>(n);
+        // Blocking: SO_SNDTIMEO (idle_timeout) ran out with the peer taking nothing.
+        if (blocking_) return PORTICO_ERR_TIMEOUT;
+        if (forced_) return PORTICO_ERR_STOPPING;
+        const bool write = n == portico::host::Transport::want_write;
+        if (!stall_deadline) stall_deadline = Clock::now() + limits_.idle_timeout;
+        wait_->drained(write);
+        if (wait_->wait(write, *stall_deadline) == portico::host::IoWait::Result::failed) return PORTICO_ERR_IO;
+        if (Clock::now() >= *stall_deadline) return PORTICO_ERR_TIMEOUT;
+    }
     return PORTICO_OK;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "portico/portico.h"
+#include "service/IoWait.h"
 #include "service/ServiceHandle.h"
 #include "service/Transport.h"
 
@@ -29,9 +30,11 @@ struct ConnectionLimits {
 struct portico_conn {
 public:
     // With `tls`, the connection is TLS: handshake() must succeed before any I/O.
+    // `wait`: how to wait for the socket (mode events: the session's fiber);
+    // nullptr waits on the calling thread (poll, or a blocking recv/send).
     portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
                  const portico::host::ConnectionLimits &limits,
-                 std::shared_ptr<const portico::host::TlsContext> tls = nullptr);
+                 std::shared_ptr<const portico::host::TlsContext> tls = nullptr, portico::host::IoWait *wait = nullptr);
     portico_conn(const portico_conn &) = delete;
     portico_conn &operator=(const portico_conn &) = delete;
 
@@ -70,6 +73,9 @@ private:
     bool arm_receive_timeout(std::chrono::microseconds left);
     // Reads through the transport, waiting again while TLS needs more bytes.
     int64_t recv_some(void *buf, size_t cap, int32_t timeout_ms);
+    // Sends all of data; PORTICO_ERR_TIMEOUT once the peer has taken nothing
+    // for idle_timeout.
+    int send_all(const char *data, size_t len);
     // Reads more bytes into the buffer; returns bytes read, 0 at EOF, <0 status.
     int64_t fill(int32_t timeout_ms);
     int closed_status() const;
@@ -77,7 +83,12 @@ private:
     Poco::Net::StreamSocket socket_;
     int fd_;
     std::unique_ptr<portico::host::Transport> transport_;
-    bool want_write_ = false; // TLS: the last read needs the socket writable
+    portico::host::PollWait poll_wait_;
+    portico::host::IoWait *wait_; // poll_wait_, or the caller's
+    // Mode threads, plain: the socket blocks, and SO_RCVTIMEO / SO_SNDTIMEO
+    // bound each recv/send (one system call per read instead of two).
+    const bool blocking_;
+    bool want_write_ = false;                            // TLS: the last read needs the socket writable
     std::chrono::microseconds armed_receive_timeout_{0}; // plain: SO_RCVTIMEO now set (0: none)
     portico_service &service_;
     portico::host::ConnectionLimits limits_;

@@ -10,7 +10,8 @@
 // and serves the inherited socket with an ordinary TcpService.
 #include "service/ProcessService.h"
 
-#include "service/TcpService.h"
+#include "service/Listener.h"
+#include "service/StreamService.h"
 #include "service/UdpService.h"
 #include "service/WorkerSpawn.h"
 #include "config/ConfigLoader.h"
@@ -101,20 +102,6 @@ int snapshot_config(const ServiceConfig &cfg) {
     return fd;
 }
 
-Poco::Net::ServerSocket bind_listener(const ServiceConfig &cfg) {
-    const ListenAddress &listen = cfg.listen;
-    Poco::Net::ServerSocket socket;
-    if (listen.kind == ListenAddress::Kind::unix_path) {
-        socket.bind(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, listen.path), false);
-    } else if (listen.is_v6()) {
-        socket.bind6(Poco::Net::SocketAddress(listen.host, listen.port), cfg.reuse_address, cfg.reuse_port, true);
-    } else {
-        socket.bind(Poco::Net::SocketAddress(listen.host, listen.port), cfg.reuse_address, cfg.reuse_port);
-    }
-    socket.listen(cfg.backlog);
-    return socket;
-}
-
 // Where workers keep their plugin shadow copies (as the host does: $TMPDIR).
 std::filesystem::path shadow_parent() {
     const char *tmp = std::getenv("TMPDIR");
@@ -149,6 +136,9 @@ void ProcessService::start() {
     } catch (const Poco::Exception &e) {
         throw std::runtime_error("service '" + cfg.name + "': cannot listen on " + cfg.listen.to_string() + ": " +
                                  e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
+    } catch (const std::runtime_error &e) {
+        throw std::runtime_error("service '" + cfg.name + "': cannot listen on " + cfg.listen.to_string() + ": " +
+                                 e.what() + " (" + cfg.listen_pos.to_string() + ")");
     }
     // Every worker polls the one socket and the kernel hands each connection
     // to one of them; non-blocking, so the losers' accept() returns at once
@@ -367,7 +357,7 @@ bool can_share_listener(const Service &from, const Service &to) {
     const auto udp = [](const Service &s) { return dynamic_cast<const UdpService *>(&s) != nullptr; };
     if (udp(from) || udp(to)) return udp(from) && udp(to);
     auto shares = [](const Service &s) {
-        return dynamic_cast<const TcpService *>(&s) != nullptr || dynamic_cast<const ProcessService *>(&s) != nullptr;
+        return dynamic_cast<const StreamService *>(&s) != nullptr || dynamic_cast<const ProcessService *>(&s) != nullptr;
     };
     return shares(from) && shares(to);
 }
@@ -378,9 +368,9 @@ void share_listener(Service &from, Service &to) {
         return;
     }
     Poco::Net::ServerSocket socket;
-    if (auto *tcp = dynamic_cast<TcpService *>(&from)) socket = tcp->share_listener();
+    if (auto *stream = dynamic_cast<StreamService *>(&from)) socket = stream->share_listener();
     if (auto *proc = dynamic_cast<ProcessService *>(&from)) socket = proc->share_listener();
-    if (auto *tcp = dynamic_cast<TcpService *>(&to)) tcp->adopt_listener(socket);
+    if (auto *stream = dynamic_cast<StreamService *>(&to)) stream->adopt_listener(socket);
     if (auto *proc = dynamic_cast<ProcessService *>(&to)) proc->adopt_listener(socket);
 }
 

@@ -1,4 +1,5 @@
 // ServiceFactory.cpp — picks the service kind for a config entry.
+#include "service/EventService.h"
 #include "service/ProcessService.h"
 #include "service/Service.h"
 #include "service/TcpService.h"
@@ -14,6 +15,8 @@ std::unique_ptr<Service> make_service(const ServiceConfig &config, std::shared_p
     case Protocol::tcp:
         if (config.mode == ServiceMode::process)
             return std::make_unique<ProcessService>(config, std::move(handle), std::move(binding));
+        if (config.mode == ServiceMode::events)
+            return std::make_unique<EventService>(config, std::move(handle), std::move(binding));
         return std::make_unique<TcpService>(config, std::move(handle), std::move(binding));
     case Protocol::udp: return std::make_unique<UdpService>(config, std::move(handle), std::move(binding));
     }

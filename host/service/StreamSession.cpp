@@ -2,7 +2,7 @@
 #include "service/StreamSession.h"
 
 #include "service/AccessLog.h"
-#include "service/TcpService.h"
+#include "service/StreamService.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Thread.h>
@@ -30,7 +30,7 @@ void name_worker_thread(const std::string &service) {
 // Ends the session's registration however handle() leaves.
 class SessionRegistration {
 public:
-    SessionRegistration(TcpService &service, Connection &conn, const HandlerBinding &binding)
+    SessionRegistration(StreamService &service, Connection &conn, const HandlerBinding &binding)
         : service_(service), conn_(conn) {
         service_.session_started(conn_, binding);
     }
@@ -39,7 +39,7 @@ public:
     SessionRegistration &operator=(const SessionRegistration &) = delete;
 
 private:
-    TcpService &service_;
+    StreamService &service_;
     Connection &conn_;
 };
 
@@ -60,45 +60,43 @@ void log_access(const Connection &conn, const HandlerBinding &binding, int rc, s
 
 } // namespace
 
-StreamSession::StreamSession(const Poco::Net::StreamSocket &socket, TcpService &service)
-    : Poco::Net::TCPServerConnection(socket), service_(service) {}
-
-void StreamSession::run() {
-    // Admitted on the accept thread; its per-source slot is freed however we leave.
-    Admission &admission = service_.admission();
+void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &socket, IoWait *wait) {
+    // Admitted on the accept thread (or loop); its per-source slot is freed however we leave.
+    Admission &admission = service.admission();
     struct AdmissionSlot {
         Admission &admission;
         const Poco::Net::StreamSocket &socket;
         ~AdmissionSlot() { admission.finish(socket); }
-    } slot{admission, socket()};
-    if (!admission.start(socket())) return; // waited past queue_timeout: already refused
-    name_worker_thread(service_.name());
-    if (service_.config().listen.kind == ListenAddress::Kind::inet) {
+    } slot{admission, socket};
+    if (!admission.start(socket)) return; // waited past queue_timeout: already refused
+    const ServiceConfig &config = service.config();
+    if (config.listen.kind == ListenAddress::Kind::inet) {
         try {
-            if (service_.config().tcp_nodelay) socket().setNoDelay(true);
-            if (service_.config().keepalive) socket().setKeepAlive(true);
+            Poco::Net::StreamSocket options(socket);
+            if (config.tcp_nodelay) options.setNoDelay(true);
+            if (config.keepalive) options.setKeepAlive(true);
         } catch (const Poco::Exception &) {
             // The peer may have gone already; the handler will see it.
         }
     }
     // Resolved once per connection: this session keeps this plugin version
     // for its whole life, whatever reloads happen meanwhile.
-    const std::shared_ptr<HandlerBinding> binding = service_.binding();
+    const std::shared_ptr<HandlerBinding> binding = service.binding();
     // TLS: the context current now serves this connection to its end, even
     // if a reload swaps the certificate meanwhile.
-    Connection conn(socket(), binding->service(), service_.limits(), service_.tls_context());
-    ServiceCounters &counters = service_.counters();
+    Connection conn(socket, binding->service(), service.limits(), service.tls_context(), wait);
+    ServiceCounters &counters = service.counters();
     const auto started = std::chrono::steady_clock::now();
     int rc = PORTICO_OK;
     {
-        SessionRegistration registration(service_, conn, *binding);
+        SessionRegistration registration(service, conn, *binding);
         // Registered first, so shutdown's force_close also cuts a stalled handshake.
         std::string tls_error;
         rc = conn.handshake(tls_error);
         if (rc != PORTICO_OK) {
             Poco::Logger &log = binding->service().logger;
             if (log.information() && rc != PORTICO_ERR_STOPPING)
-                log.information("service '%s': peer %s: TLS handshake failed: %s", service_.name(), conn.peer(),
+                log.information("service '%s': peer %s: TLS handshake failed: %s", service.name(), conn.peer(),
                                 tls_error);
         } else {
             rc = binding->handle_stream(&conn);
@@ -110,13 +108,21 @@ void StreamSession::run() {
     counters.bytes_in += conn.bytes_in();
     counters.bytes_out += conn.bytes_out();
     counters.session_duration.record(duration);
-    if (service_.config().access_log) log_access(conn, *binding, rc, duration);
+    if (config.access_log) log_access(conn, *binding, rc, duration);
     if (conn.end_reason() != nullptr) {
         Poco::Logger &log = binding->service().logger;
         if (log.information())
-            log.information("service '%s': peer %s: closed by the host: %s", service_.name(), conn.peer(),
+            log.information("service '%s': peer %s: closed by the host: %s", service.name(), conn.peer(),
                             std::string(conn.end_reason()));
     }
+}
+
+StreamSession::StreamSession(const Poco::Net::StreamSocket &socket, StreamService &service)
+    : Poco::Net::TCPServerConnection(socket), service_(service) {}
+
+void StreamSession::run() {
+    name_worker_thread(service_.name());
+    run_stream_session(service_, socket(), nullptr);
 }
 
 Poco::Net::TCPServerConnection *StreamSessionFactory::createConnection(const Poco::Net::StreamSocket &socket) {

@@ -14,15 +14,18 @@
 #include <cstring>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 namespace portico::host {
 namespace {
 
-int64_t errno_status() { return errno == ECONNRESET || errno == EPIPE ? PORTICO_ERR_CLOSED : PORTICO_ERR_IO; }
+int64_t errno_status() {
+    return errno == ECONNRESET || errno == EPIPE ? PORTICO_ERR_CLOSED : PORTICO_ERR_IO;
+}
 
-int clamp_int(std::size_t n) { return static_cast<int>(std::min<std::size_t>(n, INT_MAX)); }
+int clamp_int(std::size_t n) {
+    return static_cast<int>(std::min<std::size_t>(n, INT_MAX));
+}
 
 } // namespace
 
@@ -38,28 +41,21 @@ int64_t PlainTransport::recv(void *buf, std::size_t cap) {
     }
 }
 
-int PlainTransport::send_all(const char *data, std::size_t len, std::chrono::milliseconds, uint64_t &sent) {
-    while (len > 0) {
+int64_t PlainTransport::send(const char *data, std::size_t len) {
+    for (;;) {
         const ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL);
-        if (n >= 0) {
-            data += n;
-            len -= static_cast<std::size_t>(n);
-            sent += static_cast<uint64_t>(n);
-            continue;
-        }
+        if (n >= 0) return n;
         if (errno == EINTR) continue;
-        // SO_SNDTIMEO (the Connection sets idle_timeout) expired: the peer stopped reading.
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return PORTICO_ERR_TIMEOUT;
-        return static_cast<int>(errno_status());
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return want_write;
+        return errno_status();
     }
-    return PORTICO_OK;
 }
 
 // ---- TLS -----------------------------------------------------------------------
 
 TlsTransport::TlsTransport(int fd, std::shared_ptr<const TlsContext> context)
     : fd_(fd), context_(std::move(context)), ssl_(SSL_new(context_->ssl_ctx())) {
-    // Every wait is the Connection's poll(); OpenSSL must never block in recv.
+    // Every wait is the Connection's (IoWait); OpenSSL must never block in recv.
     const int flags = ::fcntl(fd_, F_GETFL);
     if (flags >= 0) ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
     if (ssl_ == nullptr) return;
@@ -121,15 +117,20 @@ int64_t TlsTransport::map_error(int rc) {
     const int saved_errno = errno;
     ERR_clear_error();
     switch (ssl_error) {
-    case SSL_ERROR_WANT_READ: return want_read;
-    case SSL_ERROR_WANT_WRITE: return want_write;
-    case SSL_ERROR_ZERO_RETURN: return 0; // close_notify: end of stream
+    case SSL_ERROR_WANT_READ:
+        return want_read;
+    case SSL_ERROR_WANT_WRITE:
+        return want_write;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0; // close_notify: end of stream
     case SSL_ERROR_SYSCALL:
         failed_ = true;
         if (rc == 0 || saved_errno == 0) return 0; // EOF without close_notify
         errno = saved_errno;
         return errno_status();
-    default: failed_ = true; return PORTICO_ERR_IO;
+    default:
+        failed_ = true;
+        return PORTICO_ERR_IO;
     }
 }
 
@@ -141,29 +142,15 @@ int64_t TlsTransport::recv(void *buf, std::size_t cap) {
     return map_error(n);
 }
 
-int TlsTransport::send_all(const char *data, std::size_t len, std::chrono::milliseconds stall, uint64_t &sent) {
-    using Clock = std::chrono::steady_clock;
+int64_t TlsTransport::send(const char *data, std::size_t len) {
     if (!established_) return PORTICO_ERR_IO;
-    auto deadline = Clock::now() + stall;
-    while (len > 0) {
-        ERR_clear_error();
-        const int n = SSL_write(ssl_, data, clamp_int(len));
-        if (n > 0) {
-            data += n;
-            len -= static_cast<std::size_t>(n);
-            sent += static_cast<uint64_t>(n);
-            deadline = Clock::now() + stall;
-            continue;
-        }
-        const int64_t r = map_error(n);
-        if (r != want_read && r != want_write) return r == 0 ? PORTICO_ERR_CLOSED : static_cast<int>(r);
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) return PORTICO_ERR_TIMEOUT; // the peer stopped reading
-        pollfd p{fd_, static_cast<short>(r == want_read ? POLLIN : POLLOUT), 0};
-        if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, INT_MAX))) < 0 && errno != EINTR)
-            return PORTICO_ERR_IO;
-    }
-    return PORTICO_OK;
+    ERR_clear_error();
+    // Without SSL_MODE_ENABLE_PARTIAL_WRITE a record goes whole or not at
+    // all; after want_read/want_write the caller retries with the same data.
+    const int n = SSL_write(ssl_, data, clamp_int(len));
+    if (n > 0) return n;
+    const int64_t r = map_error(n);
+    return r == 0 ? int64_t{PORTICO_ERR_CLOSED} : r;
 }
 
 void TlsTransport::close_notify() {

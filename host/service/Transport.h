@@ -1,13 +1,12 @@
 // Transport.h — the byte pipe under a Connection: plain TCP or TLS. The
-// Connection keeps the buffering, the deadlines and the poll(); a transport
-// only moves bytes and says what it is waiting for. Both own nothing of the
+// Connection keeps the buffering, the deadlines and the waiting (IoWait); a
+// transport only moves bytes and says what it is waiting for. Both own nothing of the
 // socket: the fd belongs to the accepted Poco socket, and shutdown(2) on it
 // (Connection::force_close, from any thread) wakes either kind.
 #pragma once
 
 #include "service/TlsContext.h"
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,9 +31,10 @@ public:
     // >0 bytes, 0 at end of stream, want_read/want_write, or a negative
     // portico_status.
     virtual int64_t recv(void *buf, std::size_t cap) = 0;
-    // Sends all of data; gives up with PORTICO_ERR_TIMEOUT once the peer has
-    // taken nothing for `stall`. `sent` counts bytes handed to the kernel.
-    virtual int send_all(const char *data, std::size_t len, std::chrono::milliseconds stall, uint64_t &sent) = 0;
+    // Sends some of data: >0 bytes taken, want_read/want_write (nothing
+    // taken: wait, then call again with the same data), or a negative
+    // portico_status.
+    virtual int64_t send(const char *data, std::size_t len) = 0;
     // Before the fd is shut down by the handler's own close(): TLS says
     // close_notify. Same thread as the I/O.
     virtual void close_notify() {}
@@ -45,19 +45,20 @@ public:
     virtual std::string peer_subject() const { return {}; }
 };
 
-// Blocking recv/send on the accepted socket; sends bounded by SO_SNDTIMEO.
+// recv/send on the accepted socket, blocking (bounded by SO_RCVTIMEO and
+// SO_SNDTIMEO: EAGAIN then means the time ran out) or non-blocking.
 class PlainTransport final : public Transport {
 public:
     explicit PlainTransport(int fd) : fd_(fd) {}
     int64_t recv(void *buf, std::size_t cap) override;
-    int send_all(const char *data, std::size_t len, std::chrono::milliseconds stall, uint64_t &sent) override;
+    int64_t send(const char *data, std::size_t len) override;
 
 private:
     int fd_;
 };
 
 // OpenSSL on the accepted socket, switched to non-blocking so every wait is
-// the Connection's poll() with its deadlines. The handshake is not done here
+// the Connection's, with its deadlines. The handshake is not done here
 // on construction: Connection::handshake() drives it on the session's worker.
 class TlsTransport final : public Transport {
 public:
@@ -72,7 +73,7 @@ public:
 
     bool pending() const override;
     int64_t recv(void *buf, std::size_t cap) override;
-    int send_all(const char *data, std::size_t len, std::chrono::milliseconds stall, uint64_t &sent) override;
+    int64_t send(const char *data, std::size_t len) override;
     void close_notify() override;
     bool is_tls() const override { return true; }
     std::string peer_subject() const override { return peer_subject_; }

@@ -2,8 +2,9 @@
 """run_bench.py — Portico side by side with what users would pick instead,
 measured in one run on this machine (`make bench`).
 
-Echo: tests/bench/loadgen against Portico's echo plugin, a raw Poco TCPServer
-echo with the same pool settings, a single-threaded epoll echo in C and
+Echo: tests/bench/loadgen against Portico's echo plugin in mode events (as
+config/portico.yaml runs it) and in mode threads, a raw Poco TCPServer echo
+with the same pool as the threads one, a single-threaded epoll echo in C and
 Python's socketserver.ThreadingTCPServer, at each connection count. Real
 peers: redis-benchmark against the kv plugin and redis-server, wrk against
 http_hello and nginx (one worker, `return 200`), when those are installed.
@@ -84,23 +85,28 @@ class Server:
         self.stop()
 
 
-def portico_config(workdir, build, ports, threads_max, plugins):
-    """The shipped config's echo/kv/http_hello entries (config/portico.yaml),
-    on free ports, plugins loaded from the build, no file watch."""
-    services = [
-        "  - name: echo\n    listen: 127.0.0.1:%d\n    handler: echo.echo\n"
-        "    threads: {min: 2, max: %d}\n" % (ports["echo"], threads_max)
-    ]
+def service_keys(mode, args):
+    """The keys that make a Portico service run in `mode` for the bench:
+    events as the shipped config runs echo, kv and http_hello (event loops:
+    --loops), threads with the pool raw Poco gets (--threads-max)."""
+    if mode == "events":
+        return "    mode: events\n    events: {loops: %d}\n" % args.loops
+    return "    threads: {min: 2, max: %d}\n" % args.threads_max
+
+
+def portico_config(workdir, build, ports, mode, args, plugins):
+    """Echo (and kv, http_hello) on free ports, plugins loaded from the
+    build, no file watch; every other key as in config/portico.yaml."""
+    keys = service_keys(mode, args)
+    services = ["  - name: echo\n    listen: 127.0.0.1:%d\n    handler: echo.echo\n%s" % (ports["echo"], keys)]
     if "kv" in plugins:
-        services.append("  - name: kv\n    listen: 127.0.0.1:%d\n    handler: kv.kv\n"
-                        "    threads: {min: 2, max: %d}\n" % (ports["kv"], threads_max))
+        services.append("  - name: kv\n    listen: 127.0.0.1:%d\n    handler: kv.kv\n%s" % (ports["kv"], keys))
     if "http_hello" in plugins:
-        services.append("  - name: http_hello\n    listen: 127.0.0.1:%d\n    handler: http_hello.http_hello\n"
-                        "    threads: {min: 2, max: %d}\n    config: {body: \"Hello, world!\\n\"}\n"
-                        % (ports["http"], threads_max))
+        services.append("  - name: http_hello\n    listen: 127.0.0.1:%d\n    handler: http_hello.http_hello\n%s"
+                        "    config: {body: \"Hello, world!\\n\"}\n" % (ports["http"], keys))
     text = ("plugins:\n  dir: %s\n  load: [%s]\n  watch: false\nservices:\n%slogging:\n  level: warning\n"
             % (os.path.join(build, "plugins"), ", ".join(p + ".so" for p in plugins), "".join(services)))
-    path = os.path.join(workdir, "portico-%d.yaml" % threads_max)
+    path = os.path.join(workdir, "portico-%s.yaml" % mode)
     with open(path, "w") as f:
         f.write(text)
     return path
@@ -128,25 +134,21 @@ def measure(server, fn):
 
 def echo_rows(args, build, workdir, plugins):
     """Every echo server at every connection count."""
+    def portico(mode):
+        return lambda p: [os.path.join(build, "bin", "portico"), "--config",
+                          portico_config(workdir, build, dict(echo=p, kv=free_port(), http=free_port()), mode, args,
+                                         ["echo"])]
     servers = [
-        ("portico", lambda p: [os.path.join(build, "bin", "portico"), "--config",
-                               portico_config(workdir, build, dict(echo=p, kv=free_port(), http=free_port()),
-                                              args.threads_max, ["echo"])]),
+        ("portico", portico("events")),
+        ("portico-threads", portico("threads")),
         ("poco", lambda p: [os.path.join(build, "tests", "bench", "poco_echo"), str(p),
                             "--max-threads", str(args.threads_max), "--max-queued", "64"]),
         ("epoll-c", lambda p: [os.path.join(build, "tests", "bench", "epoll_echo"), str(p)]),
         ("python", lambda p: [sys.executable, os.path.join(HERE, "baselines", "python_echo.py"), str(p)]),
     ]
-    if args.also_threads_max and not args.smoke:
-        n = args.also_threads_max
-        servers.insert(1, ("portico-%d" % n, lambda p: [
-            os.path.join(build, "bin", "portico"), "--config",
-            portico_config(workdir, build, dict(echo=p, kv=free_port(), http=free_port()), n, ["echo"])]))
     rows = []
     for conns in args.connections:
         for name, argv_of in servers:
-            if name.startswith("portico-") and conns < max(args.connections):
-                continue  # the larger pool only matters where the default one queues
             port = free_port()
             # A fresh server per run: queued or refused connections of one
             # run must not leak into the next.
@@ -217,7 +219,7 @@ def peer_rows(args, build, workdir, plugins):
     if not wanted:
         print("  (no kv or http_hello plugin built: real-peer comparison skipped)")
         return rows
-    cfg = portico_config(workdir, build, ports, args.threads_max, ["echo"] + wanted)
+    cfg = portico_config(workdir, build, ports, "events", args, ["echo"] + wanted)
     if "kv" in wanted and have("redis-benchmark") and have("redis-server"):
         with Server("portico-kv", [os.path.join(build, "bin", "portico"), "--config", cfg], ports["kv"],
                     workdir) as srv:
@@ -300,7 +302,7 @@ def table(echo, peers, args):
 
 def plot(echo, peers, args, out_dir):
     """Requests/s and p99 per echo server and connection count; real peers."""
-    names = list(dict.fromkeys(r["server"] for r in echo if not r["server"].startswith("portico-")))
+    names = list(dict.fromkeys(r["server"] for r in echo))
     data = os.path.join(out_dir, "echo.dat")
     with open(data, "w") as f:
         f.write("conns " + " ".join(names) + " " + " ".join(n + "_p99" for n in names) + " " +
@@ -403,9 +405,11 @@ def main():
     ap.add_argument("--warmup", type=float, default=1, help="unmeasured seconds before each run")
     ap.add_argument("--depth", type=int, default=1, help="requests in flight per connection")
     ap.add_argument("--size", type=int, default=64, help="bytes per request")
-    ap.add_argument("--threads-max", type=int, default=64, help="Portico's threads.max (config/portico.yaml: 64)")
-    ap.add_argument("--also-threads-max", type=int, default=0,
-                    help="also run Portico with this threads.max at the largest connection count")
+    ap.add_argument("--loops", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                    help="event loops of Portico's mode events services (default: one per CPU but one, which the "
+                         "load generator needs)")
+    ap.add_argument("--threads-max", type=int, default=64,
+                    help="threads.max of portico-threads and raw Poco's pool (the same for both)")
     ap.add_argument("--peer-connections", type=int, default=64, help="connections for redis-benchmark and wrk")
     ap.add_argument("--no-peers", action="store_true", help="skip redis-benchmark and wrk")
     ap.add_argument("--smoke", action="store_true", help="1-second runs at 4 connections, no peers, no chart")

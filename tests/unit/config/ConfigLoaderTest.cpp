@@ -181,6 +181,30 @@ services:
     EXPECT_EQ(config.services[0].threads.max, 8);
 }
 
+TEST(ConfigLoader, ParsesEventsModeAndItsDefaults) {
+    const Config config = load_config_text(R"(
+plugins: {dir: p}
+services:
+  - name: many
+    listen: 127.0.0.1:0
+    handler: text.upper
+    mode: events
+    events: {loops: 3, stack: 1MiB}
+  - name: defaults
+    listen: 127.0.0.1:0
+    handler: text.upper
+    mode: events
+)",
+                                           kFile);
+    ASSERT_EQ(config.services.size(), 2u);
+    EXPECT_EQ(config.services[0].mode, ServiceMode::events);
+    EXPECT_EQ(config.services[0].events.loops, 3);
+    EXPECT_EQ(config.services[0].events.stack, 1024u * 1024u);
+    EXPECT_EQ(config.services[1].events.loops, 0); // one per CPU, decided at start
+    EXPECT_EQ(config.services[1].events.stack, 256u * 1024u);
+    EXPECT_STREQ(portico::host::mode_name(config.services[1].mode), "events");
+}
+
 TEST(ConfigLoader, FlattensServiceSettings) {
     const Config config = load_config_text(R"(
 plugins: {dir: p}

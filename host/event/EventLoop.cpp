@@ -1,0 +1,139 @@
+// EventLoop.cpp — epoll_wait, run what is ready, run what is due, repeat.
+#include "event/EventLoop.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <system_error>
+
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace portico::host {
+namespace {
+
+// Stacks kept for reuse per loop: connection churn then maps nothing, and a
+// burst that ended gives the rest back to the kernel.
+constexpr std::size_t kSpareStacks = 64;
+constexpr int kEventsPerWait = 256;
+
+int64_t steady_ns(EventLoop::Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+void fiber_body(void *task) {
+    static_cast<FiberTask *>(task)->run();
+}
+
+} // namespace
+
+EventLoop::EventLoop(std::string thread_name, std::size_t stack_size)
+    : name_(std::move(thread_name)), stack_size_(stack_size), epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), waker_(wake_fd_) {
+    if (epoll_fd_ < 0 || wake_fd_ < 0) {
+        const int error = errno;
+        if (epoll_fd_ >= 0) ::close(epoll_fd_);
+        if (wake_fd_ >= 0) ::close(wake_fd_);
+        throw std::system_error(error, std::generic_category(), "event loop " + name_);
+    }
+    try {
+        add(wake_fd_, EPOLLIN, waker_);
+    } catch (...) {
+        ::close(epoll_fd_);
+        ::close(wake_fd_);
+        throw;
+    }
+}
+
+EventLoop::~EventLoop() {
+    stop();
+    join();
+    ::close(wake_fd_);
+    ::close(epoll_fd_);
+}
+
+void EventLoop::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void EventLoop::stop() {
+    stopping_ = true;
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void EventLoop::Waker::on_events(uint32_t) {
+    uint64_t count = 0;
+    [[maybe_unused]] const ssize_t n = ::read(fd_, &count, sizeof count);
+}
+
+void EventLoop::add(int fd, uint32_t events, EventSource &source) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = &source;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+        throw std::system_error(errno, std::generic_category(), "epoll_ctl add");
+}
+
+void EventLoop::remove(int fd) {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+FiberStack EventLoop::take_stack() {
+    if (spare_stacks_.empty()) return FiberStack(stack_size_);
+    FiberStack stack = std::move(spare_stacks_.back());
+    spare_stacks_.pop_back();
+    return stack;
+}
+
+void EventLoop::spawn(std::unique_ptr<FiberTask> task) {
+    auto fiber = std::make_unique<Fiber>(take_stack(), &fiber_body, task.get());
+    Fiber &started = *fiber;
+    running_.emplace(&started, Running{std::move(task), std::move(fiber)});
+    ++fiber_count_;
+    resume(started);
+}
+
+void EventLoop::resume(Fiber &fiber) {
+    fiber.resume();
+    if (!fiber.finished()) return;
+    const auto it = running_.find(&fiber);
+    if (it == running_.end()) return;
+    if (spare_stacks_.size() < kSpareStacks) spare_stacks_.push_back(fiber.take_stack());
+    running_.erase(it); // the task goes too: its socket closes here
+    --fiber_count_;
+}
+
+void EventLoop::run_due_timers() {
+    const auto now = Clock::now();
+    while (TimerNode *due = timers_.pop_due(now))
+        due->on_timer(now);
+}
+
+void EventLoop::run() {
+    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    epoll_event events[kEventsPerWait];
+    while (!(stopping_ && running_.empty())) {
+        int timeout_ms = -1;
+        if (const auto next = timers_.next()) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+            timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
+        }
+        busy_since_.store(0, std::memory_order_relaxed);
+        const int n = ::epoll_wait(epoll_fd_, events, kEventsPerWait, timeout_ms);
+        busy_since_.store(steady_ns(Clock::now()), std::memory_order_relaxed);
+        for (int i = 0; i < n; ++i)
+            static_cast<EventSource *>(events[i].data.ptr)->on_events(events[i].events);
+        run_due_timers();
+    }
+    busy_since_.store(0, std::memory_order_relaxed);
+}
+
+} // namespace portico::host

@@ -1,0 +1,105 @@
+// EventLoop.h — one thread of a `mode: events` service: an epoll set, the
+// fibers it runs (one per connection, see Fiber.h), and their deadlines.
+// A fiber runs until its handler waits on its socket (FiberIo), and the
+// loop then runs the next one that is ready: one thread serves many
+// connections, and an idle client costs a registration and a stack.
+#pragma once
+
+#include "event/Fiber.h"
+#include "event/TimerHeap.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace portico::host {
+
+// Something registered with a loop's epoll set; called on the loop thread.
+class EventSource {
+public:
+    virtual ~EventSource() = default;
+    virtual void on_events(uint32_t events) = 0;
+};
+
+// The work of one fiber. run() must not throw.
+class FiberTask {
+public:
+    virtual ~FiberTask() = default;
+    virtual void run() noexcept = 0;
+};
+
+class EventLoop {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    // stack_size: each fiber's stack. Throws std::system_error when the
+    // epoll set or the wake-up eventfd cannot be made.
+    EventLoop(std::string thread_name, std::size_t stack_size);
+    // Stops the loop and joins its thread (after its fibers have finished).
+    ~EventLoop();
+    EventLoop(const EventLoop &) = delete;
+    EventLoop &operator=(const EventLoop &) = delete;
+
+    void start();
+    // Any thread: the loop ends once its last fiber has finished.
+    void stop();
+    void join();
+
+    // Any thread (epoll_ctl is): `source` must outlive the registration.
+    // Throws std::system_error.
+    void add(int fd, uint32_t events, EventSource &source);
+    void remove(int fd);
+
+    // Loop thread: runs task on a new fiber until it first waits. Throws
+    // std::system_error when no stack can be mapped (the task is dropped).
+    void spawn(std::unique_ptr<FiberTask> task);
+    // Loop thread: runs a suspended fiber again; reaps it if it finished.
+    void resume(Fiber &fiber);
+    TimerHeap &timers() { return timers_; }
+
+    // Any thread: since when (steady_clock, ns) the loop has been running
+    // fibers without coming back to epoll_wait; 0 while it waits there.
+    int64_t busy_since() const { return busy_since_.load(std::memory_order_relaxed); }
+    std::size_t fibers() const { return fiber_count_.load(std::memory_order_relaxed); }
+    const std::string &name() const { return name_; }
+
+private:
+    struct Running {
+        std::unique_ptr<FiberTask> task;
+        std::unique_ptr<Fiber> fiber;
+    };
+    // Reads the eventfd stop() writes to.
+    class Waker final : public EventSource {
+    public:
+        explicit Waker(int fd) : fd_(fd) {}
+        void on_events(uint32_t events) override;
+
+    private:
+        int fd_;
+    };
+
+    void run();
+    void run_due_timers();
+    FiberStack take_stack();
+
+    const std::string name_;
+    const std::size_t stack_size_;
+    int epoll_fd_ = -1;
+    int wake_fd_ = -1;
+    Waker waker_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int64_t> busy_since_{0};
+    std::atomic<std::size_t> fiber_count_{0};
+    TimerHeap timers_;                             // loop thread only
+    std::unordered_map<Fiber *, Running> running_; // loop thread only
+    std::vector<FiberStack> spare_stacks_;         // loop thread only: stacks of finished fibers
+    std::thread thread_;
+};
+
+} // namespace portico::host

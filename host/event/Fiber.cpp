@@ -1,0 +1,216 @@
+// Fiber.cpp — the stack switch under mode events, and what the sanitizers
+// need to hear about it.
+#include "event/Fiber.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <utility>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define PORTICO_FIBER_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define PORTICO_FIBER_TSAN 1
+#endif
+
+#if defined(__x86_64__) && !defined(PORTICO_FIBER_UCONTEXT)
+#define PORTICO_FIBER_ASM 1
+#else
+#include <ucontext.h>
+#endif
+
+#ifdef PORTICO_FIBER_ASM
+// portico_fiber_switch(save, load): pushes the callee-saved registers and the
+// SSE/x87 control words (System V x86_64 ABI) on the current stack, stores
+// the stack pointer in *save, loads `load` as the stack pointer and pops the
+// same set from it. `ret` then continues wherever that stack last switched
+// out, or, for a new fiber, at portico_fiber_start.
+// portico_fiber_start: the bottom frame of every fiber; calls r13(r12) and
+// marks the end of the stack for unwinders (.cfi_undefined rip).
+extern "C" void portico_fiber_switch(void **save, void *load);
+extern "C" void portico_fiber_start();
+asm(R"(
+    .pushsection .text
+    .globl portico_fiber_switch
+    .hidden portico_fiber_switch
+    .type portico_fiber_switch, @function
+    .p2align 4
+portico_fiber_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size portico_fiber_switch, .-portico_fiber_switch
+
+    .globl portico_fiber_start
+    .hidden portico_fiber_start
+    .type portico_fiber_start, @function
+    .p2align 4
+portico_fiber_start:
+    .cfi_startproc
+    .cfi_undefined rip
+    movq %r12, %rdi
+    callq *%r13
+    ud2
+    .cfi_endproc
+    .size portico_fiber_start, .-portico_fiber_start
+    .popsection
+)");
+#endif
+
+namespace portico::host {
+namespace {
+
+thread_local Fiber *tl_current = nullptr;
+
+} // namespace
+
+#ifdef PORTICO_FIBER_ASM
+struct Fiber::Context {};
+#else
+struct Fiber::Context {
+    ucontext_t fiber{};
+    ucontext_t caller{};
+};
+#endif
+
+// makecontext passes int arguments only: the Fiber pointer comes in two halves.
+void Fiber::ucontext_entry(unsigned hi, unsigned lo) {
+    entry(reinterpret_cast<void *>((static_cast<std::uintptr_t>(hi) << 32) | static_cast<std::uintptr_t>(lo)));
+}
+
+Fiber::Fiber(FiberStack stack, Body body, void *arg) : stack_(std::move(stack)), body_(body), arg_(arg) {
+#ifdef PORTICO_FIBER_ASM
+    // The frame the first switch pops (lowest address first):
+    //   [mxcsr | x87 cw] r15 r14 r13 r12 rbx rbp return-address, then padding,
+    // placed so that the stack is 16-byte aligned after `ret` (ABI: before a call).
+    void **top = static_cast<void **>(stack_.top());
+    void **sp = top - 10;
+    std::uint32_t mxcsr = 0;
+    std::uint16_t x87_cw = 0;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(x87_cw));
+    const std::uint64_t control = mxcsr | (static_cast<std::uint64_t>(x87_cw) << 32);
+    sp[0] = reinterpret_cast<void *>(control);
+    sp[1] = nullptr;                                 // r15
+    sp[2] = nullptr;                                 // r14
+    sp[3] = reinterpret_cast<void *>(&Fiber::entry); // r13: what portico_fiber_start calls
+    sp[4] = this;                                    // r12: its argument
+    sp[5] = nullptr;                                 // rbx
+    sp[6] = nullptr;                                 // rbp: the end of the frame chain
+    sp[7] = reinterpret_cast<void *>(&portico_fiber_start);
+    sp[8] = nullptr;
+    sp[9] = nullptr;
+    sp_ = sp;
+#else
+    context_ = std::make_unique<Context>();
+    getcontext(&context_->fiber);
+    context_->fiber.uc_stack.ss_sp = stack_.bottom();
+    context_->fiber.uc_stack.ss_size = stack_.size();
+    context_->fiber.uc_link = nullptr;
+    const auto bits = reinterpret_cast<std::uintptr_t>(this);
+    makecontext(&context_->fiber, reinterpret_cast<void (*)()>(&Fiber::ucontext_entry), 2,
+                static_cast<unsigned>(bits >> 32), static_cast<unsigned>(bits & 0xffffffffu));
+#endif
+#ifdef PORTICO_FIBER_TSAN
+    tsan_fiber_ = __tsan_create_fiber(0);
+#endif
+}
+
+Fiber::~Fiber() {
+    // A fiber suspended mid-body would leave its objects undestroyed.
+    if (started_ && !finished_) std::abort();
+#ifdef PORTICO_FIBER_TSAN
+    __tsan_destroy_fiber(tsan_fiber_);
+#endif
+}
+
+Fiber *Fiber::current() {
+    return tl_current;
+}
+
+FiberStack Fiber::take_stack() {
+    return std::move(stack_);
+}
+
+void Fiber::resume() {
+    if (finished_ || tl_current == this) return;
+    started_ = true;
+    previous_ = std::exchange(tl_current, this);
+#ifdef PORTICO_FIBER_ASAN
+    void *caller_fake_stack = nullptr;
+    __sanitizer_start_switch_fiber(&caller_fake_stack, stack_.bottom(), stack_.size());
+#endif
+#ifdef PORTICO_FIBER_TSAN
+    tsan_caller_ = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(tsan_fiber_, 0);
+#endif
+#ifdef PORTICO_FIBER_ASM
+    portico_fiber_switch(&caller_sp_, sp_);
+#else
+    swapcontext(&context_->caller, &context_->fiber);
+#endif
+#ifdef PORTICO_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(caller_fake_stack, nullptr, nullptr);
+#endif
+    tl_current = previous_;
+}
+
+void Fiber::suspend() {
+    if (tl_current != this) return; // only the fiber itself may suspend
+    switch_out(false);
+}
+
+void Fiber::switch_out(bool finishing) {
+#ifdef PORTICO_FIBER_ASAN
+    // nullptr when finishing: ASan frees this fiber's fake stack.
+    __sanitizer_start_switch_fiber(finishing ? nullptr : &fake_stack_, caller_bottom_, caller_size_);
+#else
+    (void)finishing;
+#endif
+#ifdef PORTICO_FIBER_TSAN
+    __tsan_switch_to_fiber(tsan_caller_, 0);
+#endif
+#ifdef PORTICO_FIBER_ASM
+    portico_fiber_switch(&sp_, caller_sp_);
+#else
+    swapcontext(&context_->fiber, &context_->caller);
+#endif
+    // Resumed again.
+#ifdef PORTICO_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(fake_stack_, &caller_bottom_, &caller_size_);
+#endif
+}
+
+void Fiber::entry(void *self) {
+    auto *fiber = static_cast<Fiber *>(self);
+#ifdef PORTICO_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(nullptr, &fiber->caller_bottom_, &fiber->caller_size_);
+#endif
+    fiber->body_(fiber->arg_);
+    fiber->finished_ = true;
+    fiber->switch_out(true);
+    std::abort(); // a finished fiber is never resumed
+}
+
+} // namespace portico::host

@@ -1,0 +1,68 @@
+// Fiber.h — a user-space thread of execution on its own stack, switched to
+// and from by its event loop (mode events: one fiber per connection). A
+// stream handler's blocking read suspends its fiber instead of its thread,
+// so one loop thread serves many connections with the plugin API unchanged.
+//
+// A fiber runs on the thread that resumes it and never moves to another.
+// resume() is called by the loop (never from inside a fiber); suspend() by
+// the fiber itself. The switch is a few instructions of assembly on x86_64
+// (no system call), ucontext elsewhere; AddressSanitizer and ThreadSanitizer
+// are told about every switch.
+#pragma once
+
+#include "event/FiberStack.h"
+
+#include <cstddef>
+#include <memory>
+
+namespace portico::host {
+
+class Fiber {
+public:
+    using Body = void (*)(void *arg);
+
+    // Does not run body yet: the first resume() does. body must not throw
+    // (an exception escaping it terminates the process).
+    Fiber(FiberStack stack, Body body, void *arg);
+    // Only a fiber that never started or has finished may be destroyed.
+    ~Fiber();
+    Fiber(const Fiber &) = delete;
+    Fiber &operator=(const Fiber &) = delete;
+
+    // Runs the fiber until it suspends or its body returns.
+    void resume();
+    // From inside this fiber: back to the resume() that ran it.
+    void suspend();
+    bool finished() const { return finished_; }
+    // The stack, for reuse by another fiber once this one has finished.
+    FiberStack take_stack();
+
+    // The fiber running on this thread, or nullptr on a thread's own stack.
+    static Fiber *current();
+
+private:
+    struct Context; // ucontext builds: both sides' saved state (Fiber.cpp)
+    // The first code a fiber runs (its bottom frame calls this).
+    static void entry(void *self);
+    // ucontext builds: entry with the Fiber pointer in two int halves.
+    static void ucontext_entry(unsigned hi, unsigned lo);
+    void switch_out(bool finishing);
+
+    FiberStack stack_;
+    Body body_;
+    void *arg_;
+    bool started_ = false;
+    bool finished_ = false;
+    void *sp_ = nullptr;        // the fiber's saved stack pointer while it is suspended
+    void *caller_sp_ = nullptr; // the resumer's saved stack pointer while the fiber runs
+    Fiber *previous_ = nullptr; // current() before resume()
+    // Sanitizer bookkeeping (unused in plain builds).
+    void *fake_stack_ = nullptr;
+    const void *caller_bottom_ = nullptr;
+    std::size_t caller_size_ = 0;
+    void *tsan_fiber_ = nullptr;
+    void *tsan_caller_ = nullptr;
+    std::unique_ptr<Context> context_; // ucontext builds only
+};
+
+} // namespace portico::host

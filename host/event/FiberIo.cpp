@@ -1,0 +1,72 @@
+// FiberIo.cpp — suspend until ready or due; resume from the loop.
+#include "event/FiberIo.h"
+
+#include <cstdlib>
+
+#include <sys/epoll.h>
+
+namespace portico::host {
+namespace {
+
+Fiber &current_fiber() {
+    Fiber *fiber = Fiber::current();
+    if (fiber == nullptr) std::abort(); // a FiberIo outside a fiber could never wait
+    return *fiber;
+}
+
+} // namespace
+
+FiberIo::FiberIo(EventLoop &loop, int fd) : loop_(loop), fd_(fd), fiber_(current_fiber()), ready_(EPOLLIN | EPOLLOUT) {
+    // A new connection may have bytes already, and has send room: both are
+    // tried first. From here on, edges say when more came.
+    loop_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, *this);
+}
+
+FiberIo::~FiberIo() {
+    loop_.timers().cancel(*this);
+    loop_.remove(fd_);
+}
+
+uint32_t FiberIo::direction(bool write) {
+    return write ? EPOLLOUT : EPOLLIN;
+}
+
+IoWait::Result FiberIo::wait(bool write, IoWait::Clock::time_point deadline) {
+    const uint32_t want = direction(write);
+    if (ready_ & want) return Result::ready;
+    // The timer may stay earlier than the deadline (it then fires, finds the
+    // wait still running and moves on): a connection in steady use touches
+    // the heap about once per timeout, not once per wait.
+    if (!scheduled() || deadline < at()) loop_.timers().schedule(*this, deadline);
+    deadline_ = deadline;
+    waiting_ = want;
+    timed_out_ = false;
+    fiber_.suspend();
+    waiting_ = 0;
+    return timed_out_ ? Result::timeout : Result::ready;
+}
+
+void FiberIo::on_events(uint32_t events) {
+    if (events & (EPOLLERR | EPOLLHUP)) ready_ |= EPOLLIN | EPOLLOUT;
+    if (events & (EPOLLIN | EPOLLRDHUP)) ready_ |= EPOLLIN;
+    if (events & EPOLLOUT) ready_ |= EPOLLOUT;
+    if (waiting_ & ready_) wake();
+}
+
+void FiberIo::on_timer(TimerNode::Clock::time_point now) {
+    if (waiting_ == 0) return; // the wait this was for has ended
+    if (now < deadline_) {
+        loop_.timers().schedule(*this, deadline_);
+        return;
+    }
+    timed_out_ = true;
+    wake();
+}
+
+void FiberIo::wake() {
+    waiting_ = 0;
+    // The fiber may finish and take this object with it: nothing after this.
+    loop_.resume(fiber_);
+}
+
+} // namespace portico::host

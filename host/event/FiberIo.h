@@ -1,0 +1,45 @@
+// FiberIo.h — a connection's socket as its fiber waits on it (mode events):
+// registered once with the loop, edge-triggered for both directions, with
+// the readiness the loop has seen remembered between waits. A wait
+// suspends the fiber only when the socket has really been drained, and
+// wakes it when the socket turns ready, is shut down (force_close from any
+// thread), or the deadline passes.
+#pragma once
+
+#include "event/EventLoop.h"
+#include "service/IoWait.h"
+
+#include <cstdint>
+
+namespace portico::host {
+
+class FiberIo final : public IoWait, private EventSource, private TimerNode {
+public:
+    // Inside the fiber that will wait, on its loop's thread. Throws
+    // std::system_error when the socket cannot be registered.
+    FiberIo(EventLoop &loop, int fd);
+    ~FiberIo() override;
+    FiberIo(const FiberIo &) = delete;
+    FiberIo &operator=(const FiberIo &) = delete;
+
+    bool nonblocking() const override { return true; }
+    Result wait(bool write, IoWait::Clock::time_point deadline) override;
+    void drained(bool write) override { ready_ &= ~direction(write); }
+    bool maybe_ready(bool write) const override { return (ready_ & direction(write)) != 0; }
+
+private:
+    static uint32_t direction(bool write);
+    void on_events(uint32_t events) override;
+    void on_timer(TimerNode::Clock::time_point now) override;
+    void wake();
+
+    EventLoop &loop_;
+    const int fd_;
+    Fiber &fiber_;
+    uint32_t ready_;       // EPOLLIN / EPOLLOUT: worth trying without waiting
+    uint32_t waiting_ = 0; // the direction the suspended fiber waits for
+    bool timed_out_ = false;
+    IoWait::Clock::time_point deadline_{};
+};
+
+} // namespace portico::host

@@ -1,0 +1,37 @@
+// FiberStack.h — the memory a fiber runs on: an anonymous mapping with a
+// PROT_NONE guard page below it, so an overflowing handler faults at once
+// instead of writing over its neighbour. Pages are committed by the kernel
+// only when touched, so an idle connection costs what it actually used.
+#pragma once
+
+#include <cstddef>
+
+namespace portico::host {
+
+class FiberStack {
+public:
+    // Throws std::system_error (ENOMEM) when the mapping fails.
+    explicit FiberStack(std::size_t usable_bytes);
+    ~FiberStack();
+    FiberStack(FiberStack &&other) noexcept;
+    FiberStack &operator=(FiberStack &&other) noexcept;
+    FiberStack(const FiberStack &) = delete;
+    FiberStack &operator=(const FiberStack &) = delete;
+
+    // Lowest usable address (just above the guard page) and usable size.
+    void *bottom() const { return bottom_; }
+    std::size_t size() const { return size_; }
+    // One past the highest usable address, 16-byte aligned: where the stack starts.
+    void *top() const { return static_cast<char *>(bottom_) + size_; }
+
+private:
+    void release() noexcept;
+
+    void *mapping_ = nullptr;
+    std::size_t mapping_bytes_ = 0;
+    void *bottom_ = nullptr;
+    std::size_t size_ = 0;
+    unsigned valgrind_id_ = 0; // the stack's id under valgrind (0 otherwise)
+};
+
+} // namespace portico::host

@@ -1,0 +1,217 @@
+// EventService.cpp — mode events: event loops accepting on one listening
+// socket and serving each connection on a fiber.
+#include "service/EventService.h"
+
+#include "service/EventSession.h"
+
+#include <Poco/Net/StreamSocketImpl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace portico::host {
+namespace {
+
+// Connections taken per readiness of the listener before the loop serves
+// its open connections again: a connect storm cannot starve them.
+constexpr int kAcceptBatch = 64;
+// A loop that has not come back to epoll_wait for this long is reported.
+constexpr std::chrono::seconds kStallWarning{1};
+constexpr std::chrono::milliseconds kWatchInterval{250};
+
+int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+int loop_count(const EventsConfig &events) {
+    if (events.loops > 0) return events.loops;
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+std::string size_text(std::size_t bytes) {
+    return bytes % (1024 * 1024) == 0 ? std::to_string(bytes / (1024 * 1024)) + "MiB"
+                                      : std::to_string(bytes / 1024) + "KiB";
+}
+
+} // namespace
+
+class EventService::Acceptor final : public EventSource {
+public:
+    Acceptor(EventService &service, EventLoop &loop) : service_(service), loop_(loop) {}
+    void on_events(uint32_t) override { service_.accept_ready(loop_); }
+
+private:
+    EventService &service_;
+    EventLoop &loop_;
+};
+
+EventService::EventService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
+                           std::shared_ptr<HandlerBinding> binding)
+    : StreamService(std::move(config), std::move(handle), std::move(binding)) {}
+
+EventService::~EventService() {
+    stop_watching();
+    stop_accepting();
+    close_sessions();
+    wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    for (const auto &loop : loops_)
+        loop->stop();
+    loops_.clear(); // joins each loop once its fibers have finished
+    acceptors_.clear();
+    if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+void EventService::start() {
+    const ServiceConfig &cfg = config();
+    Poco::Net::ServerSocket socket = open_listener();
+    // Every loop polls this one socket: the losers of a race must find
+    // accept() empty, not block a loop that serves other connections.
+    socket.setBlocking(false);
+    listen_fd_ = socket.impl()->sockfd();
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    const int loops = loop_count(cfg.events);
+    for (int i = 0; i < loops; ++i) {
+        // "echo:ev0": the service's name fits in the 15 characters Linux keeps.
+        const std::string suffix = ":ev" + std::to_string(i);
+        loops_.push_back(
+            std::make_unique<EventLoop>(cfg.name.substr(0, 15 - suffix.size()) + suffix, cfg.events.stack));
+        acceptors_.push_back(std::make_unique<Acceptor>(*this, *loops_.back()));
+    }
+    for (const auto &loop : loops_)
+        loop->start();
+    accepting_ = true;
+    // EPOLLEXCLUSIVE: a new connection wakes one idle loop, not all of them.
+    for (std::size_t i = 0; i < loops_.size(); ++i)
+        loops_[i]->add(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, *acceptors_[i]);
+    watchdog_ = std::thread([this] { watch_loops(); });
+    handle()->logger.information("service '%s': mode events, %d event loop%s, %s fiber stacks", cfg.name, loops,
+                                 std::string(loops == 1 ? "" : "s"), size_text(cfg.events.stack));
+}
+
+void EventService::stop_accepting() {
+    if (!accepting_.exchange(false)) return;
+    for (const auto &loop : loops_)
+        loop->remove(listen_fd_);
+    // A loop that saw `accepting_` still true may be inside accept_ready:
+    // the socket is closed only once none is.
+    while (accepts_running_.load() > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    close_listener();
+}
+
+void EventService::accept_ready(EventLoop &loop) {
+    ++accepts_running_;
+    struct Leave {
+        std::atomic<int> &running;
+        ~Leave() { --running; }
+    } leave{accepts_running_};
+    if (!accepting_.load()) return;
+    for (int i = 0; i < kAcceptBatch; ++i) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            start_session(loop, fd);
+            continue;
+        }
+        const int error = errno;
+        if (error == EINTR || error == ECONNABORTED) continue;
+        if (error == EAGAIN || error == EWOULDBLOCK) return;
+        if (error == EMFILE || error == ENFILE) {
+            refuse_without_descriptors(listen_fd_, error);
+            continue;
+        }
+        std::lock_guard lock(accept_errors_mutex_);
+        uint64_t suppressed = 0;
+        if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
+            handle()->logger.error("service '%s': accept failed: %s (%Lu similar lines suppressed)", name(),
+                                   std::string(std::strerror(error)), static_cast<Poco::UInt64>(suppressed));
+        return;
+    }
+}
+
+void EventService::start_session(EventLoop &loop, int fd) {
+    // Poco's contract: the socket takes ownership of the impl (and the fd).
+    const Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
+    if (!admission().admit(socket, 0, false)) return; // refused, counted and logged; closed with `socket`
+    try {
+        loop.spawn(std::make_unique<EventSession>(*this, socket, loop));
+    } catch (const std::exception &e) {
+        // No memory for the fiber's stack: refused like any other overload.
+        admission().finish(socket);
+        ++counters().refused;
+        std::lock_guard lock(accept_errors_mutex_);
+        uint64_t suppressed = 0;
+        if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
+            handle()->logger.error("service '%s': refused a connection: cannot start its session: %s "
+                                   "(%Lu similar lines suppressed)",
+                                   name(), std::string(e.what()), static_cast<Poco::UInt64>(suppressed));
+    }
+}
+
+void EventService::refuse_without_descriptors(int listen_fd, int error) {
+    std::lock_guard lock(accept_errors_mutex_);
+    const bool had_spare = spare_fd_ >= 0;
+    if (had_spare) ::close(spare_fd_);
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        const std::string &busy = config().busy_message;
+        if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        ::close(fd);
+        ++counters().refused;
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    uint64_t suppressed = 0;
+    if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
+        handle()->logger.error("service '%s': refused a connection: out of file descriptors (%s); raise the limit "
+                               "(ulimit -n, LimitNOFILE=) or lower max_connections (%Lu similar lines suppressed)",
+                               name(), std::string(std::strerror(error)), static_cast<Poco::UInt64>(suppressed));
+    // Without a spare descriptor the connection stays queued and the
+    // listener readable: pause briefly rather than spin on it.
+    if (!had_spare) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+void EventService::watch_loops() {
+    std::vector<int64_t> reported(loops_.size(), 0); // the busy_since of a stall already reported
+    std::unique_lock lock(watch_mutex_);
+    while (!watch_stop_) {
+        watch_wake_.wait_for(lock, kWatchInterval);
+        const int64_t now = steady_ns();
+        for (std::size_t i = 0; i < loops_.size(); ++i) {
+            const int64_t since = loops_[i]->busy_since();
+            if (reported[i] != 0 && since != reported[i]) {
+                handle()->logger.warning("service '%s': event loop %z serves again after a stall of %s ms", name(), i,
+                                         std::to_string((now - reported[i]) / 1'000'000));
+                reported[i] = 0;
+            }
+            if (since == 0 || since == reported[i] ||
+                now - since < std::chrono::duration_cast<std::chrono::nanoseconds>(kStallWarning).count())
+                continue;
+            reported[i] = since;
+            const std::size_t others = loops_[i]->fibers() > 0 ? loops_[i]->fibers() - 1 : 0;
+            handle()->logger.warning(
+                "service '%s': event loop %z is stalled: handler code has run for %s ms without waiting in a "
+                "Stream call, and the %z other connections of this loop wait meanwhile; a handler that sleeps, "
+                "computes for long or blocks outside Stream calls needs mode threads",
+                name(), i, std::to_string((now - since) / 1'000'000), others);
+        }
+    }
+}
+
+void EventService::stop_watching() {
+    {
+        std::lock_guard lock(watch_mutex_);
+        watch_stop_ = true;
+    }
+    watch_wake_.notify_all();
+    if (watchdog_.joinable()) watchdog_.join();
+}
+
+} // namespace portico::host

@@ -1,0 +1,65 @@
+// EventService.h — a `protocol: tcp` service in mode events: `events.loops`
+// threads, each an EventLoop polling the shared listening socket and running
+// every connection it accepts on a fiber of its own (EventSession). The
+// handler is the same plugin code as in mode threads; its blocking Stream
+// calls suspend its fiber, not the thread, so a few threads serve thousands
+// of connections and a request costs about what a raw epoll server spends.
+// The price: a handler that blocks outside Stream calls (sleep, a lock held
+// across a read, its own blocking I/O) stalls every connection of its loop;
+// the service notices and says so in the log.
+#pragma once
+
+#include "event/EventLoop.h"
+#include "service/LogThrottle.h"
+#include "service/StreamService.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace portico::host {
+
+class EventService final : public StreamService {
+public:
+    EventService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle, std::shared_ptr<HandlerBinding> binding);
+    // Stops accepting, closes the sessions still open and joins the loops.
+    ~EventService() override;
+
+    void start() override;
+    void stop_accepting() override;
+
+private:
+    class Acceptor; // one per loop: the listening socket in that loop's epoll set
+
+    // On `loop`'s thread when the listening socket is readable: accepts a
+    // bounded batch, runs admission, and starts a session fiber for each.
+    void accept_ready(EventLoop &loop);
+    void start_session(EventLoop &loop, int fd);
+    // accept() failed with EMFILE/ENFILE: refuses one pending connection by
+    // way of a spare descriptor, so the listener does not stay readable
+    // (a busy loop) while the process has no descriptor to spare.
+    void refuse_without_descriptors(int listen_fd, int error);
+    // Watchdog thread: warns about a loop stuck in handler code.
+    void watch_loops();
+    void stop_watching();
+
+    std::vector<std::unique_ptr<EventLoop>> loops_;
+    std::vector<std::unique_ptr<Acceptor>> acceptors_;
+    int listen_fd_ = -1;
+    std::atomic<bool> accepting_{false};
+    std::atomic<int> accepts_running_{0}; // loops inside accept_ready now
+
+    std::mutex accept_errors_mutex_; // the loops share these
+    LogThrottle accept_errors_;
+    int spare_fd_ = -1;
+
+    std::mutex watch_mutex_;
+    std::condition_variable watch_wake_;
+    bool watch_stop_ = false;
+    std::thread watchdog_;
+};
+
+} // namespace portico::host

@@ -1,0 +1,31 @@
+// EventSession.cpp
+#include "service/EventSession.h"
+
+#include "event/FiberIo.h"
+#include "service/StreamService.h"
+#include "service/StreamSession.h"
+
+#include <Poco/Logger.h>
+
+#include <exception>
+
+namespace portico::host {
+
+void EventSession::run() noexcept {
+    try {
+        // Deregistered (at the end of this scope) before the socket closes.
+        FiberIo io(loop_, socket_.impl()->sockfd());
+        run_stream_session(service_, socket_, &io);
+    } catch (const std::exception &e) {
+        // Only the host's own set-up can throw here (the handler's errors are
+        // reported across the C ABI): the client is dropped, the loop goes on.
+        service_.admission().finish(socket_);
+        try {
+            service_.handle()->logger.error("service '%s': cannot serve a connection: %s", service_.name(),
+                                            std::string(e.what()));
+        } catch (...) {
+        }
+    }
+}
+
+} // namespace portico::host

@@ -1,0 +1,45 @@
+// IoWait.h — how a Connection waits for its socket. In mode threads the
+// session owns a worker thread and waits in poll(2) (PollWait, below); in
+// mode events it suspends its fiber until the event loop sees the socket
+// ready (event/FiberIo.h). The Connection's deadlines, buffering and error
+// handling are the same for both.
+#pragma once
+
+#include <chrono>
+
+namespace portico::host {
+
+class IoWait {
+public:
+    using Clock = std::chrono::steady_clock;
+    enum class Result { ready, timeout, failed };
+
+    virtual ~IoWait() = default;
+
+    // Whether the socket is non-blocking: recv/send then return EAGAIN
+    // instead of waiting, and every wait comes through here.
+    virtual bool nonblocking() const = 0;
+    // Waits until the socket is readable (or writable, with `write`), shut
+    // down or failed, or until `deadline`. Ready does not promise bytes: the
+    // next recv/send tells what happened.
+    virtual Result wait(bool write, Clock::time_point deadline) = 0;
+    // The last recv (or send) would have blocked: the next wait in that
+    // direction must wait for new readiness.
+    virtual void drained(bool /*write*/) {}
+    // Whether a recv (send) is worth trying before waiting at all.
+    virtual bool maybe_ready(bool /*write*/) const { return false; }
+};
+
+// A blocking wait in poll(2) on the calling thread (mode threads, single,
+// and the workers of mode process).
+class PollWait final : public IoWait {
+public:
+    explicit PollWait(int fd) : fd_(fd) {}
+    bool nonblocking() const override { return false; }
+    Result wait(bool write, Clock::time_point deadline) override;
+
+private:
+    int fd_;
+};
+
+} // namespace portico::host

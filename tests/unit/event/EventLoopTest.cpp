@@ -1,0 +1,220 @@
+// EventLoopTest.cpp — fibers on a real loop thread waiting on real sockets
+// (socketpairs): a wait suspends only its own fiber, ends on readiness, on
+// shutdown(2) from another thread, or at its deadline; stop() lets running
+// fibers finish first.
+#include "event/EventLoop.h"
+#include "event/FiberIo.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <thread>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using portico::host::EventLoop;
+using portico::host::EventSource;
+using portico::host::FiberIo;
+using portico::host::FiberTask;
+using portico::host::IoWait;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class FunctionTask final : public FiberTask {
+public:
+    explicit FunctionTask(std::function<void()> fn) : fn_(std::move(fn)) {}
+    void run() noexcept override { fn_(); }
+
+private:
+    std::function<void()> fn_;
+};
+
+// Starts fibers from the loop's own thread, the way a readable listening
+// socket does in EventService: the test writes to an eventfd.
+class Starter final : public EventSource {
+public:
+    explicit Starter(EventLoop &loop) : loop_(loop), fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+        loop_.add(fd_, EPOLLIN, *this);
+    }
+    ~Starter() override {
+        loop_.remove(fd_);
+        ::close(fd_);
+    }
+    void start(std::function<void()> fn) {
+        {
+            std::lock_guard lock(mutex_);
+            pending_.push_back(std::move(fn));
+        }
+        const uint64_t one = 1;
+        ASSERT_EQ(::write(fd_, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    }
+    void on_events(uint32_t) override {
+        uint64_t n = 0;
+        [[maybe_unused]] const ssize_t r = ::read(fd_, &n, sizeof n);
+        std::vector<std::function<void()>> todo;
+        {
+            std::lock_guard lock(mutex_);
+            todo.swap(pending_);
+        }
+        for (auto &fn : todo)
+            loop_.spawn(std::make_unique<FunctionTask>(std::move(fn)));
+    }
+
+private:
+    EventLoop &loop_;
+    int fd_;
+    std::mutex mutex_;
+    std::vector<std::function<void()>> pending_;
+};
+
+struct SocketPair {
+    int fds[2] = {-1, -1};
+    SocketPair() { EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0); }
+    ~SocketPair() {
+        ::close(fds[0]);
+        ::close(fds[1]);
+    }
+    int fiber_end() const { return fds[0]; }
+    int test_end() const { return fds[1]; }
+};
+
+struct LoopFixture : ::testing::Test {
+    EventLoop loop{"test:ev0", 128 * 1024};
+    std::unique_ptr<Starter> starter;
+    void SetUp() override {
+        loop.start();
+        starter = std::make_unique<Starter>(loop);
+    }
+    void TearDown() override {
+        loop.stop();
+        loop.join();
+        starter.reset();
+    }
+};
+
+// Reads one byte on the fiber, waiting as a Connection does.
+char read_byte(IoWait &io, int fd) {
+    for (;;) {
+        char c = 0;
+        if (::recv(fd, &c, 1, 0) == 1) return c;
+        io.drained(false);
+        if (io.wait(false, Clock::now() + 10s) == IoWait::Result::timeout) return '?';
+    }
+}
+
+TEST_F(LoopFixture, AWaitSuspendsOnlyItsOwnFiber) {
+    SocketPair first, second;
+    std::promise<char> first_got, second_got;
+    starter->start([&] {
+        FiberIo io(loop, first.fiber_end());
+        first_got.set_value(read_byte(io, first.fiber_end()));
+    });
+    starter->start([&] {
+        FiberIo io(loop, second.fiber_end());
+        second_got.set_value(read_byte(io, second.fiber_end()));
+    });
+    auto first_future = first_got.get_future();
+    auto second_future = second_got.get_future();
+    ASSERT_EQ(::send(second.test_end(), "b", 1, 0), 1);
+    ASSERT_EQ(second_future.wait_for(5s), std::future_status::ready) << "the second fiber was not served";
+    EXPECT_EQ(second_future.get(), 'b');
+    EXPECT_EQ(first_future.wait_for(50ms), std::future_status::timeout) << "the first fiber ran without bytes";
+    ASSERT_EQ(::send(first.test_end(), "a", 1, 0), 1);
+    ASSERT_EQ(first_future.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(first_future.get(), 'a');
+}
+
+TEST_F(LoopFixture, AWaitEndsAtItsDeadline) {
+    SocketPair pair;
+    std::promise<std::pair<IoWait::Result, Clock::duration>> done;
+    starter->start([&] {
+        FiberIo io(loop, pair.fiber_end());
+        io.drained(false);
+        const auto start = Clock::now();
+        const auto result = io.wait(false, start + 150ms);
+        done.set_value({result, Clock::now() - start});
+    });
+    auto future = done.get_future();
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+    const auto [result, waited] = future.get();
+    EXPECT_EQ(result, IoWait::Result::timeout);
+    EXPECT_GE(waited, 150ms);
+    EXPECT_LT(waited, 2s);
+}
+
+TEST_F(LoopFixture, ShutdownFromAnotherThreadWakesAWait) {
+    SocketPair pair;
+    std::promise<void> waiting;
+    std::promise<std::pair<IoWait::Result, ssize_t>> done;
+    starter->start([&] {
+        FiberIo io(loop, pair.fiber_end());
+        io.drained(false);
+        waiting.set_value();
+        const auto result = io.wait(false, Clock::now() + 30s);
+        char c = 0;
+        done.set_value({result, ::recv(pair.fiber_end(), &c, 1, 0)});
+    });
+    ASSERT_EQ(waiting.get_future().wait_for(5s), std::future_status::ready);
+    ::shutdown(pair.fiber_end(), SHUT_RDWR); // what Connection::force_close does
+    auto future = done.get_future();
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready) << "shutdown did not wake the fiber";
+    const auto [result, received] = future.get();
+    EXPECT_EQ(result, IoWait::Result::ready);
+    EXPECT_EQ(received, 0) << "end of stream after shutdown";
+}
+
+TEST_F(LoopFixture, AWriteWaitsForRoomInTheSendBuffer) {
+    SocketPair pair;
+    std::atomic<std::size_t> sent{0};
+    std::promise<IoWait::Result> done;
+    starter->start([&] {
+        FiberIo io(loop, pair.fiber_end());
+        const std::string chunk(64 * 1024, 'x');
+        while (::send(pair.fiber_end(), chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0)
+            sent += chunk.size();
+        io.drained(true);
+        done.set_value(io.wait(true, Clock::now() + 30s));
+    });
+    auto future = done.get_future();
+    EXPECT_EQ(future.wait_for(100ms), std::future_status::timeout) << "a full send buffer did not block the write";
+    char buf[256 * 1024];
+    while (::recv(pair.test_end(), buf, sizeof buf, 0) > 0) {
+    }
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready) << "room in the buffer did not wake the fiber";
+    EXPECT_EQ(future.get(), IoWait::Result::ready);
+}
+
+TEST(EventLoop, StopLetsRunningFibersFinish) {
+    EventLoop loop("test:ev1", 128 * 1024);
+    loop.start();
+    Starter starter(loop);
+    SocketPair pair;
+    std::promise<void> waiting;
+    std::atomic<bool> finished{false};
+    starter.start([&] {
+        FiberIo io(loop, pair.fiber_end());
+        waiting.set_value();
+        read_byte(io, pair.fiber_end());
+        finished = true;
+    });
+    ASSERT_EQ(waiting.get_future().wait_for(5s), std::future_status::ready);
+    loop.stop();
+    auto joined = std::async(std::launch::async, [&] { loop.join(); });
+    EXPECT_EQ(joined.wait_for(100ms), std::future_status::timeout) << "the loop ended under a running fiber";
+    ASSERT_EQ(::send(pair.test_end(), "x", 1, 0), 1);
+    ASSERT_EQ(joined.wait_for(5s), std::future_status::ready);
+    EXPECT_TRUE(finished);
+    EXPECT_EQ(loop.fibers(), 0u);
+}
+
+} // namespace
