@@ -47,8 +47,10 @@ IoWait::Result FiberIo::wait(bool write, IoWait::Clock::time_point deadline) {
 }
 
 void FiberIo::on_events(uint32_t events) {
-    if (events & (EPOLLERR | EPOLLHUP)) ready_ |= EPOLLIN | EPOLLOUT;
-    if (events & (EPOLLIN | EPOLLRDHUP)) ready_ |= EPOLLIN;
+    if (events & (EPOLLERR | EPOLLHUP)) sticky_ |= EPOLLIN | EPOLLOUT;
+    if (events & EPOLLRDHUP) sticky_ |= EPOLLIN;
+    ready_ |= sticky_;
+    if (events & EPOLLIN) ready_ |= EPOLLIN;
     if (events & EPOLLOUT) ready_ |= EPOLLOUT;
     if (waiting_ & ready_) wake();
 }

@@ -24,7 +24,10 @@ public:
 
     bool nonblocking() const override { return true; }
     Result wait(bool write, IoWait::Clock::time_point deadline) override;
-    void drained(bool write) override { ready_ &= ~direction(write); }
+    // Once the peer has closed (or the socket failed) a recv or send never
+    // blocks again, and no new edge would come to say so: that readiness
+    // stays. (A short read with the FIN already seen is not "drained".)
+    void drained(bool write) override { ready_ &= ~direction(write) | sticky_; }
     bool maybe_ready(bool write) const override { return (ready_ & direction(write)) != 0; }
 
 private:
@@ -37,6 +40,7 @@ private:
     const int fd_;
     Fiber &fiber_;
     uint32_t ready_;       // EPOLLIN / EPOLLOUT: worth trying without waiting
+    uint32_t sticky_ = 0;  // the part of ready_ that end of stream or an error made permanent
     uint32_t waiting_ = 0; // the direction the suspended fiber waits for
     bool timed_out_ = false;
     IoWait::Clock::time_point deadline_{};

@@ -173,6 +173,33 @@ TEST_F(LoopFixture, ShutdownFromAnotherThreadWakesAWait) {
     EXPECT_EQ(received, 0) << "end of stream after shutdown";
 }
 
+// Bytes and the FIN arrive together, before the fiber reads: the short read
+// empties the socket of bytes but not of the end of stream, and no new edge
+// will come for it. The wait after it must not sleep until its deadline.
+TEST_F(LoopFixture, EndOfStreamSeenBeforeAShortReadIsNotWaitedFor) {
+    SocketPair pair;
+    ASSERT_EQ(::send(pair.test_end(), "abc", 3, 0), 3);
+    ::shutdown(pair.test_end(), SHUT_WR);
+    std::promise<std::pair<IoWait::Result, ssize_t>> done;
+    starter->start([&] {
+        FiberIo io(loop, pair.fiber_end());
+        io.drained(false);
+        io.wait(false, Clock::now() + 10s); // the event carrying bytes and FIN
+        char buf[64];
+        if (::recv(pair.fiber_end(), buf, sizeof buf, 0) != 3) return done.set_value({IoWait::Result::failed, -1});
+        io.drained(false); // a short read, as Connection reports it
+        const auto result = io.wait(false, Clock::now() + 2s);
+        done.set_value({result, ::recv(pair.fiber_end(), buf, sizeof buf, 0)});
+    });
+    auto future = done.get_future();
+    const bool prompt = future.wait_for(1s) == std::future_status::ready;
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready); // its own 2 s deadline ends it anyway
+    EXPECT_TRUE(prompt) << "the fiber slept past a pending end of stream";
+    const auto [result, received] = future.get();
+    EXPECT_EQ(result, IoWait::Result::ready);
+    EXPECT_EQ(received, 0);
+}
+
 TEST_F(LoopFixture, AWriteWaitsForRoomInTheSendBuffer) {
     SocketPair pair;
     std::atomic<std::size_t> sent{0};
