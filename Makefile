@@ -69,7 +69,7 @@ bench-reload: build
 	$(BUILD)/tests/bench/reload_storm $(BENCH_ARGS)
 
 # Host RSS and threads per idle connection, 10 000 connections in mode threads
-# (tests/bench/idle_connections.cpp; BENCH_ARGS="--connections N --stack 64KiB").
+# (tests/bench/idle_connections.cpp; BENCH_ARGS="--mode events --connections N --stack 64KiB").
 bench-idle: build
 	$(BUILD)/tests/bench/idle_connections $(BENCH_ARGS)
 

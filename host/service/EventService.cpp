@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -58,7 +59,7 @@ EventService::EventService(ServiceConfig config, std::shared_ptr<ServiceHandle> 
     : StreamService(std::move(config), std::move(handle), std::move(binding)) {}
 
 EventService::~EventService() {
-    stop_watching();
+    watchdog_.stop();
     stop_accepting();
     close_sessions();
     wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
@@ -92,7 +93,8 @@ void EventService::start() {
     // EPOLLEXCLUSIVE: a new connection wakes one idle loop, not all of them.
     for (std::size_t i = 0; i < loops_.size(); ++i)
         loops_[i]->add(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, *acceptors_[i]);
-    watchdog_ = std::thread([this] { watch_loops(); });
+    stall_reported_.assign(loops_.size(), 0);
+    watchdog_.start(kWatchInterval, [this] { watch_loops(); });
     handle()->logger.information("service '%s': mode events, %d event loop%s, %s fiber stacks", cfg.name, loops,
                                  std::string(loops == 1 ? "" : "s"), size_text(cfg.events.stack));
 }
@@ -179,39 +181,26 @@ void EventService::refuse_without_descriptors(int listen_fd, int error) {
 }
 
 void EventService::watch_loops() {
-    std::vector<int64_t> reported(loops_.size(), 0); // the busy_since of a stall already reported
-    std::unique_lock lock(watch_mutex_);
-    while (!watch_stop_) {
-        watch_wake_.wait_for(lock, kWatchInterval);
-        const int64_t now = steady_ns();
-        for (std::size_t i = 0; i < loops_.size(); ++i) {
-            const int64_t since = loops_[i]->busy_since();
-            if (reported[i] != 0 && since != reported[i]) {
-                handle()->logger.warning("service '%s': event loop %z serves again after a stall of %s ms", name(), i,
-                                         std::to_string((now - reported[i]) / 1'000'000));
-                reported[i] = 0;
-            }
-            if (since == 0 || since == reported[i] ||
-                now - since < std::chrono::duration_cast<std::chrono::nanoseconds>(kStallWarning).count())
-                continue;
-            reported[i] = since;
-            const std::size_t others = loops_[i]->fibers() > 0 ? loops_[i]->fibers() - 1 : 0;
-            handle()->logger.warning(
-                "service '%s': event loop %z is stalled: handler code has run for %s ms without waiting in a "
-                "Stream call, and the %z other connections of this loop wait meanwhile; a handler that sleeps, "
-                "computes for long or blocks outside Stream calls needs mode threads",
-                name(), i, std::to_string((now - since) / 1'000'000), others);
+    const int64_t now = steady_ns();
+    for (std::size_t i = 0; i < loops_.size(); ++i) {
+        const int64_t since = loops_[i]->busy_since();
+        int64_t &reported = stall_reported_[i];
+        if (reported != 0 && since != reported) {
+            handle()->logger.warning("service '%s': event loop %z serves again after a stall of %s ms", name(), i,
+                                     std::to_string((now - reported) / 1'000'000));
+            reported = 0;
         }
+        if (since == 0 || since == reported ||
+            now - since < std::chrono::duration_cast<std::chrono::nanoseconds>(kStallWarning).count())
+            continue;
+        reported = since;
+        const std::size_t others = loops_[i]->fibers() > 0 ? loops_[i]->fibers() - 1 : 0;
+        handle()->logger.warning(
+            "service '%s': event loop %z is stalled: handler code has run for %s ms without waiting in a Stream "
+            "call, and the %z other connections of this loop wait meanwhile; a handler that sleeps, computes for "
+            "long or blocks outside Stream calls needs mode threads",
+            name(), i, std::to_string((now - since) / 1'000'000), others);
     }
-}
-
-void EventService::stop_watching() {
-    {
-        std::lock_guard lock(watch_mutex_);
-        watch_stop_ = true;
-    }
-    watch_wake_.notify_all();
-    if (watchdog_.joinable()) watchdog_.join();
 }
 
 } // namespace portico::host

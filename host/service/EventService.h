@@ -11,13 +11,12 @@
 
 #include "event/EventLoop.h"
 #include "service/LogThrottle.h"
+#include "service/PeriodicThread.h"
 #include "service/StreamService.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace portico::host {
@@ -42,9 +41,8 @@ private:
     // way of a spare descriptor, so the listener does not stay readable
     // (a busy loop) while the process has no descriptor to spare.
     void refuse_without_descriptors(int listen_fd, int error);
-    // Watchdog thread: warns about a loop stuck in handler code.
+    // Watchdog: warns about a loop stuck in handler code, and when it is back.
     void watch_loops();
-    void stop_watching();
 
     std::vector<std::unique_ptr<EventLoop>> loops_;
     std::vector<std::unique_ptr<Acceptor>> acceptors_;
@@ -56,10 +54,8 @@ private:
     LogThrottle accept_errors_;
     int spare_fd_ = -1;
 
-    std::mutex watch_mutex_;
-    std::condition_variable watch_wake_;
-    bool watch_stop_ = false;
-    std::thread watchdog_;
+    std::vector<int64_t> stall_reported_; // per loop: the busy_since of a stall already reported
+    PeriodicThread watchdog_;
 };
 
 } // namespace portico::host

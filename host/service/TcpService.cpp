@@ -53,7 +53,7 @@ TcpService::TcpService(ServiceConfig config, std::shared_ptr<ServiceHandle> hand
     : StreamService(std::move(config), std::move(handle), std::move(binding)) {}
 
 TcpService::~TcpService() {
-    stop_housekeeping();
+    housekeeping_.stop();
     stop_accepting();
     close_sessions();
     wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
@@ -91,7 +91,8 @@ void TcpService::start() {
     max_threads_ = max_threads;
     server_->setConnectionFilter(new AdmissionFilter(*this));
     server_->start();
-    housekeeping_ = std::thread([this] { housekeeping(); });
+    housekeeping_.start(std::chrono::milliseconds(100),
+                        [this] { admission().expire_queued(std::chrono::steady_clock::now()); });
 }
 
 void TcpService::stop_accepting() {
@@ -129,23 +130,6 @@ bool TcpService::admit(const Poco::Net::StreamSocket &socket) {
                    MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     return false; // Poco must not queue it: this server is stopping
-}
-
-void TcpService::housekeeping() {
-    std::unique_lock lock(housekeeping_mutex_);
-    while (!housekeeping_stop_) {
-        housekeeping_wake_.wait_for(lock, std::chrono::milliseconds(100));
-        admission().expire_queued(std::chrono::steady_clock::now());
-    }
-}
-
-void TcpService::stop_housekeeping() {
-    {
-        std::lock_guard lock(housekeeping_mutex_);
-        housekeeping_stop_ = true;
-    }
-    housekeeping_wake_.notify_all();
-    if (housekeeping_.joinable()) housekeeping_.join();
 }
 
 } // namespace portico::host

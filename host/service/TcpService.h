@@ -4,16 +4,14 @@
 // each pinning the HandlerBinding current when it starts.
 #pragma once
 
+#include "service/PeriodicThread.h"
 #include "service/StreamService.h"
 
 #include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 namespace portico::host {
 
@@ -32,20 +30,13 @@ public:
     bool admit(const Poco::Net::StreamSocket &socket);
 
 private:
-    // Expires connections that waited in the queue past queue_timeout.
-    void housekeeping();
-    void stop_housekeeping();
-
     // Declared before server_: the server must stop before its pool goes.
     std::unique_ptr<Poco::ThreadPool> pool_;
     std::unique_ptr<Poco::Net::TCPServer> server_;
     std::atomic<bool> handing_over_{false}; // admit() bypasses Poco's queue
     int max_threads_ = 1;
 
-    std::mutex housekeeping_mutex_;
-    std::condition_variable housekeeping_wake_;
-    bool housekeeping_stop_ = false;
-    std::thread housekeeping_;
+    PeriodicThread housekeeping_; // expires connections queued past queue_timeout
 };
 
 } // namespace portico::host

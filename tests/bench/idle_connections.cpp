@@ -1,10 +1,11 @@
-// idle_connections — what an idle connection costs the host in mode
-// threads. Starts portico serving upper.upper with one worker per
-// connection, opens N connections (each answered once, then left idle),
-// and prints the host's resident memory and thread count before and after,
-// per idle connection.
+// idle_connections — what an idle connection costs the host. Starts
+// portico serving upper.upper, in mode threads with one worker per
+// connection or in mode events (one loop, a fiber per connection), opens N
+// connections (each answered once, then left idle), and prints the host's
+// resident memory and thread count before and after, per idle connection.
 //
-//   idle_connections [--connections N] [--stack SIZE]     (defaults 10000, 64KiB)
+//   idle_connections [--mode threads|events] [--connections N] [--stack SIZE]
+//                                   (defaults threads, 10000, 64KiB: the worker's or the fiber's stack)
 #include "harness/ConfigBuilder.h"
 #include "harness/ConnectStorm.h"
 #include "harness/Paths.h"
@@ -24,6 +25,7 @@ namespace portico::test {
 namespace {
 
 struct Options {
+    std::string mode = "threads";
     int connections = 10'000;
     std::string stack = "64KiB";
 };
@@ -33,12 +35,17 @@ Options parse(int argc, char **argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         const bool has_value = i + 1 < argc;
-        if (arg == "--connections" && has_value) o.connections = std::atoi(argv[++i]);
+        if (arg == "--mode" && has_value) o.mode = argv[++i];
+        else if (arg == "--connections" && has_value) o.connections = std::atoi(argv[++i]);
         else if (arg == "--stack" && has_value) o.stack = argv[++i];
         else {
-            std::fprintf(stderr, "usage: idle_connections [--connections N] [--stack SIZE]\n");
+            std::fprintf(stderr, "usage: idle_connections [--mode threads|events] [--connections N] [--stack SIZE]\n");
             std::exit(2);
         }
+    }
+    if (o.mode != "threads" && o.mode != "events") {
+        std::fprintf(stderr, "idle_connections: --mode is threads or events, not '%s'\n", o.mode.c_str());
+        std::exit(2);
     }
     if (o.connections < 1) {
         std::fprintf(stderr, "idle_connections: --connections must be positive\n");
@@ -63,10 +70,12 @@ int run(const Options &o) {
     ConfigBuilder config;
     config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("upper")}));
     const std::string max = std::to_string(o.connections + 8);
-    config.service("upper", "upper.upper")
-        .option("threads", "{min: 1, max: " + max + ", stack: " + o.stack + "}")
-        .option("max_connections", max)
-        .option("backlog", "1024");
+    ServiceSpec &upper = config.service("upper", "upper.upper");
+    if (o.mode == "events")
+        upper.option("mode", "events").option("events", "{loops: 1, stack: " + o.stack + "}");
+    else
+        upper.option("threads", "{min: 1, max: " + max + ", stack: " + o.stack + "}");
+    upper.option("max_connections", max).option("backlog", "1024");
     PorticoProcess host(dir, config.yaml());
     if (!host.wait_ready()) {
         std::fprintf(stderr, "idle_connections: portico did not start:\n%s\n", host.log_text().c_str());
@@ -89,7 +98,7 @@ int run(const Options &o) {
 
     const int held = idle.served;
     const double per_connection = held > 0 ? static_cast<double>(rss_after - rss_before) / held : 0;
-    std::printf("idle_connections: mode threads, stack %s, %d connections requested\n", o.stack.c_str(),
+    std::printf("idle_connections: mode %s, stack %s, %d connections requested\n", o.mode.c_str(), o.stack.c_str(),
                 o.connections);
     std::printf("  %-32s %d (refused %d, failed %d, hung %d) in %.2f s\n", "idle connections held", held,
                 idle.refused, idle.connect_failed, idle.hung, seconds);

@@ -4,10 +4,18 @@
 # instructions, host + plugin + libc) and then under strace -c (system calls),
 # each with one loadgen connection, and divides by the replies counted.
 #
-#   tests/bench/profile_echo.sh BUILD_DIR [SECONDS]      (BUILD_DIR: a Release build)
+#   tests/bench/profile_echo.sh BUILD_DIR [SECONDS] [MODE]
+#       BUILD_DIR: a Release build; MODE: threads (default) or events
 set -eu
 build=$(cd "$1" && pwd)
 seconds=${2:-5}
+mode=${3:-threads}
+case "$mode" in
+threads) service_keys="    threads: {min: 2, max: 64}" ;;
+events) service_keys="    mode: events
+    events: {loops: 1}" ;;
+*) echo "profile_echo.sh: MODE is threads or events, not '$mode'" >&2; exit 2 ;;
+esac
 work=$(mktemp -d /tmp/portico-profile.XXXXXX)
 trap 'kill "$host" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
@@ -21,7 +29,7 @@ services:
   - name: echo
     listen: 127.0.0.1:$port
     handler: echo.echo
-    threads: {min: 2, max: 64}
+$service_keys
 logging:
   level: warning
 EOF
@@ -46,14 +54,14 @@ kill "$host"; wait "$host" 2>/dev/null || true
 n=$(replies "$work/load.out")
 dump=$(ls "$work"/cg.*.1 2>/dev/null | head -1)
 total=$(callgrind_annotate "$dump" 2>/dev/null | sed -n 's/^\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
-echo "callgrind: $n replies, $total instructions, $((total / n)) instructions per request"
+echo "mode $mode; callgrind: $n replies, $total instructions, $((total / n)) instructions per request"
 echo "inclusive instructions per request, hottest functions:"
 callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null | awk -v n="$n" '
     /file:function/ { on = 1; next } on && /^ *[0-9,]+ / { ir = $1; gsub(",", "", ir);
     sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "");
     if (ir / n >= 5 && ir / n < total / n * 0.999) printf "  %6.0f %s\n", ir / n, substr($0, 1, 110) }' total="$total" | head -24
 
-# strace -c: system calls per request on the worker threads.
+# strace -c: system calls per request on the worker (or loop) threads.
 strace -f -c -o "$work/strace.txt" "$build/bin/portico" --config "$work/portico.yaml" 2>/dev/null &
 host=$!
 wait_port
