@@ -73,7 +73,9 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
     if (config.listen.kind == ListenAddress::Kind::inet) {
         try {
             Poco::Net::StreamSocket options(socket);
-            if (config.tcp_nodelay) options.setNoDelay(true);
+            // Both ways: Poco's TCPServer turns TCP_NODELAY on for every
+            // socket it accepts, so `tcp_nodelay: false` must turn it off.
+            options.setNoDelay(config.tcp_nodelay);
             if (config.keepalive) options.setKeepAlive(true);
         } catch (const Poco::Exception &) {
             // The peer may have gone already; the handler will see it.

@@ -32,6 +32,12 @@ class ServiceSpec {
         options_.emplace_back(std::move(key), std::move(yaml_value));
         return *this;
     }
+    // `mode: events` served by `loops` event-loop threads; `stack` ("64KiB")
+    // sizes each connection's fiber, the host's default when empty.
+    ServiceSpec &events(int loops, const std::string &stack = {}) {
+        option("mode", "events");
+        return option("events", "{loops: " + std::to_string(loops) + (stack.empty() ? "" : ", stack: " + stack) + "}");
+    }
 
     void write(std::string &out) const;
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <exception>
 #include <iostream>
 #include <sstream>
 
@@ -41,7 +42,9 @@ PorticoProcess::PorticoProcess(const TempDir &dir, std::string_view yaml, std::v
 
 PorticoProcess::~PorticoProcess() {
     child_.kill();
-    if (::testing::Test::HasFailure()) {
+    // A harness call that threw (a timeout) fails the test only once the
+    // exception has left the test body, after this object is gone.
+    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
         std::cerr << "\n---- portico config " << config_path_.string() << " ----\n"
                   << yaml_ << "\n---- portico log (pid " << child_.pid() << ", " << child_.wait_exit(0ms)
                   << ") ----\n"

@@ -2,7 +2,8 @@
 // with a config written to a temp dir, its log searchable while it runs, the
 // port of each service read from its "listening on" lines. If the test has
 // failed by the time the object goes away, the config and the whole log are
-// printed, so a CI failure can be read without rerunning it.
+// printed (also when a harness call throws out of the test body), so a CI
+// failure can be read without rerunning it.
 #pragma once
 
 #include "harness/ChildProcess.h"

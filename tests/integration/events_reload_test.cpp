@@ -1,0 +1,279 @@
+// events_reload_test.cpp — hot reload with `mode: events`: a replaced plugin
+// serves new connections while open ones finish on the version they began
+// with, under churn; and a SIGHUP that moves a service from mode threads to
+// mode events and back on the same address hands the listening socket over,
+// refusing no one, while open connections finish on the service they began on.
+#include "harness/ConfigBuilder.h"
+#include "harness/HarnessError.h"
+#include "harness/LineLoad.h"
+#include "harness/Paths.h"
+#include "harness/PluginFiles.h"
+#include "harness/PorticoProcess.h"
+#include "harness/Slowdown.h"
+#include "harness/TcpClient.h"
+#include "harness/TempDir.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portico::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One request on a fresh connection: the reply line, or "" if none came.
+std::string ask(std::uint16_t port, const std::string &line) {
+    try {
+        TcpClient client(port, 2s);
+        client.send(line + "\n");
+        return client.read_line(2s).value_or("");
+    } catch (const std::exception &) {
+        return "";
+    }
+}
+
+std::size_t count_lines(const PorticoProcess &host, std::string_view text) {
+    return lines_containing(host.log_text(), {text}).size();
+}
+
+void rewrite_config(const PorticoProcess &host, const std::string &yaml) {
+    std::ofstream(host.config_path(), std::ios::trunc) << yaml;
+}
+
+// The thread that ran a threadname handler, from its reply to `line`.
+std::string thread_of(TcpClient &client, const std::string &line) {
+    client.send(line + "\n");
+    const auto reply = client.read_line();
+    const std::string tail = ": " + line + "\n";
+    if (!reply || !reply->ends_with(tail) || reply->size() == tail.size())
+        throw HarnessError("not a threadname reply to \"" + line + "\": \"" + reply.value_or("<EOF>") + "\"");
+    return reply->substr(0, reply->size() - tail.size());
+}
+
+TEST(EventsReload, AReplacedPluginServesNewConnectionsWhileOpenOnesFinishOnTheOld) {
+    TempDir dir;
+    const fs::path plugins = dir.subdir("plugins");
+    const fs::path installed = plugins / "flip.so";
+    fs::copy_file(test_plugin("flip_a"), installed);
+    ConfigBuilder config;
+    config.plugin_dir(plugins).plugins_option("drain_timeout", "60s"); // old_session must outlive the test
+    config.service("flip", "flip.reply").events(1);
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("flip");
+
+    TcpClient old_session(port);
+    old_session.send("1\n");
+    ASSERT_EQ(old_session.read_line(), "A 1\n");
+
+    replace_by_rename(test_plugin("flip_b"), installed);
+    ASSERT_TRUE(host.wait_for_log("service 'flip' now uses flip B", scaled<Millis>(5s, 15s)));
+    EXPECT_EQ(ask(port, "new"), "B new\n");
+    old_session.send("2\n");
+    EXPECT_EQ(old_session.read_line(), "A 2\n") << "an open connection moved to the new version";
+
+    // Churn on the one loop while the file flips five more times: nothing
+    // fails, and no connection is answered by two versions.
+    LineLoadSpec spec;
+    spec.port = port;
+    spec.connections = 8;
+    spec.min_round_trips = 1;
+    spec.max_round_trips = 10;
+    spec.prefixes = {"A ", "B "};
+    spec.timeout = scaled<Millis>(5s, 15s);
+    LineLoad load(spec);
+    ASSERT_TRUE(wait_until([&] { return load.round_trips() >= 100; }, scaled<Millis>(5s, 15s)));
+    int landed = 0;
+    for (int swap = 1; swap <= 5; ++swap) {
+        const bool to_a = swap % 2 == 1;
+        const std::string now_uses = std::string("service 'flip' now uses flip ") + (to_a ? "A" : "B");
+        const auto before = count_lines(host, now_uses);
+        replace_by_rename(test_plugin(to_a ? "flip_a" : "flip_b"), installed);
+        if (wait_until([&] { return count_lines(host, now_uses) > before; }, scaled<Millis>(5s, 15s), 10ms)) ++landed;
+        const auto progress = load.round_trips() + 100;
+        wait_until([&] { return load.round_trips() >= progress; }, scaled<Millis>(5s, 15s));
+    }
+    const LineLoadResult result = load.stop();
+    SCOPED_TRACE(result.summary());
+    EXPECT_EQ(landed, 5) << "not every swap was applied";
+    EXPECT_EQ(result.errors(), 0u);
+    EXPECT_EQ(result.mixed, 0u) << "a connection was answered by two versions";
+    EXPECT_GT(result.by_prefix[0], 0u);
+    EXPECT_GT(result.by_prefix[1], 0u);
+    EXPECT_GT(result.connections, 50u) << "too little churn to mean anything";
+
+    // The first session is still on the first build, through every swap.
+    old_session.send("3\n");
+    EXPECT_EQ(old_session.read_line(), "A 3\n");
+    old_session.close();
+
+    // With every old session gone, the replaced versions are unloaded: one
+    // flip copy stays mapped, the current one.
+    std::vector<std::string> mapped;
+    const bool one_left = wait_until(
+        [&] {
+            mapped = mapped_shadow_copies(host.pid(), "flip");
+            return mapped.size() == 1;
+        },
+        scaled<Millis>(10s, 30s), 50ms);
+    std::string shown;
+    for (const auto &m : mapped)
+        shown += "\n  " + m;
+    EXPECT_TRUE(one_left) << "flip shadow copies still mapped:" << shown;
+}
+
+// A session still on a replaced version at drain_timeout is closed by the
+// host, its handler woken in the read it waits in, and that version unloaded.
+TEST(EventsReload, SessionsOnAReplacedVersionAreClosedAtDrainTimeout) {
+    TempDir dir;
+    const fs::path plugins = dir.subdir("plugins");
+    const fs::path installed = plugins / "flip.so";
+    fs::copy_file(test_plugin("flip_a"), installed);
+    ConfigBuilder config;
+    config.plugin_dir(plugins).plugins_option("drain_timeout", "1s");
+    config.service("flip", "flip.reply").events(1);
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("flip");
+
+    std::vector<TcpClient> old_sessions;
+    for (int i = 0; i < 3; ++i) {
+        old_sessions.emplace_back(port);
+        old_sessions.back().send("old\n");
+        ASSERT_EQ(old_sessions.back().read_line(), "A old\n");
+    }
+    replace_by_rename(test_plugin("flip_b"), installed);
+    ASSERT_TRUE(host.wait_for_log("service 'flip' now uses flip B", scaled<Millis>(5s, 15s)));
+    TcpClient new_session(port);
+    new_session.send("new\n");
+    EXPECT_EQ(new_session.read_line(), "B new\n");
+
+    for (auto &old : old_sessions)
+        EXPECT_TRUE(old.read_until_closed(scaled<Millis>(5s, 15s)).has_value())
+            << "a session on the replaced version outlived drain_timeout (1s)";
+    EXPECT_TRUE(host.wait_for_log(
+        "service 'flip': closed 3 session(s) still on an old plugin version after drain_timeout", 5s));
+    EXPECT_TRUE(wait_until([&] { return mapped_shadow_copies(host.pid(), "flip").size() == 1; },
+                           scaled<Millis>(10s, 30s), 50ms))
+        << "the replaced version is still mapped";
+    new_session.send("still\n");
+    EXPECT_EQ(new_session.read_line(), "B still\n") << "the session on the current version was cut too";
+}
+
+// Two services flip mode together: "flip" under churning load (nobody may be
+// refused, reset or left unanswered) and "names" (threadname), whose replies
+// show which mode served a connection: in mode threads two connections open
+// at once run on two threads; on one event loop, on the same one.
+TEST(EventsReload, SighupMovesAServiceFromThreadsToEventsAndBackWithoutRefusingAnyone) {
+    TempDir dir;
+    const fs::path plugins = dir.subdir("plugins");
+    fs::copy_file(test_plugin("flip_a"), plugins / "flip.so");
+    fs::copy_file(shipped_plugin("threadname"), plugins / "threadname.so");
+    auto make_config = [&](bool events) {
+        ConfigBuilder config;
+        config.plugin_dir(plugins).plugins_option("drain_timeout", "30s");
+        auto &flip = config.service("flip", "flip.reply");
+        auto &names = config.service("names", "threadname.threadname");
+        if (events) {
+            flip.events(1);
+            names.events(1);
+        } else {
+            flip.threads(2, 16);
+            names.threads(2, 16);
+        }
+        return config.yaml();
+    };
+    PorticoProcess host(dir, make_config(false));
+    ASSERT_TRUE(host.wait_ready());
+    const auto flip_port = host.port("flip");
+    const auto names_port = host.port("names");
+
+    LineLoadSpec churn;
+    churn.port = flip_port;
+    churn.connections = 4;
+    churn.min_round_trips = 1;
+    churn.max_round_trips = 3;
+    churn.prefixes = {"A "};
+    churn.timeout = scaled<Millis>(5s, 15s);
+    LineLoad churning(churn);
+    LineLoadSpec hold = churn;
+    hold.connections = 2;
+    hold.min_round_trips = hold.max_round_trips = 1'000'000'000; // never reconnect
+    hold.seed = 2;
+    LineLoad holding(hold);
+    auto progress = [&](std::uint64_t more) {
+        const auto churned = churning.round_trips() + more;
+        const auto held = holding.round_trips() + more;
+        return wait_until([&] { return churning.round_trips() >= churned && holding.round_trips() >= held; },
+                          scaled<Millis>(5s, 15s));
+    };
+    ASSERT_TRUE(progress(100));
+
+    TcpClient on_threads(names_port);
+    const std::string worker = thread_of(on_threads, "t1");
+    {
+        TcpClient other(names_port);
+        ASSERT_NE(thread_of(other, "t2"), worker) << "mode threads: two open connections, two workers";
+    }
+
+    auto reload = [&](bool events) {
+        const auto flip_changes = count_lines(host, "service 'flip' changed");
+        const auto names_changes = count_lines(host, "service 'names' changed");
+        rewrite_config(host, make_config(events));
+        host.send_signal(SIGHUP);
+        return wait_until(
+            [&] {
+                return count_lines(host, "service 'flip' changed") > flip_changes &&
+                       count_lines(host, "service 'names' changed") > names_changes;
+            },
+            scaled<Millis>(5s, 15s));
+    };
+
+    // threads → events
+    ASSERT_TRUE(reload(true)) << "the reload to mode events was not applied";
+    EXPECT_TRUE(progress(100)) << "the load stalled after the switch to mode events";
+    TcpClient on_loop(names_port);
+    TcpClient on_loop_too(names_port);
+    const std::string loop = thread_of(on_loop, "e1");
+    EXPECT_EQ(thread_of(on_loop_too, "e2"), loop) << "new connections should share the one event loop";
+    EXPECT_NE(loop, worker);
+    EXPECT_EQ(thread_of(on_threads, "t1 again"), worker) << "the open connection finishes on its old worker";
+
+    // events → threads
+    ASSERT_TRUE(reload(false)) << "the reload back to mode threads was not applied";
+    EXPECT_TRUE(progress(100)) << "the load stalled after the switch back to mode threads";
+    TcpClient back_one(names_port);
+    TcpClient back_two(names_port);
+    const std::string first_worker = thread_of(back_one, "b1");
+    EXPECT_NE(thread_of(back_two, "b2"), first_worker) << "new connections should each have a worker again";
+    EXPECT_NE(first_worker, loop);
+    EXPECT_EQ(thread_of(on_loop, "e1 again"), loop) << "the connection opened in mode events finishes on its loop";
+    EXPECT_EQ(thread_of(on_threads, "t1 once more"), worker);
+
+    const LineLoadResult churned = churning.stop();
+    const LineLoadResult held = holding.stop();
+    EXPECT_EQ(churned.errors(), 0u) << churned.summary();
+    EXPECT_EQ(churned.failed_connects, 0u) << "a connection was refused during a swap";
+    EXPECT_GT(churned.connections, 100u) << churned.summary();
+    EXPECT_EQ(held.errors(), 0u) << held.summary();
+    EXPECT_EQ(held.connections, 2u) << "a connection held across both swaps was lost: " << held.summary();
+    EXPECT_EQ(host.port("flip"), flip_port);
+    EXPECT_EQ(host.port("names"), names_port);
+
+    // Each retired service of "names" drains once its last connection leaves.
+    on_threads.close();
+    on_loop.close();
+    on_loop_too.close();
+    EXPECT_TRUE(wait_until([&] { return count_lines(host, "service 'names' (retired) has drained") == 2; },
+                           scaled<Millis>(5s, 15s), 20ms))
+        << "the retired threads and events services of 'names' did not both drain";
+}
+
+} // namespace
+} // namespace portico::test
