@@ -102,6 +102,14 @@ struct LoopFixture : ::testing::Test {
     }
 };
 
+// Runs fn(io) with the fd registered, and returns its result once the
+// registration is gone again: a test that closes its sockets as soon as it
+// has the result must not race the fiber's epoll_ctl(DEL).
+template <class Fn> auto with_io(EventLoop &loop, int fd, Fn fn) {
+    FiberIo io(loop, fd);
+    return fn(io);
+}
+
 // Reads one byte on the fiber, waiting as a Connection does.
 char read_byte(IoWait &io, int fd) {
     for (;;) {
@@ -116,12 +124,12 @@ TEST_F(LoopFixture, AWaitSuspendsOnlyItsOwnFiber) {
     SocketPair first, second;
     std::promise<char> first_got, second_got;
     starter->start([&] {
-        FiberIo io(loop, first.fiber_end());
-        first_got.set_value(read_byte(io, first.fiber_end()));
+        first_got.set_value(
+            with_io(loop, first.fiber_end(), [&](IoWait &io) { return read_byte(io, first.fiber_end()); }));
     });
     starter->start([&] {
-        FiberIo io(loop, second.fiber_end());
-        second_got.set_value(read_byte(io, second.fiber_end()));
+        second_got.set_value(
+            with_io(loop, second.fiber_end(), [&](IoWait &io) { return read_byte(io, second.fiber_end()); }));
     });
     auto first_future = first_got.get_future();
     auto second_future = second_got.get_future();
@@ -138,11 +146,12 @@ TEST_F(LoopFixture, AWaitEndsAtItsDeadline) {
     SocketPair pair;
     std::promise<std::pair<IoWait::Result, Clock::duration>> done;
     starter->start([&] {
-        FiberIo io(loop, pair.fiber_end());
-        io.drained(false);
-        const auto start = Clock::now();
-        const auto result = io.wait(false, start + 150ms);
-        done.set_value({result, Clock::now() - start});
+        done.set_value(with_io(loop, pair.fiber_end(), [](IoWait &io) {
+            io.drained(false);
+            const auto start = Clock::now();
+            const auto result = io.wait(false, start + 150ms);
+            return std::pair{result, Clock::now() - start};
+        }));
     });
     auto future = done.get_future();
     ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
@@ -157,12 +166,13 @@ TEST_F(LoopFixture, ShutdownFromAnotherThreadWakesAWait) {
     std::promise<void> waiting;
     std::promise<std::pair<IoWait::Result, ssize_t>> done;
     starter->start([&] {
-        FiberIo io(loop, pair.fiber_end());
-        io.drained(false);
-        waiting.set_value();
-        const auto result = io.wait(false, Clock::now() + 30s);
-        char c = 0;
-        done.set_value({result, ::recv(pair.fiber_end(), &c, 1, 0)});
+        done.set_value(with_io(loop, pair.fiber_end(), [&](IoWait &io) {
+            io.drained(false);
+            waiting.set_value();
+            const auto result = io.wait(false, Clock::now() + 30s);
+            char c = 0;
+            return std::pair{result, ::recv(pair.fiber_end(), &c, 1, 0)};
+        }));
     });
     ASSERT_EQ(waiting.get_future().wait_for(5s), std::future_status::ready);
     ::shutdown(pair.fiber_end(), SHUT_RDWR); // what Connection::force_close does
@@ -182,14 +192,16 @@ TEST_F(LoopFixture, EndOfStreamSeenBeforeAShortReadIsNotWaitedFor) {
     ::shutdown(pair.test_end(), SHUT_WR);
     std::promise<std::pair<IoWait::Result, ssize_t>> done;
     starter->start([&] {
-        FiberIo io(loop, pair.fiber_end());
-        io.drained(false);
-        io.wait(false, Clock::now() + 10s); // the event carrying bytes and FIN
-        char buf[64];
-        if (::recv(pair.fiber_end(), buf, sizeof buf, 0) != 3) return done.set_value({IoWait::Result::failed, -1});
-        io.drained(false); // a short read, as Connection reports it
-        const auto result = io.wait(false, Clock::now() + 2s);
-        done.set_value({result, ::recv(pair.fiber_end(), buf, sizeof buf, 0)});
+        done.set_value(with_io(loop, pair.fiber_end(), [&](IoWait &io) {
+            io.drained(false);
+            io.wait(false, Clock::now() + 10s); // the event carrying bytes and FIN
+            char buf[64];
+            if (::recv(pair.fiber_end(), buf, sizeof buf, 0) != 3)
+                return std::pair{IoWait::Result::failed, ssize_t{-1}};
+            io.drained(false); // a short read, as Connection reports it
+            const auto result = io.wait(false, Clock::now() + 2s);
+            return std::pair{result, ::recv(pair.fiber_end(), buf, sizeof buf, 0)};
+        }));
     });
     auto future = done.get_future();
     const bool prompt = future.wait_for(1s) == std::future_status::ready;
@@ -205,12 +217,13 @@ TEST_F(LoopFixture, AWriteWaitsForRoomInTheSendBuffer) {
     std::atomic<std::size_t> sent{0};
     std::promise<IoWait::Result> done;
     starter->start([&] {
-        FiberIo io(loop, pair.fiber_end());
-        const std::string chunk(64 * 1024, 'x');
-        while (::send(pair.fiber_end(), chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0)
-            sent += chunk.size();
-        io.drained(true);
-        done.set_value(io.wait(true, Clock::now() + 30s));
+        done.set_value(with_io(loop, pair.fiber_end(), [&](IoWait &io) {
+            const std::string chunk(64 * 1024, 'x');
+            while (::send(pair.fiber_end(), chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0)
+                sent += chunk.size();
+            io.drained(true);
+            return io.wait(true, Clock::now() + 30s);
+        }));
     });
     auto future = done.get_future();
     EXPECT_EQ(future.wait_for(100ms), std::future_status::timeout) << "a full send buffer did not block the write";
