@@ -111,8 +111,7 @@ void EventLoop::resume(Fiber &fiber) {
     --fiber_count_;
 }
 
-void EventLoop::run_due_timers() {
-    const auto now = Clock::now();
+void EventLoop::run_due_timers(Clock::time_point now) {
     while (TimerNode *due = timers_.pop_due(now))
         due->on_timer(now);
 }
@@ -120,10 +119,13 @@ void EventLoop::run_due_timers() {
 void EventLoop::run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     epoll_event events[kEventsPerWait];
+    // Read once per round after the events ran: it decides what is due and
+    // how long the next epoll_wait may sleep (two clock reads a round).
+    auto now = Clock::now();
     while (!(stopping_ && running_.empty())) {
         int timeout_ms = -1;
         if (const auto next = timers_.next()) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
             timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
         }
         busy_since_.store(0, std::memory_order_relaxed);
@@ -131,7 +133,8 @@ void EventLoop::run() {
         busy_since_.store(steady_ns(Clock::now()), std::memory_order_relaxed);
         for (int i = 0; i < n; ++i)
             static_cast<EventSource *>(events[i].data.ptr)->on_events(events[i].events);
-        run_due_timers();
+        now = Clock::now();
+        run_due_timers(now);
     }
     busy_since_.store(0, std::memory_order_relaxed);
 }

@@ -85,7 +85,7 @@ private:
     };
 
     void run();
-    void run_due_timers();
+    void run_due_timers(Clock::time_point now);
     FiberStack take_stack();
 
     const std::string name_;
