@@ -71,7 +71,9 @@ int portico_conn::handshake(std::string &error) {
 int portico_conn::wait_readable(int32_t timeout_ms) {
     using std::chrono::milliseconds;
     // Bytes TLS has already decrypted never make the fd readable again.
-    if (transport_->pending() || wait_->maybe_ready(want_write_)) return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
+    // Non-blocking: worth trying the read before waiting when the socket may hold bytes.
+    if (transport_->pending() || (!blocking_ && wait_->maybe_ready(want_write_)))
+        return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
     const auto start = Clock::now();
     std::optional<Clock::time_point> call_deadline;
     if (timeout_ms == PORTICO_TIMEOUT_DEFAULT)

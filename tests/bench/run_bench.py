@@ -314,17 +314,18 @@ def plot(echo, peers, args, out_dir):
     peer_data = os.path.join(out_dir, "peers.dat")
     with open(peer_data, "w") as f:
         for r in peers:
-            f.write("\"%s\\n%s\" %.1f\n" % (r["group"], r["server"].replace("portico ", "portico\\n"), r["rps"]))
+            f.write("\"%s: %s\" %.1f\n" % (r["group"], r["server"], r["rps"]))
     png = os.path.join(out_dir, "bench.png")
     n = len(names)
     title = "Portico echo vs baselines, %d-byte requests, depth %d, %g s per run" % (args.size, args.depth, args.seconds)
     script = [
-        "set terminal pngcairo size 1800,500 font 'DejaVu Sans,10'" if gnuplot_has_cairo() else
-        "set terminal png size 1800,500",
+        "set terminal pngcairo size 1800,540 font 'DejaVu Sans,10'" if gnuplot_has_cairo() else
+        "set terminal png size 1800,540",
         "set output '%s'" % png, "set termoption noenhanced", "set key autotitle columnhead",
         "set multiplot layout 1,%d title '%s'" % (4 if peers else 3, title), "set bmargin 5",
         "set style data histograms", "set style histogram clustered gap 1", "set style fill solid 0.8 border -1",
         "set key top right", "set grid ytics", "set logscale y", "set yrange [*:*]",
+        "set offsets 0, 0, graph 0.35, 0",  # headroom above the bars for the key
         "set title 'requests/s (log scale, higher is better)'", "set xlabel 'connections'",
         "plot " + ", ".join("'%s' using %d:xtic(1) title col" % (data, i + 2) for i in range(n)),
         "set title 'p99 latency, µs (log scale, lower is better)'",
@@ -335,8 +336,9 @@ def plot(echo, peers, args, out_dir):
     ]
     if peers:
         script += ["set key noautotitle", "set title 'real peers, %d connections: requests/s'" % args.peer_connections,
-                   "unset xlabel",
-                   "set xtics font ',8'", "plot '%s' using 2:xtic(1) notitle lc rgb '#4477aa'" % peer_data]
+                   "unset xlabel", "set offsets 0, 0, graph 0.1, 0", "set bmargin 8",
+                   "set xtics font ',8' rotate by 35 right",
+                   "plot '%s' using 2:xtic(1) notitle lc rgb '#4477aa'" % peer_data]
     script.append("unset multiplot")
     if shutil.which("gnuplot"):
         gp = os.path.join(out_dir, "bench.gp")
