@@ -51,11 +51,16 @@ std::string json_string(const std::string &v) {
 
 const char *to_string(SessionEnd end) {
     switch (end) {
-    case SessionEnd::eof: return "eof";
-    case SessionEnd::handler_error: return "handler_error";
-    case SessionEnd::timeout: return "timeout";
-    case SessionEnd::closed_by_host: return "closed_by_host";
-    case SessionEnd::reset: return "reset";
+    case SessionEnd::eof:
+        return "eof";
+    case SessionEnd::handler_error:
+        return "handler_error";
+    case SessionEnd::timeout:
+        return "timeout";
+    case SessionEnd::closed_by_host:
+        return "closed_by_host";
+    case SessionEnd::reset:
+        return "reset";
     }
     return "eof";
 }
@@ -65,11 +70,15 @@ SessionEnd classify_session_end(int handler_rc, bool forced_by_host, const char 
     if (forced_by_host || handler_rc == PORTICO_ERR_STOPPING) return SessionEnd::closed_by_host;
     if (host_end_reason != nullptr && std::strstr(host_end_reason, "timeout") != nullptr) return SessionEnd::timeout;
     switch (handler_rc) {
-    case PORTICO_OK: return SessionEnd::eof;
-    case PORTICO_ERR_TIMEOUT: return SessionEnd::timeout;
+    case PORTICO_OK:
+        return SessionEnd::eof;
+    case PORTICO_ERR_TIMEOUT:
+        return SessionEnd::timeout;
     case PORTICO_ERR_CLOSED:
-    case PORTICO_ERR_IO: return SessionEnd::reset;
-    default: return SessionEnd::handler_error;
+    case PORTICO_ERR_IO:
+        return SessionEnd::reset;
+    default:
+        return SessionEnd::handler_error;
     }
 }
 
@@ -85,10 +94,11 @@ std::string format_access_text(const AccessRecord &r) {
 
 std::string format_access_json(const AccessRecord &r) {
     std::string out = "{\"service\":" + json_string(r.service) + ",\"peer\":" + json_string(r.peer) +
-                      ",\"handler\":" + json_string(r.handler) + ",\"plugin_version\":" + json_string(r.plugin_version) +
-                      ",\"generation\":" + std::to_string(r.generation) + ",\"duration_ms\":" + millis_text(r.duration) +
-                      ",\"bytes_in\":" + std::to_string(r.bytes_in) + ",\"bytes_out\":" + std::to_string(r.bytes_out) +
-                      ",\"end\":\"" + to_string(r.end) + "\"";
+                      ",\"handler\":" + json_string(r.handler) +
+                      ",\"plugin_version\":" + json_string(r.plugin_version) +
+                      ",\"generation\":" + std::to_string(r.generation) +
+                      ",\"duration_ms\":" + millis_text(r.duration) + ",\"bytes_in\":" + std::to_string(r.bytes_in) +
+                      ",\"bytes_out\":" + std::to_string(r.bytes_out) + ",\"end\":\"" + to_string(r.end) + "\"";
     if (!r.detail.empty()) out += ",\"detail\":" + json_string(r.detail);
     return out + "}";
 }

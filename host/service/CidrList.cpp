@@ -8,11 +8,9 @@ namespace {
 
 bool prefix_matches(const uint8_t *address, const Cidr &network) {
     const int whole = network.prefix / 8;
-    if (std::memcmp(address, network.bytes.data(), static_cast<std::size_t>(whole)) != 0)
-        return false;
+    if (std::memcmp(address, network.bytes.data(), static_cast<std::size_t>(whole)) != 0) return false;
     const int rest = network.prefix % 8;
-    if (rest == 0)
-        return true;
+    if (rest == 0) return true;
     const auto mask = static_cast<uint8_t>(0xFF << (8 - rest));
     return (address[whole] & mask) == network.bytes[static_cast<std::size_t>(whole)];
 }

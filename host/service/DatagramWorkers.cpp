@@ -8,13 +8,16 @@
 namespace portico::host {
 namespace {
 
-uint64_t generation_of(const DatagramJob &job) { return job.binding ? job.binding->version().generation() : 0; }
+uint64_t generation_of(const DatagramJob &job) {
+    return job.binding ? job.binding->version().generation() : 0;
+}
 
 } // namespace
 
 DatagramWorkers::DatagramWorkers(Params params, Run run) : params_(std::move(params)), run_(std::move(run)) {
     std::lock_guard lock(mutex_);
-    for (int i = 0; i < params_.min_threads; ++i) spawn_locked();
+    for (int i = 0; i < params_.min_threads; ++i)
+        spawn_locked();
 }
 
 DatagramWorkers::~DatagramWorkers() {
@@ -27,7 +30,8 @@ DatagramWorkers::~DatagramWorkers() {
     work_ready_.notify_all();
     // No lock: an exiting worker needs mutex_ to leave, and no new worker can
     // appear once stopping_ is set (only try_submit spawns, and it refuses).
-    for (Worker &worker : workers_) worker.thread->join();
+    for (Worker &worker : workers_)
+        worker.thread->join();
     // `discarded` goes last: its bindings may be the last owners of a plugin
     // version, which the registry then unloads; nothing here may run after.
 }
@@ -133,8 +137,10 @@ std::size_t DatagramWorkers::discard_queued(const std::function<bool(const Datag
 std::map<uint64_t, std::size_t> DatagramWorkers::jobs_by_generation() const {
     std::map<uint64_t, std::size_t> jobs;
     std::lock_guard lock(mutex_);
-    for (const DatagramJob &job : queue_) ++jobs[generation_of(job)];
-    for (const uint64_t generation : running_generations_) ++jobs[generation];
+    for (const DatagramJob &job : queue_)
+        ++jobs[generation_of(job)];
+    for (const uint64_t generation : running_generations_)
+        ++jobs[generation];
     return jobs;
 }
 

@@ -71,10 +71,10 @@ private:
     std::condition_variable all_idle_;
     std::deque<DatagramJob> queue_;
     std::multiset<uint64_t> running_generations_; // of the jobs inside run_
-    std::list<Worker> workers_; // list: a Worker's address stays valid for its thread
-    std::size_t live_ = 0;      // threads not yet exited
-    std::size_t busy_ = 0;      // threads inside run_
-    std::size_t spawned_ = 0;   // for thread names
+    std::list<Worker> workers_;                   // list: a Worker's address stays valid for its thread
+    std::size_t live_ = 0;                        // threads not yet exited
+    std::size_t busy_ = 0;                        // threads inside run_
+    std::size_t spawned_ = 0;                     // for thread names
     bool stopping_ = false;
 };
 

@@ -12,8 +12,7 @@ namespace portico::host {
 class DurationHistogram {
 public:
     // Upper bounds in seconds (Prometheus "le"); one more bucket holds the rest.
-    static constexpr std::array<double, 13> kBounds{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,
-                                                    5,     10,    30,   60,   300, 1800};
+    static constexpr std::array<double, 13> kBounds{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800};
     static constexpr std::size_t kBuckets = kBounds.size() + 1;
 
     // A consistent-enough copy: count is the sum of the buckets it holds.
@@ -26,7 +25,8 @@ public:
     void record(std::chrono::nanoseconds duration) {
         const double seconds = std::chrono::duration<double>(duration).count();
         std::size_t i = 0;
-        while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+        while (i < kBounds.size() && seconds > kBounds[i])
+            ++i;
         buckets_[i].fetch_add(1, std::memory_order_relaxed);
         const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
         sum_micros_.fetch_add(static_cast<uint64_t>(micros < 0 ? 0 : micros), std::memory_order_relaxed);

@@ -12,20 +12,20 @@ HandlerBinding::HandlerBinding(std::shared_ptr<PluginVersion> version, const Han
                                std::shared_ptr<ServiceHandle> service)
     : version_(std::move(version)), handler_(handler), service_(std::move(service)) {}
 
-std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersion> version,
-                                                     const std::string &handler,
+std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersion> version, const std::string &handler,
                                                      std::shared_ptr<ServiceHandle> service,
                                                      const HandlerBinding *previous) {
     const HandlerEntry *entry = version->find_handler(handler);
-    const std::string where = "service '" + service->name + "': handler '" + version->plugin_name() + "." +
-                              handler + "' (" + version->source_file().string() + ")";
+    const std::string where = "service '" + service->name + "': handler '" + version->plugin_name() + "." + handler +
+                              "' (" + version->source_file().string() + ")";
     if (entry == nullptr) throw std::runtime_error(where + " does not exist in this plugin version");
 
     std::shared_ptr<HandlerBinding> binding(new HandlerBinding(std::move(version), entry, std::move(service)));
     const portico_handler_desc &desc = entry->desc;
     if (desc.service_open != nullptr) {
         const int rc = desc.service_open(desc.user, binding->service_.get(), &binding->state_);
-        if (rc != PORTICO_OK) throw std::runtime_error(where + ": service_open failed (status " + std::to_string(rc) + ")");
+        if (rc != PORTICO_OK)
+            throw std::runtime_error(where + ": service_open failed (status " + std::to_string(rc) + ")");
     }
     binding->opened_ = true;
 

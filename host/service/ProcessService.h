@@ -24,7 +24,8 @@ namespace portico::host {
 
 class ProcessService : public Service {
 public:
-    ProcessService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle, std::shared_ptr<HandlerBinding> binding);
+    ProcessService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
+                   std::shared_ptr<HandlerBinding> binding);
     // Stops the workers (SIGTERM, then SIGKILL after 5 s) and reaps them.
     ~ProcessService() override;
 
@@ -72,13 +73,13 @@ private:
     std::mutex mutex_; // guards everything below; waitpid and kill happen under it, so a pid is never reused under us
     std::condition_variable changed_;
     std::vector<Worker> workers_;
-    bool stopping_ = false;       // no more spawns: stop_accepting() was called
-    bool quit_ = false;           // the supervisor thread should end once workers_ is empty
-    bool rebind_ = false;         // binding_changed() happened; the supervisor replaces old workers
-    int quick_failures_ = 0;      // workers in a row that died within kHealthyAfter of their start
+    bool stopping_ = false;  // no more spawns: stop_accepting() was called
+    bool quit_ = false;      // the supervisor thread should end once workers_ is empty
+    bool rebind_ = false;    // binding_changed() happened; the supervisor replaces old workers
+    int quick_failures_ = 0; // workers in a row that died within kHealthyAfter of their start
     std::chrono::steady_clock::time_point next_spawn_{};
 
-    int config_fd_ = -1;          // sealed memfd with the config text the workers parse
+    int config_fd_ = -1; // sealed memfd with the config text the workers parse
     Poco::Net::ServerSocket listener_;
     bool listener_adopted_ = false;
     bool listener_handed_over_ = false;

@@ -20,7 +20,7 @@ struct ServiceCounters {
     std::atomic<uint64_t> bytes_out{0};
     std::atomic<uint64_t> workers_spawned{0}; // mode process: worker processes started
     std::atomic<uint64_t> worker_crashes{0};  // mode process: workers that died unasked (signal, failure exit)
-    DurationHistogram session_duration;      // of ended sessions
+    DurationHistogram session_duration;       // of ended sessions
 };
 
 } // namespace portico::host

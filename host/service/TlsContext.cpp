@@ -40,7 +40,7 @@ std::string read_file(const fs::path &path, const char *what) {
     if (!in) {
         const int err = errno;
         throw TlsError(key_of(what), std::string(what) + " file " + path.string() +
-                       ": cannot read it: " + (err ? std::strerror(err) : "open failed"));
+                                         ": cannot read it: " + (err ? std::strerror(err) : "open failed"));
     }
     std::ostringstream bytes;
     bytes << in.rdbuf();
@@ -71,10 +71,14 @@ using Bio = std::unique_ptr<BIO, BioFree>;
 using Cert = std::unique_ptr<X509, X509Free>;
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-Bio memory_bio(const std::string &bytes) { return Bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size()))); }
+Bio memory_bio(const std::string &bytes) {
+    return Bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+}
 
 // Never prompt on the terminal for a passphrase: an encrypted key is an error.
-int no_passphrase(char *, int, int, void *) { return -1; }
+int no_passphrase(char *, int, int, void *) {
+    return -1;
+}
 
 struct Files {
     std::string cert, key, ca;
@@ -105,13 +109,15 @@ Cert use_certificate_chain(SSL_CTX *ctx, const std::string &pem, const fs::path 
     Cert leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr));
     if (!leaf)
         throw TlsError("cert", "certificate file " + file.string() +
-                       ": no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)" + openssl_error());
+                                   ": no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)" +
+                                   openssl_error());
     if (SSL_CTX_use_certificate(ctx, leaf.get()) != 1)
         throw TlsError("cert", "certificate file " + file.string() + ": unusable certificate" + openssl_error());
     while (X509 *extra = PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)) {
         if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
             X509_free(extra);
-            throw TlsError("cert", "certificate file " + file.string() + ": unusable chain certificate" + openssl_error());
+            throw TlsError("cert",
+                           "certificate file " + file.string() + ": unusable chain certificate" + openssl_error());
         }
     }
     ERR_clear_error(); // the loop ends on "no start line"
@@ -123,12 +129,12 @@ void use_private_key(SSL_CTX *ctx, X509 *leaf, const std::string &pem, const Tls
     const Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
     if (!key)
         throw TlsError("key", "key file " + config.key.string() +
-                       ": no unencrypted PEM private key in it (expected -----BEGIN PRIVATE KEY-----)" +
-                       openssl_error());
+                                  ": no unencrypted PEM private key in it (expected -----BEGIN PRIVATE KEY-----)" +
+                                  openssl_error());
     if (X509_check_private_key(leaf, key.get()) != 1) {
         ERR_clear_error();
         throw TlsError("key", "key file " + config.key.string() + " does not match certificate file " +
-                       config.cert.string() + " (it is the key of another certificate)");
+                                  config.cert.string() + " (it is the key of another certificate)");
     }
     if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
         throw TlsError("key", "key file " + config.key.string() + ": unusable key" + openssl_error());
@@ -147,21 +153,27 @@ void use_client_ca(SSL_CTX *ctx, const std::string &pem, const fs::path &file) {
     }
     ERR_clear_error();
     if (count == 0)
-        throw TlsError("ca", "ca file " + file.string() + ": no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)");
+        throw TlsError("ca", "ca file " + file.string() +
+                                 ": no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)");
 }
 
 int verify_mode(TlsVerify verify) {
     switch (verify) {
-    case TlsVerify::none: return SSL_VERIFY_NONE;
-    case TlsVerify::optional: return SSL_VERIFY_PEER;
-    case TlsVerify::required: return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    case TlsVerify::none:
+        return SSL_VERIFY_NONE;
+    case TlsVerify::optional:
+        return SSL_VERIFY_PEER;
+    case TlsVerify::required:
+        return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     }
     return SSL_VERIFY_NONE;
 }
 
 } // namespace
 
-std::string TlsContext::read_fingerprint(const TlsConfig &config) { return fingerprint_of(read_files(config)); }
+std::string TlsContext::read_fingerprint(const TlsConfig &config) {
+    return fingerprint_of(read_files(config));
+}
 
 std::shared_ptr<const TlsContext> TlsContext::load(const TlsConfig &config) {
     initialize_openssl_once();
@@ -201,8 +213,8 @@ std::shared_ptr<const TlsContext> TlsContext::load(const TlsConfig &config) {
     const Poco::Net::X509Certificate info(leaf.get(), true);
     tls->subject_ = info.subjectName();
     const Poco::DateTime expires = info.expiresOn();
-    tls->expires_ = std::chrono::system_clock::time_point(
-        std::chrono::microseconds(expires.timestamp().epochMicroseconds()));
+    tls->expires_ =
+        std::chrono::system_clock::time_point(std::chrono::microseconds(expires.timestamp().epochMicroseconds()));
     tls->expires_text_ = Poco::DateTimeFormatter::format(expires, "%Y-%m-%d %H:%M:%S UTC");
     tls->fingerprint_ = fingerprint_of(files);
     return tls;

@@ -81,8 +81,7 @@ void UdpService::start() {
     }
     bound_ = socket_.address();
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (wake_fd_ < 0)
-        throw std::runtime_error("service '" + cfg.name + "': eventfd failed: " + std::strerror(errno));
+    if (wake_fd_ < 0) throw std::runtime_error("service '" + cfg.name + "': eventfd failed: " + std::strerror(errno));
     workers_ = std::make_unique<DatagramWorkers>(workers_of(cfg), [this](DatagramJob &job) { run_handler(job); });
     receiving_ = true;
     receiver_ = std::thread([this] { receive_loop(); });
@@ -122,8 +121,7 @@ void UdpService::receive_loop() {
                 uint64_t suppressed = 0;
                 if (error_log_.allow(LogThrottle::Clock::now(), &suppressed))
                     handle()->logger.warning("service '%s': receive failed: %s (%Lu more not logged)", name(),
-                                             std::string(std::strerror(errno)),
-                                             static_cast<Poco::UInt64>(suppressed));
+                                             std::string(std::strerror(errno)), static_cast<Poco::UInt64>(suppressed));
                 break;
             }
             const Poco::Net::SocketAddress sender(reinterpret_cast<const sockaddr *>(&from), from_len);
@@ -214,7 +212,9 @@ std::size_t UdpService::close_stale_sessions() {
     return dropped;
 }
 
-std::string UdpService::bound_address() const { return bound_.toString(); }
+std::string UdpService::bound_address() const {
+    return bound_.toString();
+}
 
 std::map<uint64_t, std::size_t> UdpService::sessions_by_generation() {
     return workers_ ? workers_->jobs_by_generation() : std::map<uint64_t, std::size_t>{};

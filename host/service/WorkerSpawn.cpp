@@ -19,7 +19,9 @@ namespace {
 // Well above 0-4, so dup2 to the fixed numbers never overwrites a source.
 constexpr int kScratchFd = 10;
 
-[[noreturn]] void child_fail() { ::_exit(127); }
+[[noreturn]] void child_fail() {
+    ::_exit(127);
+}
 
 // Runs in the child, before exec. Signals stay blocked as the master's
 // SignalWaiter left them: a SIGTERM that arrives before the worker takes
@@ -34,7 +36,8 @@ constexpr int kScratchFd = 10;
     // Nothing else of the master's may leak into a worker: another service's
     // listening socket held open by a worker would keep its port bound.
     if (::close_range(kWorkerConfigFd + 1, ~0U, 0) != 0)
-        for (int fd = kWorkerConfigFd + 1; fd < max_fd; ++fd) ::close(fd);
+        for (int fd = kWorkerConfigFd + 1; fd < max_fd; ++fd)
+            ::close(fd);
     ::execv("/proc/self/exe", argv);
     child_fail();
 }
@@ -42,11 +45,16 @@ constexpr int kScratchFd = 10;
 } // namespace
 
 pid_t spawn_worker(const WorkerLaunch &launch) {
-    std::vector<std::string> args{"portico",     kWorkerFlag, launch.service,
-                                  "--config",    launch.config_file.string(),
-                                  "--plugin",    launch.plugin_file.string()};
+    std::vector<std::string> args{"portico",
+                                  kWorkerFlag,
+                                  launch.service,
+                                  "--config",
+                                  launch.config_file.string(),
+                                  "--plugin",
+                                  launch.plugin_file.string()};
     std::vector<char *> argv;
-    for (std::string &arg : args) argv.push_back(arg.data());
+    for (std::string &arg : args)
+        argv.push_back(arg.data());
     argv.push_back(nullptr);
     rlimit files{};
     const int max_fd = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY

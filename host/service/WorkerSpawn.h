@@ -18,9 +18,9 @@ inline constexpr int kWorkerConfigFd = 4; // the config text the master parsed (
 inline constexpr const char *kWorkerFlag = "--worker";
 
 struct WorkerLaunch {
-    std::string service;                // the service entry to serve, by name
-    std::filesystem::path config_file;  // for messages and relative paths only; the text comes from kWorkerConfigFd
-    std::filesystem::path plugin_file;  // the master's shadow copy of the plugin version to serve
+    std::string service;               // the service entry to serve, by name
+    std::filesystem::path config_file; // for messages and relative paths only; the text comes from kWorkerConfigFd
+    std::filesystem::path plugin_file; // the master's shadow copy of the plugin version to serve
     int listen_fd = -1;
     int config_fd = -1;
 };
