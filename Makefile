@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKAGES := gnuplot-nox redis-server redis-tools nginx-light wrk python3 valgrind
 BENCH_BUILD    ?= $(BUILD)-release
 
-.PHONY: all deps build run test test-sanitize check format clean bench-reload bench-idle bench bench-deps
+.PHONY: all deps build run test test-sanitize test-tsan check format clean bench-reload bench-idle bench bench-deps
 
 all: build
 
@@ -63,6 +63,22 @@ test-sanitize: deps
 	cd $(BUILD)-asan && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 && \
 	  $(CTEST_UNIT) --timeout 600 && $(CTEST_SERIAL) --timeout 600
 
+# The concurrency tests under ThreadSanitizer (CI runs this too): every unit
+# test, and the integration tests of both stream modes, hot reload and
+# shutdown, against a portico built with -fsanitize=thread. A race in a
+# portico process is written to $(BUILD)-tsan/tsan/ (whatever the test made
+# of it) and fails the target. tests/tsan.supp leaves out the libraries
+# Debian does not build with TSan.
+TSAN_TESTS := ^(Events|Modes/|Serving|Reload|Shutdown|UdpReload|UdpServing|CounterHandoff|Limits)
+test-tsan: deps
+	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DPORTICO_SANITIZE=thread
+	cmake --build $(BUILD)-tsan -j $(JOBS)
+	rm -rf $(BUILD)-tsan/tsan && mkdir -p $(BUILD)-tsan/tsan
+	cd $(BUILD)-tsan && export TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp log_path=$(abspath $(BUILD)-tsan)/tsan/race second_deadlock_stack=1" && \
+	  $(CTEST_UNIT) --timeout 600 && $(CTEST_SERIAL) -L integration -R '$(TSAN_TESTS)' --timeout 600
+	@if ls $(BUILD)-tsan/tsan/race.* >/dev/null 2>&1; then \
+	  echo "ThreadSanitizer reported races:"; cat $(BUILD)-tsan/tsan/race.*; exit 1; fi
+
 # Latency and failures during a plugin reload every 100 ms, next to the same
 # load without reloads (tests/bench/reload_storm.cpp).
 bench-reload: build
@@ -90,4 +106,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.hpp' '*.c')
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

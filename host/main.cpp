@@ -3,6 +3,7 @@
 #include "admin/AdminCommand.h"
 #include "app/Host.h"
 #include "app/Logging.h"
+#include "app/ResourceLimits.h"
 #include "app/SignalWaiter.h"
 #include "app/Worker.h"
 #include "config/ConfigLoader.h"
@@ -22,28 +23,27 @@ constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2; // bad flags, bad config, cannot start
 
-const char *const usage_text =
-    "usage: portico [--config FILE] [--check]\n"
-    "       portico status [--config FILE] [--json]\n"
-    "       portico reload [plugins|config|all] [--config FILE]\n"
-    "       portico --version | --help\n"
-    "\n"
-    "Runs the network services described in FILE (default: config/portico.yaml),\n"
-    "each served by a handler from a plugin (.so) in the config's plugins.dir.\n"
-    "\n"
-    "  -c, --config FILE  the YAML config to use\n"
-    "      --check        validate the config and load the plugins, print OK or\n"
-    "                     the errors (file:line:column), exit 0 or 2; serve nothing\n"
-    "      --version      print the version and the plugin ABI version\n"
-    "  -h, --help         this text\n"
-    "\n"
-    "  status             ask the running host (admin.listen in FILE) for its\n"
-    "                     services, counters, plugin versions and last reload\n"
-    "  reload [SCOPE]     ask it to reload plugins, config or all (default all);\n"
-    "                     the token is admin.token or $PORTICO_ADMIN_TOKEN\n"
-    "\n"
-    "Signals: SIGTERM/SIGINT stop gracefully (open sessions finish until\n"
-    "shutdown_timeout); SIGHUP reloads plugins whose files changed.\n";
+const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
+                               "       portico status [--config FILE] [--json]\n"
+                               "       portico reload [plugins|config|all] [--config FILE]\n"
+                               "       portico --version | --help\n"
+                               "\n"
+                               "Runs the network services described in FILE (default: config/portico.yaml),\n"
+                               "each served by a handler from a plugin (.so) in the config's plugins.dir.\n"
+                               "\n"
+                               "  -c, --config FILE  the YAML config to use\n"
+                               "      --check        validate the config and load the plugins, print OK or\n"
+                               "                     the errors (file:line:column), exit 0 or 2; serve nothing\n"
+                               "      --version      print the version and the plugin ABI version\n"
+                               "  -h, --help         this text\n"
+                               "\n"
+                               "  status             ask the running host (admin.listen in FILE) for its\n"
+                               "                     services, counters, plugin versions and last reload\n"
+                               "  reload [SCOPE]     ask it to reload plugins, config or all (default all);\n"
+                               "                     the token is admin.token or $PORTICO_ADMIN_TOKEN\n"
+                               "\n"
+                               "Signals: SIGTERM/SIGINT stop gracefully (open sessions finish until\n"
+                               "shutdown_timeout); SIGHUP reloads plugins whose files changed.\n";
 
 struct Options {
     std::string config = "config/portico.yaml";
@@ -85,9 +85,9 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
     try {
         config = load_config_file(options.config);
     } catch (const ConfigError &e) {
-        for (const ConfigIssue &issue : e.issues()) std::cerr << "portico: " << issue.to_string() << "\n";
-        std::cerr << "portico: " << options.config << ": " << e.issues().size()
-                  << " error(s); nothing was started\n";
+        for (const ConfigIssue &issue : e.issues())
+            std::cerr << "portico: " << issue.to_string() << "\n";
+        std::cerr << "portico: " << options.config << ": " << e.issues().size() << " error(s); nothing was started\n";
         return exit_usage;
     }
     try {
@@ -96,6 +96,10 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
         std::cerr << "portico: " << options.config << ": logging: " << e.what() << "\n";
         return exit_usage;
     }
+
+    Poco::Logger &host_log = Poco::Logger::get("portico.host");
+    raise_open_files_limit(host_log);
+    warn_about_connection_limits(config, host_log);
 
     Host host(std::move(config));
     try {
@@ -127,8 +131,7 @@ int main(int argc, char **argv) {
     const portico::host::SignalWaiter signals;
     portico::host::setup_default_logging();
 
-    if (argc > 1 && portico::host::is_worker_command(argv[1]))
-        return portico::host::run_worker(argc, argv, signals);
+    if (argc > 1 && portico::host::is_worker_command(argv[1])) return portico::host::run_worker(argc, argv, signals);
     if (argc > 1 && portico::host::is_admin_command(argv[1]))
         return portico::host::run_admin_command(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
 
@@ -139,8 +142,8 @@ int main(int argc, char **argv) {
         return exit_ok;
     }
     if (options->version) {
-        std::cout << "portico " << PORTICO_VERSION << " (plugin ABI " << PORTICO_ABI_VERSION << "."
-                  << PORTICO_ABI_MINOR << ")\n";
+        std::cout << "portico " << PORTICO_VERSION << " (plugin ABI " << PORTICO_ABI_VERSION << "." << PORTICO_ABI_MINOR
+                  << ")\n";
         return exit_ok;
     }
     try {

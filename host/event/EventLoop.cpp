@@ -111,20 +111,42 @@ void EventLoop::resume(Fiber &fiber) {
     --fiber_count_;
 }
 
-void EventLoop::run_due_timers(Clock::time_point now) {
-    while (TimerNode *due = timers_.pop_due(now))
+void EventLoop::yield(Fiber &fiber) {
+    yielded_.push_back(&fiber);
+    fiber.suspend();
+}
+
+bool EventLoop::run_due_timers(Clock::time_point now) {
+    bool ran = false;
+    while (TimerNode *due = timers_.pop_due(now)) {
         due->on_timer(now);
+        ran = true;
+    }
+    return ran;
+}
+
+bool EventLoop::run_yielded() {
+    if (yielded_.empty()) return false;
+    std::vector<Fiber *> ready;
+    ready.swap(yielded_); // those that yield again now wait for the next round
+    for (Fiber *fiber : ready)
+        resume(*fiber);
+    ready.clear();
+    if (yielded_.empty()) yielded_.swap(ready); // keep the capacity: no allocation per round
+    return true;
 }
 
 void EventLoop::run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     epoll_event events[kEventsPerWait];
-    // Read once per round after the events ran: it decides what is due and
-    // how long the next epoll_wait may sleep (two clock reads a round).
+    // Read after the events of a round (and again only if timers or yielded
+    // fibers ran): it decides what is due and how long epoll_wait may sleep.
     auto now = Clock::now();
     while (!(stopping_ && running_.empty())) {
         int timeout_ms = -1;
-        if (const auto next = timers_.next()) {
+        if (!yielded_.empty()) {
+            timeout_ms = 0; // fibers are ready to go on: only collect what else is ready
+        } else if (const auto next = timers_.next()) {
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
             timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
         }
@@ -134,7 +156,8 @@ void EventLoop::run() {
         for (int i = 0; i < n; ++i)
             static_cast<EventSource *>(events[i].data.ptr)->on_events(events[i].events);
         now = Clock::now();
-        run_due_timers(now);
+        const bool timers_ran = run_due_timers(now);
+        if (run_yielded() || timers_ran) now = Clock::now();
     }
     busy_since_.store(0, std::memory_order_relaxed);
 }

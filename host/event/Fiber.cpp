@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cxxabi.h>
 #include <memory>
 #include <utility>
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define PORTICO_FIBER_ASAN 1
 #endif
@@ -23,65 +25,30 @@
 #endif
 
 #ifdef PORTICO_FIBER_ASM
-// portico_fiber_switch(save, load): pushes the callee-saved registers and the
-// SSE/x87 control words (System V x86_64 ABI) on the current stack, stores
-// the stack pointer in *save, loads `load` as the stack pointer and pops the
-// same set from it. `ret` then continues wherever that stack last switched
-// out, or, for a new fiber, at portico_fiber_start.
-// portico_fiber_start: the bottom frame of every fiber; calls r13(r12) and
-// marks the end of the stack for unwinders (.cfi_undefined rip).
+// FiberSwitch.S
 extern "C" void portico_fiber_switch(void **save, void *load);
 extern "C" void portico_fiber_start();
-asm(R"(
-    .pushsection .text
-    .globl portico_fiber_switch
-    .hidden portico_fiber_switch
-    .type portico_fiber_switch, @function
-    .p2align 4
-portico_fiber_switch:
-    pushq %rbp
-    pushq %rbx
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
-    movq %rsp, (%rdi)
-    movq %rsi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbx
-    popq %rbp
-    ret
-    .size portico_fiber_switch, .-portico_fiber_switch
-
-    .globl portico_fiber_start
-    .hidden portico_fiber_start
-    .type portico_fiber_start, @function
-    .p2align 4
-portico_fiber_start:
-    .cfi_startproc
-    .cfi_undefined rip
-    movq %r12, %rdi
-    callq *%r13
-    ud2
-    .cfi_endproc
-    .size portico_fiber_start, .-portico_fiber_start
-    .popsection
-)");
 #endif
 
 namespace portico::host {
 namespace {
 
 thread_local Fiber *tl_current = nullptr;
+
+// The C++ runtime keeps the exceptions being handled (what `throw;` rethrows)
+// and std::uncaught_exceptions() per thread. Fibers on one thread must each
+// have their own, or a fiber suspended in a catch block or a destructor
+// during unwinding would see, and disturb, another's. This is
+// __cxa_eh_globals as libstdc++ and libc++abi lay it out (part of the
+// Itanium C++ ABI's runtime, stable across their versions).
+struct EhGlobals {
+    void *caught_exceptions;
+    unsigned int uncaught_exceptions;
+};
+
+EhGlobals &eh_globals() {
+    return *reinterpret_cast<EhGlobals *>(abi::__cxa_get_globals());
+}
 
 } // namespace
 
@@ -100,6 +67,11 @@ void Fiber::ucontext_entry(unsigned hi, unsigned lo) {
 }
 
 Fiber::Fiber(FiberStack stack, Body body, void *arg) : stack_(std::move(stack)), body_(body), arg_(arg) {
+#ifdef PORTICO_FIBER_ASAN
+    // A reused stack keeps the poison of the frames its last fiber never
+    // returned from (the bottom ones): clear it for the new frames.
+    __asan_unpoison_memory_region(stack_.bottom(), stack_.size());
+#endif
 #ifdef PORTICO_FIBER_ASM
     // The frame the first switch pops (lowest address first):
     //   [mxcsr | x87 cw] r15 r14 r13 r12 rbx rbp return-address, then padding,
@@ -157,6 +129,7 @@ void Fiber::resume() {
     if (finished_ || tl_current == this) return;
     started_ = true;
     previous_ = std::exchange(tl_current, this);
+    const EhGlobals caller_eh = std::exchange(eh_globals(), EhGlobals{eh_caught_, eh_uncaught_});
 #ifdef PORTICO_FIBER_ASAN
     void *caller_fake_stack = nullptr;
     __sanitizer_start_switch_fiber(&caller_fake_stack, stack_.bottom(), stack_.size());
@@ -173,11 +146,16 @@ void Fiber::resume() {
 #ifdef PORTICO_FIBER_ASAN
     __sanitizer_finish_switch_fiber(caller_fake_stack, nullptr, nullptr);
 #endif
+    const EhGlobals fiber_eh = std::exchange(eh_globals(), caller_eh);
+    eh_caught_ = fiber_eh.caught_exceptions;
+    eh_uncaught_ = fiber_eh.uncaught_exceptions;
     tl_current = previous_;
 }
 
 void Fiber::suspend() {
-    if (tl_current != this) return; // only the fiber itself may suspend
+    // Only the fiber itself may suspend; anything else is a host bug that
+    // would return into the wrong stack later.
+    if (tl_current != this) std::abort();
     switch_out(false);
 }
 

@@ -6,8 +6,9 @@
 // A fiber runs on the thread that resumes it and never moves to another.
 // resume() is called by the loop (never from inside a fiber); suspend() by
 // the fiber itself. The switch is a few instructions of assembly on x86_64
-// (no system call), ucontext elsewhere; AddressSanitizer and ThreadSanitizer
-// are told about every switch.
+// (FiberSwitch.S, no system call), ucontext elsewhere; each fiber has its
+// own C++ exception-handling state, and AddressSanitizer and
+// ThreadSanitizer are told about every switch.
 #pragma once
 
 #include "event/FiberStack.h"
@@ -31,7 +32,7 @@ public:
 
     // Runs the fiber until it suspends or its body returns.
     void resume();
-    // From inside this fiber: back to the resume() that ran it.
+    // From inside this fiber (aborts otherwise): back to the resume() that ran it.
     void suspend();
     bool finished() const { return finished_; }
     // The stack, for reuse by another fiber once this one has finished.
@@ -56,6 +57,9 @@ private:
     void *sp_ = nullptr;        // the fiber's saved stack pointer while it is suspended
     void *caller_sp_ = nullptr; // the resumer's saved stack pointer while the fiber runs
     Fiber *previous_ = nullptr; // current() before resume()
+    // The fiber's C++ exception-handling state while it is suspended (Fiber.cpp).
+    void *eh_caught_ = nullptr;
+    unsigned int eh_uncaught_ = 0;
     // Sanitizer bookkeeping (unused in plain builds).
     void *fake_stack_ = nullptr;
     const void *caller_bottom_ = nullptr;

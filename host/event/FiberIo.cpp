@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include <poll.h>
 #include <sys/epoll.h>
 
 namespace portico::host {
@@ -32,6 +33,7 @@ uint32_t FiberIo::direction(bool write) {
 }
 
 IoWait::Result FiberIo::wait(bool write, IoWait::Clock::time_point deadline) {
+    if (!usable_here()) return Result::failed; // Connection refuses such calls before they get here
     const uint32_t want = direction(write);
     if (ready_ & want) return Result::ready;
     // The timer may stay earlier than the deadline (it then fires, finds the
@@ -41,6 +43,7 @@ IoWait::Result FiberIo::wait(bool write, IoWait::Clock::time_point deadline) {
     deadline_ = deadline;
     waiting_ = want;
     timed_out_ = false;
+    unyielded_ = 0;
     fiber_.suspend();
     waiting_ = 0;
     return timed_out_ ? Result::timeout : Result::ready;
@@ -55,13 +58,26 @@ void FiberIo::on_events(uint32_t events) {
     if (waiting_ & ready_) wake();
 }
 
+void FiberIo::progressed() {
+    if (++unyielded_ < kIoBudget) return;
+    unyielded_ = 0;
+    loop_.yield(fiber_);
+}
+
 void FiberIo::on_timer(TimerNode::Clock::time_point now) {
     if (waiting_ == 0) return; // the wait this was for has ended
     if (now < deadline_) {
         loop_.timers().schedule(*this, deadline_);
         return;
     }
-    timed_out_ = true;
+    // After a long round, the edge that would have woken this wait may still
+    // be in epoll's list behind this timer: ask the socket before calling it
+    // a timeout (one poll, only when a deadline passes).
+    pollfd p{fd_, static_cast<short>(waiting_ == EPOLLOUT ? POLLOUT : POLLIN), 0};
+    if (::poll(&p, 1, 0) > 0)
+        ready_ |= waiting_;
+    else
+        timed_out_ = true;
     wake();
 }
 

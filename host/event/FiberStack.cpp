@@ -2,6 +2,7 @@
 #include "event/FiberStack.h"
 
 #include <cerrno>
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -29,18 +30,23 @@ std::size_t round_up(std::size_t n, std::size_t to) {
 
 FiberStack::FiberStack(std::size_t usable_bytes) {
     const std::size_t page = page_size();
+    const std::size_t guard = round_up(kGuardBytes, page);
     size_ = round_up(usable_bytes < page ? page : usable_bytes, page);
-    mapping_bytes_ = size_ + page; // + the guard page at the low end
+    mapping_bytes_ = size_ + guard; // + the guard at the low end
     void *mapping = ::mmap(nullptr, mapping_bytes_, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (mapping == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap of a fiber stack");
-    if (::mprotect(mapping, page, PROT_NONE) != 0) {
+    if (mapping == MAP_FAILED)
+        throw std::system_error(errno, std::generic_category(),
+                                "mmap of a " + std::to_string(size_ / 1024) +
+                                    "KiB fiber stack (each takes two of the vm.max_map_count memory mappings a "
+                                    "process may have)");
+    if (::mprotect(mapping, guard, PROT_NONE) != 0) {
         const int error = errno;
         ::munmap(mapping, mapping_bytes_);
         throw std::system_error(error, std::generic_category(), "mprotect of a fiber stack's guard page");
     }
     mapping_ = mapping;
-    bottom_ = static_cast<char *>(mapping) + page;
+    bottom_ = static_cast<char *>(mapping) + guard;
 #ifdef PORTICO_VALGRIND_STACKS
     // Lets valgrind (callgrind in tests/bench/profile_echo.sh) tell a stack
     // switch from a wild stack pointer.

@@ -1,7 +1,11 @@
 // FiberStack.h — the memory a fiber runs on: an anonymous mapping with a
-// PROT_NONE guard page below it, so an overflowing handler faults at once
-// instead of writing over its neighbour. Pages are committed by the kernel
-// only when touched, so an idle connection costs what it actually used.
+// 64KiB PROT_NONE guard below it. Stacks are mapped next to each other, so
+// the guard is what stands between an overflowing handler and its
+// neighbour's frames: it is larger than any frame a sane handler has, and
+// the host and plugins are built with -fstack-clash-protection, which makes
+// a larger frame touch its pages in order, so it faults on the guard instead
+// of jumping over it. Pages are committed by the kernel only when touched,
+// so an idle connection costs what it actually used.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +14,9 @@ namespace portico::host {
 
 class FiberStack {
 public:
+    // Address space only: never committed.
+    static constexpr std::size_t kGuardBytes = 64 * 1024;
+
     // Throws std::system_error (ENOMEM) when the mapping fails.
     explicit FiberStack(std::size_t usable_bytes);
     ~FiberStack();

@@ -29,7 +29,7 @@ bool Admission::admit(const Poco::Net::StreamSocket &socket, int queued, bool bu
             refuse(socket, peer, "source is not in the allow list");
             return false;
         }
-        if (!rate_.allow(ip, Clock::now())) {
+        if (!rate_allows(ip)) {
             refuse(socket, peer, "source exceeds accept_rate");
             return false;
         }
@@ -51,6 +51,12 @@ bool Admission::admit(const Poco::Net::StreamSocket &socket, int queued, bool bu
     if (inet) ++per_source_[source];
     admitted_[socket.impl()->sockfd()] = Admitted{Clock::now(), source};
     return true;
+}
+
+bool Admission::rate_allows(const Poco::Net::IPAddress &ip) {
+    if (!rate_.enabled()) return true;
+    std::lock_guard lock(mutex_);
+    return rate_.allow(ip, Clock::now());
 }
 
 bool Admission::start(const Poco::Net::StreamSocket &socket) {
@@ -106,9 +112,14 @@ void Admission::refuse(const Poco::Net::StreamSocket &socket, const std::string 
         ::send(socket.impl()->sockfd(), config_.busy_message.data(), config_.busy_message.size(),
                MSG_DONTWAIT | MSG_NOSIGNAL);
     uint64_t suppressed = 0;
-    if (throttle_.allow(Clock::now(), &suppressed))
-        logger_.warning("service '%s': refused %s: %s (%Lu refused in all; %Lu similar lines suppressed)",
-                        config_.name, peer, std::string(reason), static_cast<Poco::UInt64>(refused),
+    bool log = false;
+    {
+        std::lock_guard lock(throttle_mutex_);
+        log = throttle_.allow(Clock::now(), &suppressed);
+    }
+    if (log)
+        logger_.warning("service '%s': refused %s: %s (%Lu refused in all; %Lu similar lines suppressed)", config_.name,
+                        peer, std::string(reason), static_cast<Poco::UInt64>(refused),
                         static_cast<Poco::UInt64>(suppressed));
 }
 

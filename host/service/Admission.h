@@ -1,5 +1,6 @@
 // Admission.h — who may open a connection to a TCP service, decided on the
-// accept thread before a worker is involved (socketserver's verify_request):
+// accept thread (mode events: the accepting loop) before a worker or fiber is
+// involved (socketserver's verify_request):
 // deny/allow lists, per-source connection cap and accept rate,
 // max_connections and a full queue. A refusal is never silent: it is
 // counted, logged (throttled) with the peer and the reason, and the client
@@ -51,10 +52,13 @@ private:
     struct Admitted {
         Clock::time_point at;
         std::string source;
-        bool queued = true;  // no worker has picked it up yet
+        bool queued = true; // no worker has picked it up yet
         bool expired = false;
     };
 
+    // Takes a token of accept_rate for `ip` (under mutex_).
+    bool rate_allows(const Poco::Net::IPAddress &ip);
+    // May run with mutex_ held or not (admit() refuses under it).
     void refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason);
     void release_locked(int fd);
 
@@ -63,12 +67,15 @@ private:
     Poco::Logger &logger_;
     const CidrList allow_;
     const CidrList deny_;
-    SourceRateLimiter rate_; // accept thread only
-    LogThrottle throttle_;   // accept thread only
+    // Mode threads admits on Poco's one accept thread, mode events on every
+    // event loop at once: all of this is shared.
+    SourceRateLimiter rate_; // under mutex_
+    std::mutex throttle_mutex_;
+    LogThrottle throttle_; // under throttle_mutex_ (refuse() runs inside and outside mutex_)
 
-    std::mutex mutex_; // guards what workers and the expiry timer touch too
-    std::map<int, Admitted> admitted_;                   // by socket fd: open until finish()
-    std::unordered_map<std::string, int> per_source_;   // open connections per source address
+    std::mutex mutex_;                                // guards what workers, loops and the expiry timer touch
+    std::map<int, Admitted> admitted_;                // by socket fd: open until finish()
+    std::unordered_map<std::string, int> per_source_; // open connections per source address
 };
 
 } // namespace portico::host

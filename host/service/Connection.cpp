@@ -146,6 +146,7 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
             // A short read of a plain stream socket took everything the
             // kernel had: the next read waits without trying recv first.
             if (static_cast<size_t>(n) < cap && !blocking_ && !transport_->is_tls()) wait_->drained(false);
+            wait_->progressed();
             return n;
         }
         if (forced_) return PORTICO_ERR_STOPPING;
@@ -160,8 +161,21 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
     }
 }
 
+bool portico_conn::foreign_caller() {
+    if (wait_->usable_here()) return false;
+    if (!reported_foreign_caller_) {
+        reported_foreign_caller_ = true;
+        service_.logger.error("service '%s': peer %s: a Stream call came from outside this connection's own "
+                              "handler; in mode events only the handler serving a connection may read or write it "
+                              "(the call fails with PORTICO_ERR_INVALID)",
+                              service_.name, peer_);
+    }
+    return true;
+}
+
 int64_t portico_conn::read(void *buf, size_t cap, int32_t timeout_ms) {
     if (buf == nullptr || cap == 0) return PORTICO_ERR_INVALID;
+    if (foreign_caller()) return PORTICO_ERR_INVALID;
     if (end_ > begin_) {
         const std::size_t n = std::min(cap, end_ - begin_);
         std::memcpy(buf, buffer_.data() + begin_, n);
@@ -180,6 +194,7 @@ int64_t portico_conn::read(void *buf, size_t cap, int32_t timeout_ms) {
 
 int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
     if (line == nullptr) return PORTICO_ERR_INVALID;
+    if (foreign_caller()) return PORTICO_ERR_INVALID;
     const Clock::time_point progress = last_activity_; // the last byte before this line began
     for (;;) {
         const char *start = buffer_.data() + begin_;
@@ -217,6 +232,7 @@ int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
 
 int portico_conn::write_all(const void *data, size_t len) {
     if (data == nullptr && len > 0) return PORTICO_ERR_INVALID;
+    if (foreign_caller()) return PORTICO_ERR_INVALID;
     if (closed_) return closed_status();
     const int rc = send_all(static_cast<const char *>(data), len);
     if (rc != PORTICO_OK) {
@@ -241,8 +257,10 @@ int portico_conn::send_all(const char *data, size_t len) {
             len -= static_cast<size_t>(n);
             bytes_out_ += static_cast<uint64_t>(n);
             stall_deadline.reset();
+            wait_->progressed();
             continue;
         }
+        if (n == 0) return PORTICO_ERR_IO; // send() took nothing without saying why
         if (n != portico::host::Transport::want_read && n != portico::host::Transport::want_write)
             return static_cast<int>(n);
         // Blocking: SO_SNDTIMEO (idle_timeout) ran out with the peer taking nothing.

@@ -79,6 +79,9 @@ private:
     // Reads more bytes into the buffer; returns bytes read, 0 at EOF, <0 status.
     int64_t fill(int32_t timeout_ms);
     int closed_status() const;
+    // Mode events: true (and logged once) when I/O is asked of this
+    // connection from anywhere but its own fiber, which could never wait.
+    bool foreign_caller();
 
     Poco::Net::StreamSocket socket_;
     int fd_;
@@ -101,6 +104,7 @@ private:
     std::size_t scanned_ = 0; // bytes after begin_ already searched for '\n'
     bool eof_ = false;
     bool closed_ = false;
+    bool reported_foreign_caller_ = false;
     std::atomic<bool> forced_{false};
     const char *end_reason_ = nullptr;
     Clock::time_point last_activity_;

@@ -10,9 +10,11 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,14 +28,20 @@ constexpr int kAcceptBatch = 64;
 // A loop that has not come back to epoll_wait for this long is reported.
 constexpr std::chrono::seconds kStallWarning{1};
 constexpr std::chrono::milliseconds kWatchInterval{250};
+// How long a loop leaves the listener alone when no descriptor is left.
+constexpr std::chrono::milliseconds kDescriptorPause{100};
 
 int64_t steady_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
+// One loop per CPU this process may run on (its affinity mask, which
+// taskset and container runtimes set), unless the config says.
 int loop_count(const EventsConfig &events) {
     if (events.loops > 0) return events.loops;
+    cpu_set_t cpus;
+    if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
     return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
@@ -44,12 +52,23 @@ std::string size_text(std::size_t bytes) {
 
 } // namespace
 
-class EventService::Acceptor final : public EventSource {
+// The listening socket in one loop's epoll set. Out of descriptors with no
+// spare one to refuse a client with, it takes the socket out of its loop for
+// a moment (a timer) instead of letting a readable listener spin the loop.
+class EventService::Acceptor final : public EventSource, private TimerNode {
 public:
     Acceptor(EventService &service, EventLoop &loop) : service_(service), loop_(loop) {}
-    void on_events(uint32_t) override { service_.accept_ready(loop_); }
+    EventLoop &loop() { return loop_; }
+    void on_events(uint32_t) override { service_.accept_ready(*this); }
+    // Loop thread: no accepting here until kDescriptorPause has passed.
+    void pause() {
+        loop_.remove(service_.listen_fd_);
+        loop_.timers().schedule(*this, TimerNode::Clock::now() + kDescriptorPause);
+    }
 
 private:
+    void on_timer(TimerNode::Clock::time_point) override { service_.listen_again(*this); }
+
     EventService &service_;
     EventLoop &loop_;
 };
@@ -103,40 +122,59 @@ void EventService::stop_accepting() {
     if (!accepting_.exchange(false)) return;
     for (const auto &loop : loops_)
         loop->remove(listen_fd_);
-    // A loop that saw `accepting_` still true may be inside accept_ready:
-    // the socket is closed only once none is.
+    // A loop that saw `accepting_` still true may be inside accept_ready (or
+    // putting the socket back after a pause): the socket is closed only once
+    // none is, and taken out of every set once more in case one just did.
     while (accepts_running_.load() > 0)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (const auto &loop : loops_)
+        loop->remove(listen_fd_);
     close_listener();
 }
 
-void EventService::accept_ready(EventLoop &loop) {
+bool EventService::enter_accepting() {
     ++accepts_running_;
-    struct Leave {
-        std::atomic<int> &running;
-        ~Leave() { --running; }
-    } leave{accepts_running_};
-    if (!accepting_.load()) return;
-    for (int i = 0; i < kAcceptBatch; ++i) {
+    if (accepting_.load()) return true;
+    --accepts_running_;
+    return false;
+}
+
+void EventService::accept_ready(Acceptor &acceptor) {
+    // Accepted inside the window stop_accepting() waits for, started outside
+    // it: a session's first steps run plugin code, which may take its time.
+    int accepted[kAcceptBatch];
+    int count = 0;
+    if (!enter_accepting()) return;
+    while (count < kAcceptBatch) {
         const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            start_session(loop, fd);
+            accepted[count++] = fd;
             continue;
         }
         const int error = errno;
         if (error == EINTR || error == ECONNABORTED) continue;
-        if (error == EAGAIN || error == EWOULDBLOCK) return;
+        if (error == EAGAIN || error == EWOULDBLOCK) break;
         if (error == EMFILE || error == ENFILE) {
-            refuse_without_descriptors(listen_fd_, error);
-            continue;
+            if (refuse_without_descriptors(error)) continue;
+            acceptor.pause();
+            break;
         }
-        std::lock_guard lock(accept_errors_mutex_);
-        uint64_t suppressed = 0;
-        if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
-            handle()->logger.error("service '%s': accept failed: %s (%Lu similar lines suppressed)", name(),
-                                   std::string(std::strerror(error)), static_cast<Poco::UInt64>(suppressed));
-        return;
+        log_accept_error("accept failed: " + std::string(std::strerror(error)));
+        break;
     }
+    --accepts_running_;
+    for (int i = 0; i < count; ++i)
+        start_session(acceptor.loop(), accepted[i]);
+}
+
+void EventService::listen_again(Acceptor &acceptor) {
+    if (!enter_accepting()) return;
+    try {
+        acceptor.loop().add(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, acceptor);
+    } catch (const std::system_error &e) {
+        log_accept_error(std::string("cannot listen again after running out of descriptors: ") + e.what());
+    }
+    --accepts_running_;
 }
 
 void EventService::start_session(EventLoop &loop, int fd) {
@@ -149,35 +187,39 @@ void EventService::start_session(EventLoop &loop, int fd) {
         // No memory for the fiber's stack: refused like any other overload.
         admission().finish(socket);
         ++counters().refused;
-        std::lock_guard lock(accept_errors_mutex_);
-        uint64_t suppressed = 0;
-        if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
-            handle()->logger.error("service '%s': refused a connection: cannot start its session: %s "
-                                   "(%Lu similar lines suppressed)",
-                                   name(), std::string(e.what()), static_cast<Poco::UInt64>(suppressed));
+        log_accept_error(std::string("refused a connection: cannot start its session: ") + e.what());
     }
 }
 
-void EventService::refuse_without_descriptors(int listen_fd, int error) {
+bool EventService::refuse_without_descriptors(int error) {
     std::lock_guard lock(accept_errors_mutex_);
+    if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC); // one may have come free
     const bool had_spare = spare_fd_ >= 0;
-    if (had_spare) ::close(spare_fd_);
-    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0) {
-        const std::string &busy = config().busy_message;
-        if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        ::close(fd);
-        ++counters().refused;
+    if (had_spare) {
+        ::close(spare_fd_);
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            const std::string &busy = config().busy_message;
+            if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            ::close(fd);
+            ++counters().refused;
+        }
+        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     uint64_t suppressed = 0;
     if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
         handle()->logger.error("service '%s': refused a connection: out of file descriptors (%s); raise the limit "
                                "(ulimit -n, LimitNOFILE=) or lower max_connections (%Lu similar lines suppressed)",
                                name(), std::string(std::strerror(error)), static_cast<Poco::UInt64>(suppressed));
-    // Without a spare descriptor the connection stays queued and the
-    // listener readable: pause briefly rather than spin on it.
-    if (!had_spare) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return had_spare;
+}
+
+void EventService::log_accept_error(const std::string &what) {
+    std::lock_guard lock(accept_errors_mutex_);
+    uint64_t suppressed = 0;
+    if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
+        handle()->logger.error("service '%s': %s (%Lu similar lines suppressed)", name(), what,
+                               static_cast<Poco::UInt64>(suppressed));
 }
 
 void EventService::watch_loops() {

@@ -33,14 +33,20 @@ public:
 private:
     class Acceptor; // one per loop: the listening socket in that loop's epoll set
 
-    // On `loop`'s thread when the listening socket is readable: accepts a
-    // bounded batch, runs admission, and starts a session fiber for each.
-    void accept_ready(EventLoop &loop);
+    // On the acceptor's loop thread when the listening socket is readable:
+    // accepts a bounded batch, runs admission, starts a session fiber for
+    // each.
+    void accept_ready(Acceptor &acceptor);
+    // After a pause for lack of descriptors: the socket back in the loop's set.
+    void listen_again(Acceptor &acceptor);
+    // Counts the caller into accepts_running_ if still accepting.
+    bool enter_accepting();
     void start_session(EventLoop &loop, int fd);
     // accept() failed with EMFILE/ENFILE: refuses one pending connection by
-    // way of a spare descriptor, so the listener does not stay readable
-    // (a busy loop) while the process has no descriptor to spare.
-    void refuse_without_descriptors(int listen_fd, int error);
+    // way of a spare descriptor (so the listener does not stay readable and
+    // spin the loop). False when there was no spare: the caller pauses.
+    bool refuse_without_descriptors(int error);
+    void log_accept_error(const std::string &what);
     // Watchdog: warns about a loop stuck in handler code, and when it is back.
     void watch_loops();
 

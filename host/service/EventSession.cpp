@@ -1,4 +1,5 @@
-// EventSession.cpp
+// EventSession.cpp — a connection's fiber in mode events: its registration
+// with the loop around the session code both stream modes share.
 #include "service/EventSession.h"
 
 #include "event/FiberIo.h"
@@ -19,7 +20,10 @@ void EventSession::run() noexcept {
     } catch (const std::exception &e) {
         // Only the host's own set-up can throw here (the handler's errors are
         // reported across the C ABI): the client is dropped, the loop goes on.
+        // finish() may already have run (it is keyed by the descriptor, still
+        // open here, so a second call finds nothing).
         service_.admission().finish(socket_);
+        ++service_.counters().refused;
         try {
             service_.handle()->logger.error("service '%s': cannot serve a connection: %s", service_.name(),
                                             std::string(e.what()));

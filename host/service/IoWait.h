@@ -28,6 +28,13 @@ public:
     virtual void drained(bool /*write*/) {}
     // Whether a recv (send) is worth trying before waiting at all.
     virtual bool maybe_ready(bool /*write*/) const { return false; }
+    // A recv or send moved bytes without waiting. Mode events counts these
+    // so a connection that never has to wait still lets the others of its
+    // loop run (the call may suspend for a round).
+    virtual void progressed() {}
+    // Whether the calling thread (fiber) may do I/O on this connection: in
+    // mode events only the connection's own fiber can wait on it.
+    virtual bool usable_here() const { return true; }
 };
 
 // A blocking wait in poll(2) on the calling thread (mode threads, single,

@@ -1,4 +1,4 @@
-// Listener.cpp
+// Listener.cpp — bind, listen, and the unix: socket file's life.
 #include "service/Listener.h"
 
 #include <cerrno>

@@ -10,12 +10,12 @@
 // and serves the inherited socket with an ordinary TcpService.
 #include "service/ProcessService.h"
 
+#include "config/ConfigLoader.h"
+#include "plugin/PluginRegistry.h"
 #include "service/Listener.h"
 #include "service/StreamService.h"
 #include "service/UdpService.h"
 #include "service/WorkerSpawn.h"
-#include "config/ConfigLoader.h"
-#include "plugin/PluginRegistry.h"
 
 #include <Poco/Logger.h>
 
@@ -111,7 +111,8 @@ std::filesystem::path shadow_parent() {
 std::chrono::milliseconds backoff_for(int quick_failures) {
     if (quick_failures <= 0) return 0ms;
     auto delay = kFirstBackoff;
-    for (int i = 1; i < quick_failures && delay < kMaxBackoff; ++i) delay *= 2;
+    for (int i = 1; i < quick_failures && delay < kMaxBackoff; ++i)
+        delay *= 2;
     return std::min<std::chrono::milliseconds>(delay, kMaxBackoff);
 }
 
@@ -170,9 +171,8 @@ void ProcessService::supervise() {
 }
 
 void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> &current) {
-    const auto serving = std::count_if(workers_.begin(), workers_.end(), [&](const Worker &w) {
-        return w.binding == current && !w.terminating;
-    });
+    const auto serving = std::count_if(workers_.begin(), workers_.end(),
+                                       [&](const Worker &w) { return w.binding == current && !w.terminating; });
     for (auto missing = config().workers - serving; missing > 0; --missing) {
         if (Clock::now() < next_spawn_) return;
         WorkerLaunch launch;
@@ -265,10 +265,11 @@ void ProcessService::on_exit_locked(const Worker &worker, int status) {
     if (delay == 0ms)
         log.error("worker %d of service '%s' %s; respawning", pid, name(), how);
     else
-        log.error("worker %d of service '%s' %s; respawning in %Ldms (%d worker(s) in a row died within %Ldms of "
-                  "starting)",
-                  pid, name(), how, static_cast<Poco::Int64>(delay.count()), quick_failures_,
-                  static_cast<Poco::Int64>(std::chrono::duration_cast<std::chrono::milliseconds>(kHealthyAfter).count()));
+        log.error(
+            "worker %d of service '%s' %s; respawning in %Ldms (%d worker(s) in a row died within %Ldms of "
+            "starting)",
+            pid, name(), how, static_cast<Poco::Int64>(delay.count()), quick_failures_,
+            static_cast<Poco::Int64>(std::chrono::duration_cast<std::chrono::milliseconds>(kHealthyAfter).count()));
 }
 
 void ProcessService::binding_changed() {
@@ -357,7 +358,8 @@ bool can_share_listener(const Service &from, const Service &to) {
     const auto udp = [](const Service &s) { return dynamic_cast<const UdpService *>(&s) != nullptr; };
     if (udp(from) || udp(to)) return udp(from) && udp(to);
     auto shares = [](const Service &s) {
-        return dynamic_cast<const StreamService *>(&s) != nullptr || dynamic_cast<const ProcessService *>(&s) != nullptr;
+        return dynamic_cast<const StreamService *>(&s) != nullptr ||
+               dynamic_cast<const ProcessService *>(&s) != nullptr;
     };
     return shares(from) && shares(to);
 }

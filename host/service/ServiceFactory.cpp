@@ -18,7 +18,8 @@ std::unique_ptr<Service> make_service(const ServiceConfig &config, std::shared_p
         if (config.mode == ServiceMode::events)
             return std::make_unique<EventService>(config, std::move(handle), std::move(binding));
         return std::make_unique<TcpService>(config, std::move(handle), std::move(binding));
-    case Protocol::udp: return std::make_unique<UdpService>(config, std::move(handle), std::move(binding));
+    case Protocol::udp:
+        return std::make_unique<UdpService>(config, std::move(handle), std::move(binding));
     }
     throw std::runtime_error("service '" + config.name + "': unknown protocol (" + config.pos.to_string() + ")");
 }

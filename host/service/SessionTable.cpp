@@ -1,4 +1,5 @@
-// SessionTable.cpp
+// SessionTable.cpp — who is open, under one mutex; force_close() from here
+// is shutdown(2), safe from any thread.
 #include "service/SessionTable.h"
 
 namespace portico::host {

@@ -1,7 +1,10 @@
 # portico_add_plugin(<name> <sources>...) — builds <name>.so as a Portico
 # plugin: a MODULE library with hidden visibility (only portico_plugin_v1 is
 # exported) and -fno-gnu-unique, so that dlclose really unmaps it and hot
-# reload does not leak old versions.
+# reload does not leak old versions. -fstack-clash-protection makes a large
+# stack frame touch its pages in order, so a handler that overflows its
+# stack (a fiber's in mode events) hits the guard page instead of jumping
+# over it into a neighbour.
 function(portico_add_plugin name)
   add_library(${name} MODULE ${ARGN})
   target_link_libraries(${name} PRIVATE Portico::sdk)
@@ -12,6 +15,11 @@ function(portico_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
+  endif()
+  include(CheckCCompilerFlag)
+  check_c_compiler_flag(-fstack-clash-protection PORTICO_HAS_STACK_CLASH_PROTECTION)
+  if(PORTICO_HAS_STACK_CLASH_PROTECTION)
+    target_compile_options(${name} PRIVATE -fstack-clash-protection)
   endif()
   if(DEFINED PORTICO_PLUGIN_OUTPUT_DIR)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PORTICO_PLUGIN_OUTPUT_DIR})

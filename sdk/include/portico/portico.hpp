@@ -360,13 +360,18 @@ template <class Handler> int handle_stream(void *user, void *state, portico_conn
         BasicStreamHandler<Context> &base = handler;
         base.attach(stream, *static_cast<Context *>(state));
         base.setup();
+        // finish() runs after handle() however it ended, but outside any
+        // catch block: it may flush to the stream, and in mode events a
+        // connection's fiber must not wait while the runtime is handling an
+        // exception for it.
+        std::exception_ptr failure;
         try {
             base.handle();
         } catch (...) {
-            base.finish();
-            throw;
+            failure = std::current_exception();
         }
         base.finish();
+        if (failure) std::rethrow_exception(failure);
     });
     if (rc == PORTICO_ERR_HANDLER) host->close(conn);
     return rc;
@@ -382,13 +387,14 @@ template <class Handler> int handle_datagram(void *user, void *state, portico_da
         BasicDatagramHandler<Context> &base = handler;
         base.attach(*static_cast<Context *>(state));
         base.setup();
+        std::exception_ptr failure;
         try {
             base.handle(datagram);
         } catch (...) {
-            base.finish();
-            throw;
+            failure = std::current_exception();
         }
         base.finish();
+        if (failure) std::rethrow_exception(failure);
     });
 }
 

@@ -234,6 +234,57 @@ TEST_F(LoopFixture, AWriteWaitsForRoomInTheSendBuffer) {
     EXPECT_EQ(future.get(), IoWait::Result::ready);
 }
 
+// A connection whose socket never makes it wait (a stream flowing both
+// ways) still lets the rest of its loop run: every kIoBudget I/O calls it
+// yields for a round.
+TEST_F(LoopFixture, AFiberThatNeverWaitsYieldsToTheOthers) {
+    SocketPair pair;
+    std::atomic<bool> other_ran{false};
+    std::promise<int> calls_until_seen;
+    starter->start([&] {
+        calls_until_seen.set_value(with_io(loop, pair.fiber_end(), [&](IoWait &io) {
+            for (int calls = 1; calls <= 100 * FiberIo::kIoBudget; ++calls) {
+                io.progressed(); // a recv or send that did not have to wait
+                if (other_ran) return calls;
+            }
+            return -1;
+        }));
+    });
+    starter->start([&] { other_ran = true; });
+    auto future = calls_until_seen.get_future();
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+    const int calls = future.get();
+    EXPECT_NE(calls, -1) << "the busy fiber kept the loop to itself";
+    EXPECT_LE(calls, 2 * FiberIo::kIoBudget);
+}
+
+// Only a connection's own fiber can wait on it. Another fiber that tries
+// gets a failure at once, and the owner's wait is not disturbed.
+TEST_F(LoopFixture, AnotherFiberCannotWaitOnAConnection) {
+    SocketPair pair;
+    std::promise<IoWait *> registered;
+    std::promise<char> owner_got;
+    std::promise<std::pair<IoWait::Result, bool>> intruder_saw;
+    starter->start([&] {
+        owner_got.set_value(with_io(loop, pair.fiber_end(), [&](IoWait &io) {
+            io.drained(false);
+            registered.set_value(&io);
+            return read_byte(io, pair.fiber_end());
+        }));
+    });
+    IoWait *io = registered.get_future().get();
+    starter->start([&] { intruder_saw.set_value({io->wait(false, Clock::now() + 10s), io->usable_here()}); });
+    auto intruder = intruder_saw.get_future();
+    ASSERT_EQ(intruder.wait_for(5s), std::future_status::ready) << "the intruding fiber blocked";
+    const auto [result, usable] = intruder.get();
+    EXPECT_EQ(result, IoWait::Result::failed);
+    EXPECT_FALSE(usable);
+    ASSERT_EQ(::send(pair.test_end(), "z", 1, 0), 1);
+    auto owner = owner_got.get_future();
+    ASSERT_EQ(owner.wait_for(5s), std::future_status::ready) << "the owner's wait was lost";
+    EXPECT_EQ(owner.get(), 'z');
+}
+
 TEST(EventLoop, StopLetsRunningFibersFinish) {
     EventLoop loop("test:ev1", 128 * 1024);
     loop.start();

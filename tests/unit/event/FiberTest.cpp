@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -117,6 +118,54 @@ TEST(Fiber, ExceptionsUnwindWithinTheFiber) {
     fiber.resume();
     EXPECT_TRUE(fiber.finished());
     EXPECT_EQ(thrower.caught, "thrown after a switch");
+}
+
+// The runtime's "exception being handled" is per thread; fibers sharing a
+// thread must not see each other's. Each fiber suspends inside its catch
+// block while the other throws and catches its own, then rethrows: it must
+// get its own exception back, and a fiber between them sees none pending.
+TEST(Fiber, EachFiberHasItsOwnExceptionInFlight) {
+    struct Catcher {
+        std::string name;
+        std::string rethrown;
+        static void body(void *self) {
+            auto &c = *static_cast<Catcher *>(self);
+            try {
+                throw std::runtime_error(c.name);
+            } catch (...) {
+                Fiber::current()->suspend(); // while the other fiber handles its own
+                try {
+                    throw;
+                } catch (const std::exception &e) {
+                    c.rethrown = e.what();
+                }
+            }
+        }
+    };
+    struct Bystander {
+        int uncaught = -1;
+        bool has_current = true;
+        static void body(void *self) {
+            auto &b = *static_cast<Bystander *>(self);
+            b.uncaught = std::uncaught_exceptions();
+            b.has_current = static_cast<bool>(std::current_exception());
+        }
+    };
+    Catcher a{"from a", ""}, b{"from b", ""};
+    Bystander bystander;
+    Fiber fa(FiberStack(kStack), &Catcher::body, &a);
+    Fiber fb(FiberStack(kStack), &Catcher::body, &b);
+    Fiber fc(FiberStack(kStack), &Bystander::body, &bystander);
+    fa.resume();
+    fb.resume();
+    fc.resume();
+    fa.resume();
+    fb.resume();
+    EXPECT_EQ(a.rethrown, "from a");
+    EXPECT_EQ(b.rethrown, "from b");
+    EXPECT_EQ(bystander.uncaught, 0);
+    EXPECT_FALSE(bystander.has_current) << "a fiber saw another fiber's exception as its own";
+    EXPECT_FALSE(static_cast<bool>(std::current_exception())) << "the loop's thread saw a fiber's exception";
 }
 
 // A finished fiber's stack serves the next one (the loop's stack pool).
