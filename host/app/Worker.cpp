@@ -142,6 +142,9 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
         wait_for_stop(signals, master);
         handle->stopping = true;
         service.stop_accepting();
+        log.information("worker %d of service '%s' stopped accepting; %Ld session(s) finishing",
+                        static_cast<int>(::getpid()), svc.name,
+                        static_cast<Poco::Int64>(service.counters().active.load()));
         if (!drain(service, master, config.shutdown_timeout)) {
             // A handler ignores its closed socket: leave without unwinding into it.
             std::cerr.flush();
