@@ -238,9 +238,9 @@ void EventService::watch_loops() {
         reported = since;
         const std::size_t others = loops_[i]->fibers() > 0 ? loops_[i]->fibers() - 1 : 0;
         handle()->logger.warning(
-            "service '%s': event loop %z is stalled: handler code has run for %s ms without waiting in a Stream "
-            "call, and the %z other connections of this loop wait meanwhile; a handler that sleeps, computes for "
-            "long or blocks outside Stream calls needs mode threads",
+            "service '%s': event loop %z is stalled: it has not polled its sockets for %s ms, and the %z other "
+            "connections of this loop wait meanwhile; most likely a handler sleeps, computes for long or blocks "
+            "outside Stream calls, which needs mode threads",
             name(), i, std::to_string((now - since) / 1'000'000), others);
     }
 }
