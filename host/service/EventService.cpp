@@ -145,7 +145,8 @@ void EventService::accept_ready(Acceptor &acceptor) {
     int accepted[kAcceptBatch];
     int count = 0;
     if (!enter_accepting()) return;
-    while (count < kAcceptBatch) {
+    // Bounded in attempts, not only in sessions: refusals and retries count.
+    for (int attempt = 0; attempt < kAcceptBatch; ++attempt) {
         const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             accepted[count++] = fd;
@@ -155,8 +156,10 @@ void EventService::accept_ready(Acceptor &acceptor) {
         if (error == EINTR || error == ECONNABORTED) continue;
         if (error == EAGAIN || error == EWOULDBLOCK) break;
         if (error == EMFILE || error == ENFILE) {
-            if (refuse_without_descriptors(error)) continue;
-            acceptor.pause();
+            // accept() fails so whether or not a client is waiting.
+            const Refusal refusal = refuse_without_descriptors(error);
+            if (refusal == Refusal::refused) continue;
+            if (refusal == Refusal::no_spare) acceptor.pause();
             break;
         }
         log_accept_error("accept failed: " + std::string(std::strerror(error)));
@@ -191,27 +194,25 @@ void EventService::start_session(EventLoop &loop, int fd) {
     }
 }
 
-bool EventService::refuse_without_descriptors(int error) {
+EventService::Refusal EventService::refuse_without_descriptors(int error) {
     std::lock_guard lock(accept_errors_mutex_);
     if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC); // one may have come free
-    const bool had_spare = spare_fd_ >= 0;
-    if (had_spare) {
-        ::close(spare_fd_);
-        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd >= 0) {
-            const std::string &busy = config().busy_message;
-            if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-            ::close(fd);
-            ++counters().refused;
-        }
-        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    }
+    if (spare_fd_ < 0) return Refusal::no_spare;
+    ::close(spare_fd_);
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    spare_fd_ = fd >= 0 ? -1 : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Refusal::none_waiting;
+    const std::string &busy = config().busy_message;
+    if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::close(fd);
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ++counters().refused;
     uint64_t suppressed = 0;
     if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
         handle()->logger.error("service '%s': refused a connection: out of file descriptors (%s); raise the limit "
                                "(ulimit -n, LimitNOFILE=) or lower max_connections (%Lu similar lines suppressed)",
                                name(), std::string(std::strerror(error)), static_cast<Poco::UInt64>(suppressed));
-    return had_spare;
+    return Refusal::refused;
 }
 
 void EventService::log_accept_error(const std::string &what) {

@@ -42,10 +42,11 @@ private:
     // Counts the caller into accepts_running_ if still accepting.
     bool enter_accepting();
     void start_session(EventLoop &loop, int fd);
-    // accept() failed with EMFILE/ENFILE: refuses one pending connection by
+    // accept() failed with EMFILE/ENFILE: refuses one waiting connection by
     // way of a spare descriptor (so the listener does not stay readable and
-    // spin the loop). False when there was no spare: the caller pauses.
-    bool refuse_without_descriptors(int error);
+    // spin the loop). Without a spare the caller pauses the listener.
+    enum class Refusal { refused, none_waiting, no_spare };
+    Refusal refuse_without_descriptors(int error);
     void log_accept_error(const std::string &what);
     // Watchdog: warns about a loop stuck in handler code, and when it is back.
     void watch_loops();

@@ -32,18 +32,25 @@ private:
 // TCPServerDispatcher does with the connections it creates.
 class DirectSession : public Poco::Runnable {
 public:
-    DirectSession(const Poco::Net::StreamSocket &socket, TcpService &service) : session_(socket, service) {}
+    // `pending` counts this session from now until it has ended.
+    DirectSession(const Poco::Net::StreamSocket &socket, TcpService &service, std::atomic<int> &pending)
+        : session_(socket, service), pending_(pending) {
+        ++pending_;
+    }
     void run() override {
         try {
             session_.run();
         } catch (...) {
             // StreamSession::run reports its own failures; nothing may escape a pool thread.
         }
+        std::atomic<int> &pending = pending_;
         delete this;
+        --pending; // last: the service may be destroyed once it reads 0
     }
 
 private:
     StreamSession session_;
+    std::atomic<int> &pending_;
 };
 
 } // namespace
@@ -95,6 +102,20 @@ void TcpService::start() {
                         [this] { admission().expire_queued(std::chrono::steady_clock::now()); });
 }
 
+bool TcpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
+    // A connection Poco has dequeued but whose session has not registered
+    // yet, or one admit() handed to the pool during a hand-over, is open too:
+    // a retired service must not count as drained (and be destroyed, closing
+    // it) before those have run.
+    for (;;) {
+        const bool none_registered = StreamService::wait_sessions(deadline);
+        if (none_registered && direct_sessions_.load() == 0 && (!server_ || server_->currentConnections() == 0))
+            return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
 void TcpService::stop_accepting() {
     if (!server_) return;
     if (listener_handed_over()) {
@@ -104,8 +125,18 @@ void TcpService::stop_accepting() {
         // queue, and the queue is let empty before stop() (bounded: a stuck
         // pool must not stall a reload).
         handing_over_ = true;
+        // An admit() that said "queue it" just before may not have reached
+        // the queue yet (Poco enqueues after the filter returns): wait until
+        // Poco has accounted for every such connection (queued, taken by a
+        // worker, or refused) and the queue is empty.
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        while (server_->queuedConnections() > 0 && std::chrono::steady_clock::now() < deadline)
+        const auto settled = [&] {
+            const auto queued = server_->queuedConnections();
+            const auto accounted = static_cast<uint64_t>(server_->totalConnections()) + static_cast<uint64_t>(queued) +
+                                   static_cast<uint64_t>(server_->refusedConnections());
+            return queued == 0 && accounted >= queue_admissions_.load();
+        };
+        while (!settled() && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     server_->stop();
@@ -118,9 +149,13 @@ void TcpService::stop_accepting() {
 bool TcpService::admit(const Poco::Net::StreamSocket &socket) {
     const bool busy = counters().active.load() >= max_threads_;
     if (!admission().admit(socket, server_ ? server_->queuedConnections() : 0, busy)) return false;
+    // Counted before handing_over_ is read: stop_accepting() either sees
+    // this one in the count or this call sees the hand-over.
+    ++queue_admissions_;
     if (!handing_over_) return true; // into Poco's queue, to a worker
+    --queue_admissions_;
     try {
-        pool_->start(*new DirectSession(socket, *this));
+        pool_->start(*new DirectSession(socket, *this, direct_sessions_));
     } catch (const Poco::Exception &) {
         // Every worker is taken: refuse visibly rather than queue it to be dropped.
         admission().finish(socket);

@@ -23,6 +23,7 @@ public:
 
     void start() override;
     void stop_accepting() override;
+    bool wait_sessions(std::chrono::steady_clock::time_point deadline) override;
 
     // Called by Poco's accept thread for each new connection: Admission
     // decides; true hands it to Poco's queue. While this service hands its
@@ -33,7 +34,9 @@ private:
     // Declared before server_: the server must stop before its pool goes.
     std::unique_ptr<Poco::ThreadPool> pool_;
     std::unique_ptr<Poco::Net::TCPServer> server_;
-    std::atomic<bool> handing_over_{false}; // admit() bypasses Poco's queue
+    std::atomic<bool> handing_over_{false};     // admit() bypasses Poco's queue
+    std::atomic<uint64_t> queue_admissions_{0}; // admit() calls that sent a connection to Poco's queue
+    std::atomic<int> direct_sessions_{0};       // sessions admit() gave the pool directly, not yet ended
     int max_threads_ = 1;
 
     PeriodicThread housekeeping_; // expires connections queued past queue_timeout

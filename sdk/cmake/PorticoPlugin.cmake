@@ -16,11 +16,10 @@ function(portico_add_plugin name)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
   endif()
-  include(CheckCCompilerFlag)
-  check_c_compiler_flag(-fstack-clash-protection PORTICO_HAS_STACK_CLASH_PROTECTION)
-  if(PORTICO_HAS_STACK_CLASH_PROTECTION)
-    target_compile_options(${name} PRIVATE -fstack-clash-protection)
-  endif()
+  # Per source language, so a project that enables only CXX (or only C) works.
+  target_compile_options(${name} PRIVATE
+    $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-fstack-clash-protection>
+    $<$<COMPILE_LANG_AND_ID:C,GNU,Clang>:-fstack-clash-protection>)
   if(DEFINED PORTICO_PLUGIN_OUTPUT_DIR)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PORTICO_PLUGIN_OUTPUT_DIR})
   endif()

@@ -1,8 +1,10 @@
 // admin_access_log_test.cpp — services[].access_log: one line per
 // connection with peer, service, handler, plugin version, duration, bytes
-// and how it ended, in the text and the JSON-lines log formats.
+// and how it ended, in the text (in both modes) and the JSON-lines log
+// formats.
 #include "harness/AdminHost.h"
 #include "harness/Json.h"
+#include "harness/Modes.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/TcpClient.h"
@@ -11,26 +13,34 @@
 
 #include <csignal>
 #include <regex>
+#include <string>
 #include <thread>
 
 namespace portico::test {
 namespace {
 
-AdminHostSpec logged_spec(const TempDir &dir, const std::string &format) {
+// Every service in `mode` (the default, threads, when empty).
+AdminHostSpec logged_spec(const TempDir &dir, const std::string &format, const std::string &mode = "") {
+    const std::string keys = mode.empty() ? "" : mode_keys(mode);
     AdminHostSpec spec;
     spec.plugin_dir = make_plugin_dir(dir, {shipped_plugin("upper"), shipped_plugin("echo"), test_plugin("throwing")});
-    spec.services = {{"upper", "upper.upper", "    access_log: true\n"},
-                     {"quiet", "echo.echo", ""},
-                     {"sleepy", "echo.echo", "    access_log: true\n    idle_timeout: 300ms\n"},
-                     {"shouty", "throwing.boom", "    access_log: true\n"}};
+    spec.services = {{"upper", "upper.upper", keys + "    access_log: true\n"},
+                     {"quiet", "echo.echo", keys},
+                     {"sleepy", "echo.echo", keys + "    access_log: true\n    idle_timeout: 300ms\n"},
+                     {"shouty", "throwing.boom", keys + "    access_log: true\n"}};
     spec.logging_format = format;
     spec.shutdown_timeout = "500ms";
     return spec;
 }
 
-TEST(AccessLog, TextLineForACleanSession) {
+// The tests below run in mode threads and mode events alike
+// (Modes/AccessLog.*/threads and …/events); the plain TESTs use the default
+// mode, threads.
+class AccessLog : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AccessLog, TextLineForACleanSession) {
     TempDir dir;
-    AdminHost host(dir, logged_spec(dir, "text"));
+    AdminHost host(dir, logged_spec(dir, "text", GetParam()));
     std::uint16_t local_port = 0;
     {
         TcpClient client(host.port("upper"));
@@ -56,9 +66,9 @@ TEST(AccessLog, TextLineForACleanSession) {
         << "access_log is off by default";
 }
 
-TEST(AccessLog, SaysHowASessionEnded) {
+TEST_P(AccessLog, SaysHowASessionEnded) {
     TempDir dir;
-    AdminHost host(dir, logged_spec(dir, "text"));
+    AdminHost host(dir, logged_spec(dir, "text", GetParam()));
     {
         TcpClient client(host.port("shouty"));
         client.send("boom\n");
@@ -73,6 +83,8 @@ TEST(AccessLog, SaysHowASessionEnded) {
     const auto timeout_line = host.process().wait_for_log_line({"access service=sleepy"}, 5s);
     ASSERT_TRUE(timeout_line) << host.process().log_text();
     EXPECT_NE(timeout_line->find("end=timeout"), std::string::npos) << *timeout_line;
+    EXPECT_NE(timeout_line->find("peer=127.0.0.1:" + std::to_string(idle.local_port())), std::string::npos)
+        << *timeout_line;
 
     TcpClient lingering(host.port("upper"));
     lingering.send("a\n");
@@ -83,6 +95,9 @@ TEST(AccessLog, SaysHowASessionEnded) {
     EXPECT_NE(host_line->find("end=closed_by_host"), std::string::npos) << *host_line;
     EXPECT_NE(host_line->find("bytes_in=2 bytes_out=2"), std::string::npos) << *host_line;
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, AccessLog, ::testing::Values("threads", "events"),
+                         [](const auto &info) { return info.param; });
 
 TEST(AccessLog, JsonLinesCarryTheFieldsAsAnObject) {
     TempDir dir;

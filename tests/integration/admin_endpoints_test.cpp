@@ -2,6 +2,7 @@
 // endpoint, as an operator would use it with curl: health, readiness, the
 // JSON status after some traffic, the token, reloads and drain status.
 #include "harness/AdminHost.h"
+#include "harness/AdminStatus.h"
 #include "harness/Json.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
@@ -21,12 +22,6 @@ AdminHostSpec shipped_spec(const TempDir &dir) {
     spec.plugin_dir = make_plugin_dir(dir, {shipped_plugin("upper"), shipped_plugin("echo")});
     spec.services = {{"upper", "upper.upper", ""}, {"echo", "echo.echo", ""}};
     return spec;
-}
-
-const Json &service_named(const Json &status, const std::string &name) {
-    for (const Json &s : status["services"].array())
-        if (s["name"].string() == name) return s;
-    throw HarnessError("no service '" + name + "' in /status");
 }
 
 // Replaces `target` atomically, as a deploy would (never a half-written file).
@@ -90,9 +85,11 @@ TEST(AdminEndpoints, StatusReportsServicesAndPluginsWithTheTrafficTheTestSent) {
     ASSERT_EQ(status["plugins"].size(), 2u);
     for (const Json &plugin : status["plugins"].array()) {
         SCOPED_TRACE(plugin["name"].string());
-        EXPECT_TRUE(std::regex_match(plugin["sha256"].string(), std::regex("[0-9a-f]{64}"))) << plugin["sha256"].string();
+        EXPECT_TRUE(std::regex_match(plugin["sha256"].string(), std::regex("[0-9a-f]{64}")))
+            << plugin["sha256"].string();
         EXPECT_EQ(std::filesystem::path(plugin["file"].string()).parent_path(), dir / "plugins");
-        EXPECT_TRUE(std::regex_match(plugin["loaded_at"].string(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+        EXPECT_TRUE(
+            std::regex_match(plugin["loaded_at"].string(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
         EXPECT_GE(plugin["generation"].number(), 1);
     }
     EXPECT_EQ(status["draining"].size(), 0u);
@@ -175,7 +172,8 @@ TEST(AdminEndpoints, ReloadSaysWhatChangedAndStatusShowsTheDrainingVersion) {
     const Json report = Json::parse(reloaded.body);
     EXPECT_TRUE(report["ok"].boolean());
     std::string changes;
-    for (const Json &c : report["changes"].array()) changes += c.string() + "\n";
+    for (const Json &c : report["changes"].array())
+        changes += c.string() + "\n";
     EXPECT_NE(changes.find("loaded flip B"), std::string::npos) << changes;
     EXPECT_NE(changes.find("service 'flip' now uses flip B"), std::string::npos) << changes;
 

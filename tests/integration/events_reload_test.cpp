@@ -4,7 +4,7 @@
 // mode events and back on the same address hands the listening socket over,
 // refusing no one, while open connections finish on the service they began on.
 #include "harness/ConfigBuilder.h"
-#include "harness/HarnessError.h"
+#include "harness/FlipPlugin.h"
 #include "harness/LineLoad.h"
 #include "harness/Paths.h"
 #include "harness/PluginFiles.h"
@@ -12,13 +12,12 @@
 #include "harness/Slowdown.h"
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
+#include "harness/Threadname.h"
 
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <filesystem>
-#include <fstream>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,44 +26,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One request on a fresh connection: the reply line, or "" if none came.
-std::string ask(std::uint16_t port, const std::string &line) {
-    try {
-        TcpClient client(port, 2s);
-        client.send(line + "\n");
-        return client.read_line(2s).value_or("");
-    } catch (const std::exception &) {
-        return "";
-    }
-}
-
-std::size_t count_lines(const PorticoProcess &host, std::string_view text) {
-    return lines_containing(host.log_text(), {text}).size();
-}
-
-void rewrite_config(const PorticoProcess &host, const std::string &yaml) {
-    std::ofstream(host.config_path(), std::ios::trunc) << yaml;
-}
-
-// The thread that ran a threadname handler, from its reply to `line`.
-std::string thread_of(TcpClient &client, const std::string &line) {
-    client.send(line + "\n");
-    const auto reply = client.read_line();
-    const std::string tail = ": " + line + "\n";
-    if (!reply || !reply->ends_with(tail) || reply->size() == tail.size())
-        throw HarnessError("not a threadname reply to \"" + line + "\": \"" + reply.value_or("<EOF>") + "\"");
-    return reply->substr(0, reply->size() - tail.size());
-}
-
 TEST(EventsReload, AReplacedPluginServesNewConnectionsWhileOpenOnesFinishOnTheOld) {
-    TempDir dir;
-    const fs::path plugins = dir.subdir("plugins");
-    const fs::path installed = plugins / "flip.so";
-    fs::copy_file(test_plugin("flip_a"), installed);
+    FlipDir setup;
     ConfigBuilder config;
-    config.plugin_dir(plugins).plugins_option("drain_timeout", "60s"); // old_session must outlive the test
+    config.plugin_dir(setup.plugins).plugins_option("drain_timeout", "60s"); // old_session must outlive the test
     config.service("flip", "flip.reply").events(1);
-    PorticoProcess host(dir, config.yaml());
+    PorticoProcess host(setup.dir, config.yaml());
     ASSERT_TRUE(host.wait_ready());
     const auto port = host.port("flip");
 
@@ -72,7 +39,7 @@ TEST(EventsReload, AReplacedPluginServesNewConnectionsWhileOpenOnesFinishOnTheOl
     old_session.send("1\n");
     ASSERT_EQ(old_session.read_line(), "A 1\n");
 
-    replace_by_rename(test_plugin("flip_b"), installed);
+    replace_by_rename(test_plugin("flip_b"), setup.installed);
     ASSERT_TRUE(host.wait_for_log("service 'flip' now uses flip B", scaled<Millis>(5s, 15s)));
     EXPECT_EQ(ask(port, "new"), "B new\n");
     old_session.send("2\n");
@@ -93,9 +60,10 @@ TEST(EventsReload, AReplacedPluginServesNewConnectionsWhileOpenOnesFinishOnTheOl
     for (int swap = 1; swap <= 5; ++swap) {
         const bool to_a = swap % 2 == 1;
         const std::string now_uses = std::string("service 'flip' now uses flip ") + (to_a ? "A" : "B");
-        const auto before = count_lines(host, now_uses);
-        replace_by_rename(test_plugin(to_a ? "flip_a" : "flip_b"), installed);
-        if (wait_until([&] { return count_lines(host, now_uses) > before; }, scaled<Millis>(5s, 15s), 10ms)) ++landed;
+        const auto before = host.count_log_lines({now_uses});
+        replace_by_rename(test_plugin(to_a ? "flip_a" : "flip_b"), setup.installed);
+        if (wait_until([&] { return host.count_log_lines({now_uses}) > before; }, scaled<Millis>(5s, 15s), 10ms))
+            ++landed;
         const auto progress = load.round_trips() + 100;
         wait_until([&] { return load.round_trips() >= progress; }, scaled<Millis>(5s, 15s));
     }
@@ -115,30 +83,18 @@ TEST(EventsReload, AReplacedPluginServesNewConnectionsWhileOpenOnesFinishOnTheOl
 
     // With every old session gone, the replaced versions are unloaded: one
     // flip copy stays mapped, the current one.
-    std::vector<std::string> mapped;
-    const bool one_left = wait_until(
-        [&] {
-            mapped = mapped_shadow_copies(host.pid(), "flip");
-            return mapped.size() == 1;
-        },
-        scaled<Millis>(10s, 30s), 50ms);
-    std::string shown;
-    for (const auto &m : mapped)
-        shown += "\n  " + m;
-    EXPECT_TRUE(one_left) << "flip shadow copies still mapped:" << shown;
+    EXPECT_EQ(wait_one_shadow_copy(host.pid(), "flip", scaled<Millis>(10s, 30s)), "")
+        << "flip shadow copies still mapped";
 }
 
 // A session still on a replaced version at drain_timeout is closed by the
 // host, its handler woken in the read it waits in, and that version unloaded.
 TEST(EventsReload, SessionsOnAReplacedVersionAreClosedAtDrainTimeout) {
-    TempDir dir;
-    const fs::path plugins = dir.subdir("plugins");
-    const fs::path installed = plugins / "flip.so";
-    fs::copy_file(test_plugin("flip_a"), installed);
+    FlipDir setup;
     ConfigBuilder config;
-    config.plugin_dir(plugins).plugins_option("drain_timeout", "1s");
+    config.plugin_dir(setup.plugins).plugins_option("drain_timeout", "1s");
     config.service("flip", "flip.reply").events(1);
-    PorticoProcess host(dir, config.yaml());
+    PorticoProcess host(setup.dir, config.yaml());
     ASSERT_TRUE(host.wait_ready());
     const auto port = host.port("flip");
 
@@ -148,7 +104,7 @@ TEST(EventsReload, SessionsOnAReplacedVersionAreClosedAtDrainTimeout) {
         old_sessions.back().send("old\n");
         ASSERT_EQ(old_sessions.back().read_line(), "A old\n");
     }
-    replace_by_rename(test_plugin("flip_b"), installed);
+    replace_by_rename(test_plugin("flip_b"), setup.installed);
     ASSERT_TRUE(host.wait_for_log("service 'flip' now uses flip B", scaled<Millis>(5s, 15s)));
     TcpClient new_session(port);
     new_session.send("new\n");
@@ -159,8 +115,7 @@ TEST(EventsReload, SessionsOnAReplacedVersionAreClosedAtDrainTimeout) {
             << "a session on the replaced version outlived drain_timeout (1s)";
     EXPECT_TRUE(host.wait_for_log(
         "service 'flip': closed 3 session(s) still on an old plugin version after drain_timeout", 5s));
-    EXPECT_TRUE(wait_until([&] { return mapped_shadow_copies(host.pid(), "flip").size() == 1; },
-                           scaled<Millis>(10s, 30s), 50ms))
+    EXPECT_EQ(wait_one_shadow_copy(host.pid(), "flip", scaled<Millis>(10s, 30s)), "")
         << "the replaced version is still mapped";
     new_session.send("still\n");
     EXPECT_EQ(new_session.read_line(), "B still\n") << "the session on the current version was cut too";
@@ -171,13 +126,11 @@ TEST(EventsReload, SessionsOnAReplacedVersionAreClosedAtDrainTimeout) {
 // show which mode served a connection: in mode threads two connections open
 // at once run on two threads; on one event loop, on the same one.
 TEST(EventsReload, SighupMovesAServiceFromThreadsToEventsAndBackWithoutRefusingAnyone) {
-    TempDir dir;
-    const fs::path plugins = dir.subdir("plugins");
-    fs::copy_file(test_plugin("flip_a"), plugins / "flip.so");
-    fs::copy_file(shipped_plugin("threadname"), plugins / "threadname.so");
+    FlipDir setup;
+    fs::copy_file(shipped_plugin("threadname"), setup.plugins / "threadname.so");
     auto make_config = [&](bool events) {
         ConfigBuilder config;
-        config.plugin_dir(plugins).plugins_option("drain_timeout", "30s");
+        config.plugin_dir(setup.plugins).plugins_option("drain_timeout", "30s");
         auto &flip = config.service("flip", "flip.reply");
         auto &names = config.service("names", "threadname.threadname");
         if (events) {
@@ -189,7 +142,7 @@ TEST(EventsReload, SighupMovesAServiceFromThreadsToEventsAndBackWithoutRefusingA
         }
         return config.yaml();
     };
-    PorticoProcess host(dir, make_config(false));
+    PorticoProcess host(setup.dir, make_config(false));
     ASSERT_TRUE(host.wait_ready());
     const auto flip_port = host.port("flip");
     const auto names_port = host.port("names");
@@ -223,14 +176,14 @@ TEST(EventsReload, SighupMovesAServiceFromThreadsToEventsAndBackWithoutRefusingA
     }
 
     auto reload = [&](bool events) {
-        const auto flip_changes = count_lines(host, "service 'flip' changed");
-        const auto names_changes = count_lines(host, "service 'names' changed");
-        rewrite_config(host, make_config(events));
+        const auto flip_changes = host.count_log_lines({"service 'flip' changed"});
+        const auto names_changes = host.count_log_lines({"service 'names' changed"});
+        host.rewrite_config(make_config(events));
         host.send_signal(SIGHUP);
         return wait_until(
             [&] {
-                return count_lines(host, "service 'flip' changed") > flip_changes &&
-                       count_lines(host, "service 'names' changed") > names_changes;
+                return host.count_log_lines({"service 'flip' changed"}) > flip_changes &&
+                       host.count_log_lines({"service 'names' changed"}) > names_changes;
             },
             scaled<Millis>(5s, 15s));
     };
@@ -270,7 +223,7 @@ TEST(EventsReload, SighupMovesAServiceFromThreadsToEventsAndBackWithoutRefusingA
     on_threads.close();
     on_loop.close();
     on_loop_too.close();
-    EXPECT_TRUE(wait_until([&] { return count_lines(host, "service 'names' (retired) has drained") == 2; },
+    EXPECT_TRUE(wait_until([&] { return host.count_log_lines({"service 'names' (retired) has drained"}) == 2; },
                            scaled<Millis>(5s, 15s), 20ms))
         << "the retired threads and events services of 'names' did not both drain";
 }

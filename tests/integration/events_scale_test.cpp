@@ -4,6 +4,7 @@
 // a newcomer is still answered at once.
 #include "harness/ConfigBuilder.h"
 #include "harness/ConnectStorm.h"
+#include "harness/Elapsed.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
@@ -20,12 +21,6 @@
 
 namespace portico::test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-Millis since(Clock::time_point start) {
-    return std::chrono::duration_cast<Millis>(Clock::now() - start);
-}
 
 TEST(EventsScale, TwoThousandConnectionsOnOneLoopAddNoThreads) {
     constexpr int kConnections = 2000;

@@ -1,13 +1,16 @@
-// events_serving_test.cpp — `mode: events` from a user's chair: the same
-// stream plugins, unchanged, answer as in mode threads, while a few event-loop
-// threads serve every connection (one fiber each), so a silent client holds
-// no thread and many clients share one.
+// events_serving_test.cpp — what only `mode: events` does, from a user's
+// chair: a few event-loop threads serve every connection (one fiber each),
+// so a silent client holds no thread and many clients share one. That the
+// same plugins answer as in mode threads is the Modes/Serving tests in
+// serving_test.cpp.
 #include "harness/ConfigBuilder.h"
-#include "harness/Paths.h"
-#include "harness/PluginDir.h"
+#include "harness/Elapsed.h"
 #include "harness/PorticoProcess.h"
+#include "harness/ShippedHost.h"
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
+#include "harness/Text.h"
+#include "harness/Threadname.h"
 
 #include <gtest/gtest.h>
 
@@ -25,76 +28,6 @@
 
 namespace portico::test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-Millis since(Clock::time_point start) {
-    return std::chrono::duration_cast<Millis>(Clock::now() - start);
-}
-
-// A host with the shipped plugins; `add_services` fills in the services.
-template <class AddServices> std::unique_ptr<PorticoProcess> start_shipped(const TempDir &dir, AddServices add) {
-    ConfigBuilder config;
-    config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("echo"), shipped_plugin("upper"),
-                                            shipped_plugin("threadname"), shipped_plugin("http_hello")}));
-    add(config);
-    return std::make_unique<PorticoProcess>(dir, config.yaml());
-}
-
-std::string upper(std::string text) {
-    for (char &c : text)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return text;
-}
-
-// The thread name in a threadname reply "<name>: <line>" to `line`, or "" if
-// the reply is not one.
-std::string thread_name_in(const std::optional<std::string> &reply, const std::string &line) {
-    const std::string tail = ": " + line;
-    if (!reply || !reply->ends_with(tail) || reply->size() == tail.size()) return "";
-    return reply->substr(0, reply->size() - tail.size());
-}
-
-// `mode: events` alone: the default number of loops and stack size.
-TEST(EventsServing, UpperAnswersEveryLineOfOneConnection) {
-    TempDir dir;
-    auto host =
-        start_shipped(dir, [](ConfigBuilder &c) { c.service("upper", "upper.upper").option("mode", "events"); });
-    ASSERT_TRUE(host->wait_ready());
-
-    TcpClient client(host->port("upper"));
-    client.send("Hello, Server!\n");
-    EXPECT_EQ(client.read_line(), "HELLO, SERVER!\n");
-    client.send("two\nthree\n"); // two lines in one segment
-    EXPECT_EQ(client.read_line(), "TWO\n");
-    EXPECT_EQ(client.read_line(), "THREE\n");
-    client.send("fo"); // one line split over two segments
-    client.send("ur, with spaces & punctuation!\n");
-    EXPECT_EQ(client.read_line(), "FOUR, WITH SPACES & PUNCTUATION!\n");
-    client.send("\n"); // an empty line is still a line
-    EXPECT_EQ(client.read_line(), "\n");
-    client.shutdown_write();
-    EXPECT_EQ(client.read_until_eof(), "") << "upper should close the connection after the client's EOF";
-}
-
-// More than the socket buffers hold both ways: the handler's writes must wait
-// for the client to read (its fiber suspended) and go on where they stopped.
-TEST(EventsServing, EchoReturnsOneMebibyteAfterHalfClose) {
-    TempDir dir;
-    auto host = start_shipped(dir, [](ConfigBuilder &c) { c.service("echo", "echo.echo").events(1); });
-    ASSERT_TRUE(host->wait_ready());
-
-    std::mt19937 random(20240601);
-    std::string payload(1 << 20, '\0');
-    for (char &c : payload)
-        c = static_cast<char>(random());
-
-    TcpClient client(host->port("echo"));
-    const std::string back = client.round_trip(payload, 20s);
-    ASSERT_EQ(back.size(), payload.size());
-    const auto mismatch = std::mismatch(back.begin(), back.end(), payload.begin());
-    EXPECT_TRUE(mismatch.first == back.end()) << "first differing byte at offset " << (mismatch.first - back.begin());
-}
 
 // Twenty clients each send a different 256 KiB at once on one loop: every
 // handler's reads and writes wait in turn, and each client gets back exactly
@@ -167,7 +100,7 @@ TEST(EventsServing, SilentClientsDoNotBlockAnotherOnOneLoop) {
     for (std::size_t i = 0; i < silent.size(); ++i) {
         const std::string line = "late " + std::to_string(i) + "\n";
         silent[i].send(line);
-        EXPECT_EQ(silent[i].read_line(), upper(i == 0 ? "half a li" + line : line))
+        EXPECT_EQ(silent[i].read_line(), upper_cased(i == 0 ? "half a li" + line : line))
             << "silent client " << i << " is still served once it speaks";
     }
 }

@@ -3,6 +3,7 @@
 // shutdown_timeout, then the handlers waiting in reads are woken ("stopping")
 // and their connections closed; exit code 0 either way.
 #include "harness/ConfigBuilder.h"
+#include "harness/Elapsed.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
@@ -20,12 +21,6 @@
 
 namespace portico::test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-Millis since(Clock::time_point start) {
-    return std::chrono::duration_cast<Millis>(Clock::now() - start);
-}
 
 TEST(EventsShutdown, SigtermRefusesNewConnectionsAndLetsAnOpenSessionFinish) {
     TempDir dir;

@@ -3,6 +3,7 @@
 // notices after about a second and says which service's loop is stalled,
 // while other services, on their own loops, are served meanwhile.
 #include "harness/ConfigBuilder.h"
+#include "harness/Elapsed.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
@@ -16,12 +17,6 @@
 
 namespace portico::test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-Millis since(Clock::time_point start) {
-    return std::chrono::duration_cast<Millis>(Clock::now() - start);
-}
 
 TEST(EventsStall, ABlockingHandlerIsReportedAsAStalledLoop) {
     TempDir dir;

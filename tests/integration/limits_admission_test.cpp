@@ -1,13 +1,19 @@
-// limits_admission_test.cpp — who gets in (issue 4): max_connections under a
-// flood, allow/deny lists, per_source_max, accept_rate and queue_timeout,
-// each seen from a client's chair: served, or refused at once with the
-// busy_message, never left hanging.
+// limits_admission_test.cpp — who gets in (issue 4): allow/deny lists,
+// per_source_max and accept_rate in both modes; max_connections under a
+// flood, max_queued and queue_timeout in mode threads (the flood on one
+// event loop is in events_limits_admission_test.cpp). Each seen from a
+// client's chair: served, or refused at once with the busy_message, never
+// left hanging.
+#include "harness/Chatter.h"
 #include "harness/ConfigBuilder.h"
 #include "harness/ConnectStorm.h"
-#include "harness/HarnessError.h"
+#include "harness/Elapsed.h"
+#include "harness/Modes.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
+#include "harness/Refusal.h"
+#include "harness/ShippedHost.h"
 #include "harness/Slowdown.h"
 #include "harness/SocketQueues.h"
 #include "harness/Sockets.h"
@@ -17,59 +23,27 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <iostream>
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace portico::test {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-const std::string kBusy = "busy, try later\r\n"; // busy_message "busy, try later" as the client sees it
-
-Millis since(Clock::time_point start) { return std::chrono::duration_cast<Millis>(Clock::now() - start); }
-
-
-// A host serving upper.upper as service "upper", tuned by `tune`.
-template <class Tune> std::unique_ptr<PorticoProcess> start_upper(const TempDir &dir, Tune tune) {
-    ConfigBuilder config;
-    config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("upper")}));
-    tune(config.service("upper", "upper.upper").option("busy_message", yaml_quote("busy, try later")));
-    return std::make_unique<PorticoProcess>(dir, config.yaml());
+// A host serving upper.upper as service "upper" in `mode`, saying kBusy to
+// whoever it refuses, its entry tuned by `tune`.
+std::unique_ptr<PorticoProcess> start_busy_upper(const TempDir &dir, const std::string &mode,
+                                                 const std::function<void(ServiceSpec &)> &tune) {
+    return start_upper(
+        dir, [&](ServiceSpec &s) { tune(in_mode(s, mode).option("busy_message", yaml_quote(kBusyMessage))); });
 }
 
-// What a fresh connection gets for "ping\n": "PING\n" when it is served;
-// when it is refused, the line the host said before closing ("" if none).
-std::string probe(TcpClient &client) {
-    try {
-        client.send("ping\n");
-    } catch (const HarnessError &) {
-        // Already closed by the host: what it said is still in our buffer.
-    }
-    try {
-        return client.read_line(5s).value_or("");
-    } catch (const HarnessError &) {
-        return ""; // reset with nothing said
-    }
-}
-
-std::string probe_new(std::uint16_t port) {
-    TcpClient client(port);
-    return probe(client);
-}
-
-// A refused connection is closed by the host promptly, having said kBusy.
-void expect_refused_promptly(TcpClient &client, const std::string &why) {
-    const auto start = Clock::now();
-    const auto said = client.read_until_closed(2s);
-    ASSERT_TRUE(said.has_value()) << why << ": the host left the connection open instead of refusing it";
-    EXPECT_EQ(*said, kBusy) << why;
-    EXPECT_LT(since(start), 1000ms) << why << ": refusal should be immediate";
-}
+// The tests below run in mode threads and mode events alike
+// (Modes/LimitsAdmission.*/threads and …/events); the plain TESTs are about
+// mode threads' pool and queue.
+class LimitsAdmission : public ::testing::TestWithParam<std::string> {};
 
 // 2000 attempts against max_connections 100: the 99 that fit next to a
 // steady client are served, every other one is refused at once with the
@@ -85,7 +59,7 @@ TEST(LimitsAdmission, MaxConnectionsFloodIsRefusedPromptlyWhileAServedClientKeep
                      << "about 400 descriptors (ulimit -Hn)";
 
     TempDir dir;
-    auto host = start_upper(dir, [](ServiceSpec &s) {
+    auto host = start_busy_upper(dir, "threads", [](ServiceSpec &s) {
         s.threads(2, kMaxConnections).option("max_connections", std::to_string(kMaxConnections));
     });
     ASSERT_TRUE(host->wait_ready());
@@ -93,46 +67,22 @@ TEST(LimitsAdmission, MaxConnectionsFloodIsRefusedPromptlyWhileAServedClientKeep
 
     TcpClient steady(port);
     ASSERT_EQ(probe(steady), "PING\n");
-
-    std::atomic<bool> storm_done{false};
-    std::atomic<int> round_trips{0};
-    std::vector<Millis> latencies;
-    std::string steady_error;
-    std::thread pacer([&] {
-        try {
-            while (!storm_done) {
-                const auto start = Clock::now();
-                steady.send("still here\n");
-                if (steady.read_line(2s) != "STILL HERE\n") throw HarnessError("wrong reply");
-                latencies.push_back(since(start));
-                ++round_trips;
-            }
-        } catch (const std::exception &e) {
-            steady_error = e.what();
-        }
-    });
+    Chatter pacer(steady, {.line = "still here\n", .reply = "STILL HERE\n", .pause = 0ms, .timeout = 2s});
     StormResult storm = connect_storm({.port = port, .attempts = kAttempts, .in_flight = window});
-    storm_done = true;
-    pacer.join();
+    ChatterResult paced = pacer.stop();
 
-    EXPECT_EQ(storm.hung, 0) << storm.first_failure;
-    EXPECT_EQ(storm.connect_failed, 0) << storm.first_failure;
-    EXPECT_EQ(storm.served, kMaxConnections - 1) << "the steady client holds the 100th slot";
-    EXPECT_EQ(storm.refused, kAttempts - (kMaxConnections - 1));
-    EXPECT_EQ(storm.refused_saying[kBusy], storm.refused) << "every refused client gets the busy line first";
-    for (const auto &[said, count] : storm.refused_saying)
-        if (said != kBusy) ADD_FAILURE() << count << " refused attempts received \"" << said << "\"";
-    EXPECT_LT(storm.slowest, 5000ms);
+    // The steady client holds the 100th slot.
+    expect_flood_refused(storm, kAttempts, kMaxConnections - 1);
 
-    ASSERT_TRUE(steady_error.empty()) << "the steady client failed during the flood: " << steady_error;
-    ASSERT_GT(round_trips.load(), 0);
-    std::sort(latencies.begin(), latencies.end());
-    const Millis p99 = latencies[latencies.size() * 99 / 100];
-    const Millis worst = latencies.back();
-    RecordProperty("steady_round_trips", round_trips.load());
+    ASSERT_TRUE(paced.error.empty()) << "the steady client failed during the flood: " << paced.error;
+    ASSERT_GT(paced.round_trips, 0);
+    std::sort(paced.latencies.begin(), paced.latencies.end());
+    const Millis p99 = paced.latencies[paced.latencies.size() * 99 / 100];
+    const Millis worst = paced.latencies.back();
+    RecordProperty("steady_round_trips", paced.round_trips);
     RecordProperty("steady_p99_ms", static_cast<int>(p99.count()));
     RecordProperty("steady_max_ms", static_cast<int>(worst.count()));
-    std::cout << "steady client during the flood: " << round_trips << " round trips, p99 " << p99.count()
+    std::cout << "steady client during the flood: " << paced.round_trips << " round trips, p99 " << p99.count()
               << " ms, max " << worst.count() << " ms; slowest attempt " << storm.slowest.count() << " ms\n";
     if (!kSanitized) {
         EXPECT_LT(worst, 100ms) << "an admitted client must not feel the flood (p99 " << p99.count() << " ms)";
@@ -144,33 +94,35 @@ TEST(LimitsAdmission, MaxConnectionsFloodIsRefusedPromptlyWhileAServedClientKeep
     EXPECT_TRUE(wait_until([&] { return probe_new(port) == "PING\n"; }, 10s, 50ms));
 }
 
-TEST(LimitsAdmission, DenyListRefusesAtOnceWithTheBusyLine) {
+TEST_P(LimitsAdmission, DenyAndAllowListsRefuseAtOnceWithTheBusyLine) {
     TempDir dir;
-    auto host = start_upper(dir, [](ServiceSpec &s) { s.option("deny", "[127.0.0.1]"); });
-    ASSERT_TRUE(host->wait_ready());
+    ConfigBuilder config;
+    config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("upper")}));
+    in_mode(config.service("denying", "upper.upper"), GetParam())
+        .option("deny", "[127.0.0.1]")
+        .option("busy_message", yaml_quote(kBusyMessage));
+    in_mode(config.service("allowing", "upper.upper"), GetParam())
+        .option("allow", "[127.0.0.2]")
+        .option("busy_message", yaml_quote(kBusyMessage));
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
 
-    TcpClient denied(host->port("upper"));
+    TcpClient denied(host.port("denying"));
     expect_refused_promptly(denied, "127.0.0.1 is denied");
-    EXPECT_TRUE(host->wait_for_log_line({"refused 127.0.0.1:", "source is in the deny list"}, 5s));
-    TcpClient other = connect_from("127.0.0.2", host->port("upper"));
+    EXPECT_TRUE(host.wait_for_log_line({"service 'denying': refused 127.0.0.1:", "source is in the deny list"}, 5s));
+    TcpClient other = connect_from("127.0.0.2", host.port("denying"));
     EXPECT_EQ(probe(other), "PING\n") << "only 127.0.0.1 is denied";
-}
 
-TEST(LimitsAdmission, AllowListServesOnlyTheListedSource) {
-    TempDir dir;
-    auto host = start_upper(dir, [](ServiceSpec &s) { s.option("allow", "[127.0.0.2]"); });
-    ASSERT_TRUE(host->wait_ready());
-
-    TcpClient outsider(host->port("upper"));
+    TcpClient outsider(host.port("allowing"));
     expect_refused_promptly(outsider, "127.0.0.1 is not in the allow list");
-    EXPECT_TRUE(host->wait_for_log_line({"refused 127.0.0.1:", "not in the allow list"}, 5s));
-    TcpClient allowed = connect_from("127.0.0.2", host->port("upper"));
+    EXPECT_TRUE(host.wait_for_log_line({"service 'allowing': refused 127.0.0.1:", "not in the allow list"}, 5s));
+    TcpClient allowed = connect_from("127.0.0.2", host.port("allowing"));
     EXPECT_EQ(probe(allowed), "PING\n");
 }
 
-TEST(LimitsAdmission, PerSourceMaxCapsOneAddressNotOthers) {
+TEST_P(LimitsAdmission, PerSourceMaxCapsOneAddressNotOthers) {
     TempDir dir;
-    auto host = start_upper(dir, [](ServiceSpec &s) { s.threads(2, 8).option("per_source_max", "3"); });
+    auto host = start_busy_upper(dir, GetParam(), [](ServiceSpec &s) { s.option("per_source_max", "3"); });
     ASSERT_TRUE(host->wait_ready());
     const auto port = host->port("upper");
 
@@ -188,12 +140,15 @@ TEST(LimitsAdmission, PerSourceMaxCapsOneAddressNotOthers) {
 
     three.pop_back(); // frees one slot once the host has seen the close
     EXPECT_TRUE(wait_until([&] { return probe_new(port) == "PING\n"; }, 5s, 20ms));
+    three.front().send("the others are untouched\n");
+    EXPECT_EQ(three.front().read_line(), "THE OTHERS ARE UNTOUCHED\n");
 }
 
-TEST(LimitsAdmission, AcceptRateAllowsABurstThenRefusesUntilRefilled) {
+TEST_P(LimitsAdmission, AcceptRateAllowsABurstThenRefusesUntilRefilled) {
     TempDir dir;
     // One new connection per second per source, three at once.
-    auto host = start_upper(dir, [](ServiceSpec &s) { s.option("accept_rate", "{per_second: 1, burst: 3}"); });
+    auto host =
+        start_busy_upper(dir, GetParam(), [](ServiceSpec &s) { s.option("accept_rate", "{per_second: 1, burst: 3}"); });
     ASSERT_TRUE(host->wait_ready());
     const auto port = host->port("upper");
 
@@ -216,11 +171,14 @@ TEST(LimitsAdmission, AcceptRateAllowsABurstThenRefusesUntilRefilled) {
     EXPECT_EQ(burst.front().read_line(), "OPEN SESSIONS ARE UNTOUCHED\n");
 }
 
+INSTANTIATE_TEST_SUITE_P(Modes, LimitsAdmission, ::testing::Values("threads", "events"),
+                         [](const auto &info) { return info.param; });
+
 // max_queued 0: no waiting. Served while a worker is free, refused visibly
 // (not dropped in silence) when none is, and served again once one frees up.
 TEST(LimitsAdmission, MaxQueuedZeroServesWhileAWorkerIsFreeAndRefusesWhenNone) {
     TempDir dir;
-    auto host = start_upper(dir, [](ServiceSpec &s) { s.threads(1, 2).option("max_queued", "0"); });
+    auto host = start_busy_upper(dir, "threads", [](ServiceSpec &s) { s.threads(1, 2).option("max_queued", "0"); });
     ASSERT_TRUE(host->wait_ready());
     const auto port = host->port("upper");
 
@@ -246,7 +204,7 @@ TEST(LimitsAdmission, QueueTimeoutRefusesAConnectionThatWaitedTooLong) {
     config.service("slow", "slow.reply")
         .threads(1, 1)
         .option("queue_timeout", "1s")
-        .option("busy_message", yaml_quote("busy, try later"))
+        .option("busy_message", yaml_quote(kBusyMessage))
         .setting("delay_ms", "2500");
     PorticoProcess host(dir, config.yaml());
     ASSERT_TRUE(host.wait_ready());

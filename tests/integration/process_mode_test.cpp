@@ -21,6 +21,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/types.h>
@@ -54,7 +55,11 @@ Served connect_and_ask_pid(std::uint16_t port) {
 std::vector<Served> connections_on_two_workers(std::uint16_t port) {
     std::vector<Served> open;
     std::set<std::string> pids;
-    for (int i = 0; i < 24 && pids.size() < 2; ++i) { // each worker serves 16 at once
+    for (int i = 0; i < 24 && pids.size() < 2; ++i) { // each worker serves 32 at once (process_service)
+        // The worker that lost the last accept race may still be away from
+        // its poll (Poco's accept loop backs off after a failed accept):
+        // give it a moment, or a quick series all lands on the winner.
+        if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         open.push_back(connect_and_ask_pid(port));
         pids.insert(open.back().pid);
     }
@@ -85,8 +90,14 @@ bool wait_workers_serving(PorticoProcess &host, const std::string &service, std:
         [&] { return lines_containing(host.log_text(), {"of service '" + service + "' serving"}).size() >= count; }, 10s);
 }
 
+// Each worker has 32 threads: the kernel may hand every one of the up to 24
+// connections connections_on_two_workers opens to the same worker, and with
+// the default 16 the 17th would wait in that worker's queue for good.
 ServiceSpec &process_service(ConfigBuilder &config, int workers) {
-    return config.service("crash", "crash.crash").option("mode", "process").option("workers", std::to_string(workers));
+    return config.service("crash", "crash.crash")
+        .option("mode", "process")
+        .option("workers", std::to_string(workers))
+        .threads(1, 32);
 }
 
 struct CrashCase {
@@ -221,6 +232,11 @@ TEST(ProcessMode, PluginReloadServesTheNewVersionToNewConnections) {
         },
         5s, 20ms))
         << "new connections never reached version 2.0.0";
+    // Until an old worker has taken in its SIGTERM it still accepts: wait
+    // for both to say they stopped, then every new connection is 2.0.0's.
+    EXPECT_TRUE(wait_until(
+        [&] { return lines_containing(host.log_text(), {"of service 'crash' stopped accepting"}).size() >= 2; }, 5s))
+        << "the old workers never stopped accepting";
     for (int i = 0; i < 5; ++i) {
         TcpClient client(port);
         client.send("version\n");

@@ -4,6 +4,7 @@
 // answered wrongly; every connection keeps the version it started with; and
 // once the load stops, the old versions are really unloaded.
 #include "harness/ConfigBuilder.h"
+#include "harness/FlipPlugin.h"
 #include "harness/LineLoad.h"
 #include "harness/Paths.h"
 #include "harness/PluginFiles.h"
@@ -15,8 +16,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <iostream>
 #include <filesystem>
+#include <iostream>
 #include <string>
 
 namespace portico::test {
@@ -24,35 +25,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A temp dir whose plugins/flip.so is flip_a, and a host serving it as
-// service "flip" with room for the load's connections.
-struct FlipHost {
-    TempDir dir;
-    fs::path plugins = dir.subdir("plugins");
-    fs::path installed = plugins / "flip.so";
+// A host serving flip.so (FlipDir) as service "flip" with room for the
+// load's connections.
+struct FlipHost : FlipDir {
     ConfigBuilder config;
 
     explicit FlipHost(const std::string &watch = "true") {
-        fs::copy_file(test_plugin("flip_a"), installed);
         config.plugin_dir(plugins).plugins_option("watch", watch).plugins_option("drain_timeout", "3s");
         config.service("flip", "flip.reply").threads(8, 96).option("max_queued", "256");
     }
 };
-
-// One request on a fresh connection: the reply line, or "" if none came.
-std::string ask(std::uint16_t port, const std::string &line) {
-    try {
-        TcpClient client(port, 2s);
-        client.send(line + "\n");
-        return client.read_line(2s).value_or("");
-    } catch (const std::exception &) {
-        return "";
-    }
-}
-
-std::size_t count_lines(const PorticoProcess &host, std::string_view text) {
-    return lines_containing(host.log_text(), {text}).size();
-}
 
 TEST(ReloadUnderLoad, TwentySwapsUnderChurnDropNothingMixNothingAndUnloadOldVersions) {
     FlipHost setup;
@@ -78,12 +60,13 @@ TEST(ReloadUnderLoad, TwentySwapsUnderChurnDropNothingMixNothingAndUnloadOldVers
     for (int swap = 1; swap <= kSwaps; ++swap) {
         const bool to_b = swap % 2 == 1;
         const std::string now_uses = std::string("service 'flip' now uses flip ") + (to_b ? "B" : "A");
-        const auto before = count_lines(host, now_uses);
+        const auto before = host.count_log_lines({now_uses});
         replace_by_rename(test_plugin(to_b ? "flip_b" : "flip_a"), setup.installed);
         // SIGHUP races the file watcher for some swaps: whichever comes
         // second must find the file already loaded and change nothing.
         if (swap % 5 == 0) host.send_signal(SIGHUP);
-        if (wait_until([&] { return count_lines(host, now_uses) > before; }, scaled<Millis>(5s, 15s), 10ms)) ++landed;
+        if (wait_until([&] { return host.count_log_lines({now_uses}) > before; }, scaled<Millis>(5s, 15s), 10ms))
+            ++landed;
         const auto progress = load.round_trips() + 150;
         wait_until([&] { return load.round_trips() >= progress; }, scaled<Millis>(5s, 15s));
     }
@@ -99,7 +82,7 @@ TEST(ReloadUnderLoad, TwentySwapsUnderChurnDropNothingMixNothingAndUnloadOldVers
     EXPECT_GT(result.by_prefix[0], 0u) << "no reply came from version A";
     EXPECT_GT(result.by_prefix[1], 0u) << "no reply came from version B";
     EXPECT_GT(result.connections, 200u) << "too little churn to mean anything";
-    EXPECT_EQ(count_lines(host, "SIGHUP: reloading"), 4u);
+    EXPECT_EQ(host.count_log_lines({"SIGHUP: reloading"}), 4u);
 
     // Twenty swaps end on A.
     EXPECT_EQ(ask(port, "after"), "A after\n");
@@ -107,16 +90,8 @@ TEST(ReloadUnderLoad, TwentySwapsUnderChurnDropNothingMixNothingAndUnloadOldVers
 
     // With the load gone, every replaced version is unloaded (at the latest
     // at drain_timeout): one flip copy stays mapped, the current one.
-    std::vector<std::string> mapped;
-    const bool one_left = wait_until(
-        [&] {
-            mapped = mapped_shadow_copies(host.pid(), "flip");
-            return mapped.size() == 1;
-        },
-        scaled<Millis>(10s, 30s), 50ms);
-    std::string shown;
-    for (const auto &m : mapped) shown += "\n  " + m;
-    EXPECT_TRUE(one_left) << "flip shadow copies still mapped:" << shown;
+    EXPECT_EQ(wait_one_shadow_copy(host.pid(), "flip", scaled<Millis>(10s, 30s)), "")
+        << "flip shadow copies still mapped";
     EXPECT_TRUE(lines_containing(host.log_text(), {"still mapped after dlclose"}).empty());
 }
 
@@ -137,8 +112,7 @@ TEST(ReloadUnderLoad, AFileRenamedIntoPlaceServesWithin500ms) {
         ASSERT_TRUE(serving) << "round " << round << ": the new file never served";
         EXPECT_LT(took, limit) << "round " << round << ": from rename to the first reply took " << took.count()
                                << " ms";
-        std::cout << "round " << round << ": rename to first reply from the new version: " << took.count()
-                  << " ms\n";
+        std::cout << "round " << round << ": rename to first reply from the new version: " << took.count() << " ms\n";
     }
 }
 
@@ -154,7 +128,7 @@ TEST(ReloadUnderLoad, SighupLoadsAReplacedFileWhenWatchingIsOff) {
     EXPECT_FALSE(wait_until([&] { return ask(port, "x") == "B x\n"; }, 500ms, 20ms));
     host.send_signal(SIGHUP);
     EXPECT_TRUE(wait_until([&] { return ask(port, "x") == "B x\n"; }, scaled<Millis>(3s, 10s), 5ms));
-    EXPECT_EQ(count_lines(host, "service 'flip' now uses flip B"), 1u);
+    EXPECT_EQ(host.count_log_lines({"service 'flip' now uses flip B"}), 1u);
 }
 
 } // namespace

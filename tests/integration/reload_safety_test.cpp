@@ -3,6 +3,7 @@
 // being written is never loaded; services added, removed and changed by
 // SIGHUP leave everyone else's connections alone.
 #include "harness/ConfigBuilder.h"
+#include "harness/FlipPlugin.h"
 #include "harness/LineLoad.h"
 #include "harness/Paths.h"
 #include "harness/PluginFiles.h"
@@ -17,7 +18,6 @@
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <string>
 #include <thread>
@@ -27,31 +27,6 @@ namespace portico::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ask(std::uint16_t port, const std::string &line) {
-    try {
-        TcpClient client(port, 2s);
-        client.send(line + "\n");
-        return client.read_line(2s).value_or("");
-    } catch (const std::exception &) {
-        return "";
-    }
-}
-
-std::size_t count_lines(const PorticoProcess &host, std::initializer_list<std::string_view> parts) {
-    return lines_containing(host.log_text(), parts).size();
-}
-
-void rewrite_config(const PorticoProcess &host, const std::string &yaml) {
-    std::ofstream(host.config_path(), std::ios::trunc) << yaml;
-}
-
-struct FlipDir {
-    TempDir dir;
-    fs::path plugins = dir.subdir("plugins");
-    fs::path installed = plugins / "flip.so";
-    FlipDir() { fs::copy_file(test_plugin("flip_a"), installed); }
-};
 
 TEST(ReloadSafety, TruncatedOrGarbagePluginFileLeavesTheOldVersionServing) {
     FlipDir setup;
@@ -81,10 +56,12 @@ TEST(ReloadSafety, TruncatedOrGarbagePluginFileLeavesTheOldVersionServing) {
     EXPECT_EQ(ask(port, "z"), "A z\n");
 
     // SIGHUP looks at the garbage again, refuses it again, and A still serves.
-    const auto refusals = count_lines(host, {"plugin reload refused", "is not an ELF shared object"});
+    const auto refusals = host.count_log_lines({"plugin reload refused", "is not an ELF shared object"});
     host.send_signal(SIGHUP);
     EXPECT_TRUE(wait_until(
-        [&] { return count_lines(host, {"plugin reload refused", "is not an ELF shared object"}) > refusals; },
+        [&] {
+            return host.count_log_lines({"plugin reload refused", "is not an ELF shared object"}) > refusals;
+        },
         scaled<Millis>(5s, 15s)));
     EXPECT_EQ(ask(port, "w"), "A w\n");
     steady.send("2\n");
@@ -93,7 +70,7 @@ TEST(ReloadSafety, TruncatedOrGarbagePluginFileLeavesTheOldVersionServing) {
     // A good file after the bad ones loads as usual.
     replace_by_rename(test_plugin("flip_b"), setup.installed);
     EXPECT_TRUE(wait_until([&] { return ask(port, "v") == "B v\n"; }, scaled<Millis>(5s, 15s), 10ms));
-    EXPECT_EQ(count_lines(host, {"service 'flip' now uses flip B"}), 1u);
+    EXPECT_EQ(host.count_log_lines({"service 'flip' now uses flip B"}), 1u);
 }
 
 // The right behaviour for a file copied in slowly (cp over a slow disk or
@@ -116,8 +93,10 @@ TEST(ReloadSafety, APluginFileWrittenSlowlyIsLoadedOnlyWhenComplete) {
     std::thread prober([&] {
         while (writing) {
             const std::string reply = ask(port, "p");
-            if (reply == "A p\n") ++answered_by_a;
-            else if (unexpected.size() < 5) unexpected.push_back(reply);
+            if (reply == "A p\n")
+                ++answered_by_a;
+            else if (unexpected.size() < 5)
+                unexpected.push_back(reply);
             std::this_thread::sleep_for(20ms);
         }
     });
@@ -131,8 +110,8 @@ TEST(ReloadSafety, APluginFileWrittenSlowlyIsLoadedOnlyWhenComplete) {
     EXPECT_GT(answered_by_a.load(), 10);
     EXPECT_TRUE(wait_until([&] { return ask(port, "y") == "B y\n"; }, scaled<Millis>(5s, 15s), 10ms))
         << "the complete file was not loaded";
-    EXPECT_EQ(count_lines(host, {"reload refused"}), 0u) << "the half-written file was tried";
-    EXPECT_EQ(count_lines(host, {"loaded plugin 'flip' B"}), 1u);
+    EXPECT_EQ(host.count_log_lines({"reload refused"}), 0u) << "the half-written file was tried";
+    EXPECT_EQ(host.count_log_lines({"loaded plugin 'flip' B"}), 1u);
 }
 
 TEST(ReloadSafety, InvalidYamlOnSighupKeepsTheOldConfigAndSaysWhere) {
@@ -147,13 +126,12 @@ TEST(ReloadSafety, InvalidYamlOnSighupKeepsTheOldConfigAndSaysWhere) {
     const std::string path = host.config_path().string();
 
     // A syntax error: an unclosed flow sequence on line 4.
-    rewrite_config(host, "plugins:\n  dir: " + yaml_quote(setup.plugins.string()) +
-                             "\nservices:\n  - name: [flip\n    listen: 127.0.0.1:0\n");
+    host.rewrite_config("plugins:\n  dir: " + yaml_quote(setup.plugins.string()) +
+                        "\nservices:\n  - name: [flip\n    listen: 127.0.0.1:0\n");
     host.send_signal(SIGHUP);
-    const auto syntax = host.wait_for_log(std::regex(std::regex_replace(path, std::regex(R"([.^$|()\[\]{}*+?\\])"),
-                                                                        R"(\$&)") +
-                                                     R"(:(\d+):(\d+): )"),
-                                          scaled<Millis>(5s, 15s));
+    const auto syntax = host.wait_for_log(
+        std::regex(std::regex_replace(path, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(:(\d+):(\d+): )"),
+        scaled<Millis>(5s, 15s));
     ASSERT_TRUE(syntax) << "no file:line:col for the YAML error";
     EXPECT_TRUE(host.wait_for_log_line({path, "config not reloaded; the previous config keeps running"}, 5s));
     EXPECT_EQ(ask(port, "y"), "A y\n");
@@ -162,11 +140,11 @@ TEST(ReloadSafety, InvalidYamlOnSighupKeepsTheOldConfigAndSaysWhere) {
     ConfigBuilder typo;
     typo.plugin_dir(setup.plugins);
     typo.service("flip", "flip.reply").threads(1, 4).option("max_conections", "5");
-    rewrite_config(host, typo.yaml());
-    const auto before = count_lines(host, {"config not reloaded"});
+    host.rewrite_config(typo.yaml());
+    const auto before = host.count_log_lines({"config not reloaded"});
     host.send_signal(SIGHUP);
-    EXPECT_TRUE(wait_until([&] { return count_lines(host, {"config not reloaded"}) > before; }, 5s));
-    EXPECT_EQ(count_lines(host, {path + ":", "max_conections"}), 1u) << "the unknown key was not reported";
+    EXPECT_TRUE(wait_until([&] { return host.count_log_lines({"config not reloaded"}) > before; }, 5s));
+    EXPECT_EQ(host.count_log_lines({path + ":", "max_conections"}), 1u) << "the unknown key was not reported";
     EXPECT_EQ(ask(port, "z"), "A z\n");
     EXPECT_EQ(host.port("flip"), port);
 
@@ -175,7 +153,7 @@ TEST(ReloadSafety, InvalidYamlOnSighupKeepsTheOldConfigAndSaysWhere) {
     good.plugin_dir(setup.plugins);
     good.service("flip", "flip.reply").threads(1, 4);
     good.service("second", "flip.reply").threads(1, 4);
-    rewrite_config(host, good.yaml());
+    host.rewrite_config(good.yaml());
     host.send_signal(SIGHUP);
     ASSERT_TRUE(host.wait_for_log("service 'second' listening on", scaled<Millis>(5s, 15s)));
     EXPECT_EQ(ask(host.port("second"), "w"), "A w\n");
@@ -183,19 +161,17 @@ TEST(ReloadSafety, InvalidYamlOnSighupKeepsTheOldConfigAndSaysWhere) {
 }
 
 TEST(ReloadSafety, SighupAddsAndRemovesServicesWhileAThirdKeepsItsClients) {
-    TempDir dir;
-    const fs::path plugins = dir.subdir("plugins");
-    fs::copy_file(test_plugin("flip_a"), plugins / "flip.so");
-    fs::copy_file(shipped_plugin("upper"), plugins / "upper.so");
+    FlipDir setup;
+    fs::copy_file(shipped_plugin("upper"), setup.plugins / "upper.so");
     auto make_config = [&](bool after) {
         ConfigBuilder config;
-        config.plugin_dir(plugins).plugins_option("drain_timeout", "20s");
+        config.plugin_dir(setup.plugins).plugins_option("drain_timeout", "20s");
         config.service("keep", "flip.reply").threads(4, 16);
         if (!after) config.service("gone", "flip.reply").threads(1, 4);
         if (after) config.service("added", "upper.upper").threads(1, 4);
         return config.yaml();
     };
-    PorticoProcess host(dir, make_config(false));
+    PorticoProcess host(setup.dir, make_config(false));
     ASSERT_TRUE(host.wait_ready());
     const auto keep = host.port("keep");
     const auto gone = host.port("gone");
@@ -214,7 +190,7 @@ TEST(ReloadSafety, SighupAddsAndRemovesServicesWhileAThirdKeepsItsClients) {
     ASSERT_EQ(gone_client.read_line(), "A before\n");
     ASSERT_TRUE(wait_until([&] { return load.round_trips() >= 100; }, scaled<Millis>(5s, 15s)));
 
-    rewrite_config(host, make_config(true));
+    host.rewrite_config(make_config(true));
     host.send_signal(SIGHUP);
     ASSERT_TRUE(host.wait_for_log("service 'added' listening on", scaled<Millis>(5s, 15s)));
     ASSERT_TRUE(host.wait_for_log("service 'gone' removed", 5s));
@@ -264,10 +240,10 @@ TEST(ReloadSafety, AChangedServiceKeepsAcceptingAcrossSighup) {
 
     constexpr int kReloads = 6;
     for (int i = 1; i <= kReloads; ++i) {
-        const auto before = count_lines(host, {"service 'flip' changed"});
-        rewrite_config(host, make_config(i % 2 == 1 ? "8KiB" : "2KiB"));
+        const auto before = host.count_log_lines({"service 'flip' changed"});
+        host.rewrite_config(make_config(i % 2 == 1 ? "8KiB" : "2KiB"));
         host.send_signal(SIGHUP);
-        ASSERT_TRUE(wait_until([&] { return count_lines(host, {"service 'flip' changed"}) > before; },
+        ASSERT_TRUE(wait_until([&] { return host.count_log_lines({"service 'flip' changed"}) > before; },
                                scaled<Millis>(5s, 15s)));
         const auto progress = load.round_trips() + 100;
         wait_until([&] { return load.round_trips() >= progress; }, scaled<Millis>(5s, 15s));

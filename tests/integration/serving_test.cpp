@@ -1,11 +1,14 @@
 // serving_test.cpp — the walking skeleton from a user's chair: start portico
-// with the shipped plugins, connect, send, get the answer back.
+// with the shipped plugins, connect, send, get the answer back; line
+// splitting and a mebibyte echo in both modes.
 #include "harness/ConfigBuilder.h"
-#include "harness/Paths.h"
-#include "harness/PluginDir.h"
+#include "harness/Modes.h"
 #include "harness/PorticoProcess.h"
+#include "harness/ShippedHost.h"
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
+#include "harness/Text.h"
+#include "harness/Threadname.h"
 
 #include <gtest/gtest.h>
 
@@ -16,26 +19,16 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <regex>
 #include <thread>
 #include <vector>
 
 namespace portico::test {
 namespace {
 
-// Starts a host with the shipped plugins; `add_services` fills in the services.
-template <class AddServices>
-std::unique_ptr<PorticoProcess> start_shipped(const TempDir &dir, AddServices add_services) {
-    ConfigBuilder config;
-    config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("echo"), shipped_plugin("upper"), shipped_plugin("threadname")}));
-    add_services(config);
-    return std::make_unique<PorticoProcess>(dir, config.yaml());
-}
-
-std::string upper(std::string text) {
-    for (char &c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return text;
-}
+// The tests below run in mode threads and mode events alike
+// (Modes/Serving.*/threads and …/events); the plain TESTs use the default
+// mode, threads. What only mode events does is in events_serving_test.cpp.
+class Serving : public ::testing::TestWithParam<std::string> {};
 
 // Seed 000: the first thing anyone tries.
 TEST(Serving, UpperAnswersAGreetingUpperCased) {
@@ -50,24 +43,6 @@ TEST(Serving, UpperAnswersAGreetingUpperCased) {
     EXPECT_EQ(client.read_until_eof(), "") << "upper should close the connection after the client's EOF";
 }
 
-TEST(Serving, UpperAnswersEveryLineOfOneConnection) {
-    TempDir dir;
-    auto host = start_shipped(dir, [](ConfigBuilder &c) { c.service("upper", "upper.upper"); });
-    ASSERT_TRUE(host->wait_ready());
-
-    TcpClient client(host->port("upper"));
-    client.send("one\n");
-    EXPECT_EQ(client.read_line(), "ONE\n");
-    client.send("two\nthree\n"); // two lines in one segment
-    EXPECT_EQ(client.read_line(), "TWO\n");
-    EXPECT_EQ(client.read_line(), "THREE\n");
-    client.send("fo"); // one line split over two segments
-    client.send("ur, with spaces & punctuation!\n");
-    EXPECT_EQ(client.read_line(), "FOUR, WITH SPACES & PUNCTUATION!\n");
-    client.send("\n"); // an empty line is still a line
-    EXPECT_EQ(client.read_line(), "\n");
-}
-
 TEST(Serving, EchoReturnsBinaryBytesIncludingNul) {
     TempDir dir;
     auto host = start_shipped(dir, [](ConfigBuilder &c) { c.service("echo", "echo.echo"); });
@@ -75,7 +50,8 @@ TEST(Serving, EchoReturnsBinaryBytesIncludingNul) {
 
     std::string payload;
     for (int round = 0; round < 4; ++round)
-        for (int byte = 0; byte < 256; ++byte) payload += static_cast<char>(byte);
+        for (int byte = 0; byte < 256; ++byte)
+            payload += static_cast<char>(byte);
     ASSERT_EQ(payload[0], '\0');
 
     TcpClient client(host->port("echo"));
@@ -84,14 +60,41 @@ TEST(Serving, EchoReturnsBinaryBytesIncludingNul) {
     EXPECT_TRUE(back == payload) << "echoed bytes differ from the bytes sent";
 }
 
-TEST(Serving, EchoReturnsOneMebibyteAfterHalfClose) {
+// `mode:` alone, each mode's defaults otherwise (for events: loops and
+// fiber stack).
+TEST_P(Serving, UpperAnswersEveryLineOfOneConnection) {
     TempDir dir;
-    auto host = start_shipped(dir, [](ConfigBuilder &c) { c.service("echo", "echo.echo"); });
+    auto host =
+        start_shipped(dir, [this](ConfigBuilder &c) { c.service("upper", "upper.upper").option("mode", GetParam()); });
+    ASSERT_TRUE(host->wait_ready());
+
+    TcpClient client(host->port("upper"));
+    client.send("Hello, Server!\n");
+    EXPECT_EQ(client.read_line(), "HELLO, SERVER!\n");
+    client.send("two\nthree\n"); // two lines in one segment
+    EXPECT_EQ(client.read_line(), "TWO\n");
+    EXPECT_EQ(client.read_line(), "THREE\n");
+    client.send("fo"); // one line split over two segments
+    client.send("ur, with spaces & punctuation!\n");
+    EXPECT_EQ(client.read_line(), "FOUR, WITH SPACES & PUNCTUATION!\n");
+    client.send("\n"); // an empty line is still a line
+    EXPECT_EQ(client.read_line(), "\n");
+    client.shutdown_write();
+    EXPECT_EQ(client.read_until_eof(), "") << "upper should close the connection after the client's EOF";
+}
+
+// More than the socket buffers hold both ways: the handler's writes must wait
+// for the client to read (in mode events, its fiber suspended) and go on
+// where they stopped.
+TEST_P(Serving, EchoReturnsOneMebibyteAfterHalfClose) {
+    TempDir dir;
+    auto host = start_shipped(dir, [this](ConfigBuilder &c) { in_mode(c.service("echo", "echo.echo"), GetParam()); });
     ASSERT_TRUE(host->wait_ready());
 
     std::mt19937 random(20240601);
     std::string payload(1 << 20, '\0');
-    for (char &c : payload) c = static_cast<char>(random());
+    for (char &c : payload)
+        c = static_cast<char>(random());
 
     TcpClient client(host->port("echo"));
     const std::string back = client.round_trip(payload, 20s);
@@ -100,22 +103,17 @@ TEST(Serving, EchoReturnsOneMebibyteAfterHalfClose) {
     EXPECT_TRUE(mismatch.first == back.end()) << "first differing byte at offset " << (mismatch.first - back.begin());
 }
 
+INSTANTIATE_TEST_SUITE_P(Modes, Serving, ::testing::Values("threads", "events"),
+                         [](const auto &info) { return info.param; });
+
 TEST(Serving, ThreadnameAnswersWithTheWorkerThreadName) {
     TempDir dir;
     auto host = start_shipped(dir, [](ConfigBuilder &c) { c.service("names", "threadname.threadname"); });
     ASSERT_TRUE(host->wait_ready());
 
     TcpClient client(host->port("names"));
-    client.send("hello\n");
-    const auto first = client.read_line();
-    ASSERT_TRUE(first);
-    std::smatch m;
-    const std::regex reply(R"(^([^\n]+): hello\n$)"); // a name may hold colons: "names:1"
-    ASSERT_TRUE(std::regex_match(*first, m, reply)) << "reply was: " << *first;
-    const std::string thread_name = m[1];
-
-    client.send("again\n");
-    EXPECT_EQ(client.read_line(), thread_name + ": again\n") << "one connection is served by one worker";
+    const std::string thread_name = thread_of(client, "hello"); // a name may hold colons: "names:1"
+    EXPECT_EQ(thread_of(client, "again"), thread_name) << "one connection is served by one worker";
 }
 
 // Seed 003: a client that connects and says nothing must not hold up others.
@@ -172,7 +170,8 @@ TEST(Serving, FiftyClientsAtOnceAreAllAnsweredCorrectly) {
                     const std::string text = "client " + std::to_string(i) + " line " + std::to_string(line) + "\n";
                     client->send(text);
                     const auto reply = client->read_line(20s);
-                    if (reply != upper(text)) fail("sent \"" + text + "\", got \"" + reply.value_or("<EOF>") + "\"");
+                    if (reply != upper_cased(text))
+                        fail("sent \"" + text + "\", got \"" + reply.value_or("<EOF>") + "\"");
                 }
                 client->shutdown_write();
                 if (const auto rest = client->read_until_eof(10s); !rest.empty()) fail("extra bytes: " + rest);
@@ -181,8 +180,10 @@ TEST(Serving, FiftyClientsAtOnceAreAllAnsweredCorrectly) {
             }
         });
     }
-    for (auto &t : clients) t.join();
-    EXPECT_TRUE(failures.empty()) << failures.size() << " of " << kClients << " clients failed, first: " << failures.front();
+    for (auto &t : clients)
+        t.join();
+    EXPECT_TRUE(failures.empty()) << failures.size() << " of " << kClients
+                                  << " clients failed, first: " << failures.front();
 }
 
 } // namespace

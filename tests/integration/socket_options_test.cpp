@@ -4,6 +4,7 @@
 // keepalive off) and both turned the other way.
 #include "harness/ConfigBuilder.h"
 #include "harness/HostSockets.h"
+#include "harness/Modes.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
@@ -32,11 +33,6 @@ Options options_of(const PorticoProcess &host, TcpClient &client) {
     if (client.read_line() != "HI\n") throw HarnessError("no reply from the service");
     return {host_socket_option(host.pid(), client, IPPROTO_TCP, TCP_NODELAY) != 0 ? 1 : 0,
             host_socket_option(host.pid(), client, SOL_SOCKET, SO_KEEPALIVE) != 0 ? 1 : 0};
-}
-
-// The service keys that pick the mode under test.
-ServiceSpec &in_mode(ServiceSpec &service, const std::string &mode) {
-    return mode == "events" ? service.events(1) : service.threads(1, 2);
 }
 
 class SocketOptions : public ::testing::TestWithParam<std::string> {};

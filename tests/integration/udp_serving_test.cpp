@@ -8,6 +8,7 @@
 #include "harness/PorticoProcess.h"
 #include "harness/Sockets.h"
 #include "harness/TempDir.h"
+#include "harness/Text.h"
 #include "harness/UdpClient.h"
 #include "harness/UdpLoad.h"
 
@@ -21,17 +22,11 @@
 namespace portico::test {
 namespace {
 
-std::string upper(std::string text) {
-    for (char &c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return text;
-}
-
 // A host with the UDP plugins; `add_services` fills in the services.
-template <class AddServices>
-std::unique_ptr<PorticoProcess> start_udp(const TempDir &dir, AddServices add_services) {
+template <class AddServices> std::unique_ptr<PorticoProcess> start_udp(const TempDir &dir, AddServices add_services) {
     ConfigBuilder config;
-    config.plugin_dir(make_plugin_dir(
-        dir, {shipped_plugin("udp_upper"), shipped_plugin("udp_echo"), test_plugin("udp_probe")}));
+    config.plugin_dir(
+        make_plugin_dir(dir, {shipped_plugin("udp_upper"), shipped_plugin("udp_echo"), test_plugin("udp_probe")}));
     add_services(config);
     return std::make_unique<PorticoProcess>(dir, config.yaml());
 }
@@ -53,9 +48,8 @@ TEST(UdpServing, UpperAnswersADatagramUpperCased) {
 
 TEST(UdpServing, EightClientsTimesTwoThousandDatagramsAllAnsweredCorrectly) {
     TempDir dir;
-    auto host = start_udp(dir, [](ConfigBuilder &c) {
-        udp(c, "upper", "udp_upper").threads(2, 8).option("max_queued", "1024");
-    });
+    auto host = start_udp(
+        dir, [](ConfigBuilder &c) { udp(c, "upper", "udp_upper").threads(2, 8).option("max_queued", "1024"); });
     ASSERT_TRUE(host->wait_ready());
     const auto port = host->port("upper");
 
@@ -69,10 +63,11 @@ TEST(UdpServing, EightClientsTimesTwoThousandDatagramsAllAnsweredCorrectly) {
             spec.tag = "client" + std::to_string(i);
             spec.datagrams = 2000;
             spec.per_second = 2000; // 16k datagrams/s in all: moderate for loopback
-            results[i] = run_udp_load(client, spec, [](const std::string &p) { return std::vector{upper(p)}; });
+            results[i] = run_udp_load(client, spec, [](const std::string &p) { return std::vector{upper_cased(p)}; });
         });
     }
-    for (auto &thread : threads) thread.join();
+    for (auto &thread : threads)
+        thread.join();
 
     std::size_t answered = 0;
     for (int i = 0; i < kClients; ++i) {
@@ -146,15 +141,16 @@ TEST(UdpServing, DeniedAndNotAllowedSourcesGetNoReply) {
 
 TEST(UdpServing, PerSourceRateLimitDropsTheExcess) {
     TempDir dir;
-    auto host = start_udp(dir, [](ConfigBuilder &c) {
-        udp(c, "echo", "udp_echo").option("rate_limit", "{per_second: 5, burst: 5}");
-    });
+    auto host = start_udp(
+        dir, [](ConfigBuilder &c) { udp(c, "echo", "udp_echo").option("rate_limit", "{per_second: 5, burst: 5}"); });
     ASSERT_TRUE(host->wait_ready());
 
     UdpClient client(host->port("echo"));
-    for (int i = 0; i < 30; ++i) client.send("d" + std::to_string(i));
+    for (int i = 0; i < 30; ++i)
+        client.send("d" + std::to_string(i));
     int replies = 0;
-    while (client.receive(300ms)) ++replies;
+    while (client.receive(300ms))
+        ++replies;
     // The burst of 5, plus what refills while 30 datagrams are sent (well under a second).
     EXPECT_GE(replies, 5);
     EXPECT_LE(replies, 8);

@@ -86,4 +86,19 @@ std::vector<std::string> mapped_shadow_copies(pid_t pid, std::string_view stem) 
     return {found.begin(), found.end()};
 }
 
+std::string wait_one_shadow_copy(pid_t pid, std::string_view stem, Millis timeout) {
+    std::vector<std::string> mapped;
+    if (wait_until(
+            [&] {
+                mapped = mapped_shadow_copies(pid, stem);
+                return mapped.size() == 1;
+            },
+            timeout, 50ms))
+        return "";
+    std::string shown;
+    for (const auto &m : mapped)
+        shown += "\n  " + m;
+    return shown;
+}
+
 } // namespace portico::test

@@ -37,4 +37,9 @@ std::string read_bytes(const std::filesystem::path &file);
 // with any " (deleted)" suffix removed.
 std::vector<std::string> mapped_shadow_copies(pid_t pid, std::string_view stem);
 
+// Waits up to `timeout` until `pid` maps exactly one shadow copy of plugin
+// `stem`: every replaced version unloaded. "" then; else the copies still
+// mapped, one per line, for the failure message.
+std::string wait_one_shadow_copy(pid_t pid, std::string_view stem, Millis timeout);
+
 } // namespace portico::test

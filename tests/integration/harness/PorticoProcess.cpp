@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -46,13 +47,14 @@ PorticoProcess::~PorticoProcess() {
     // exception has left the test body, after this object is gone.
     if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
         std::cerr << "\n---- portico config " << config_path_.string() << " ----\n"
-                  << yaml_ << "\n---- portico log (pid " << child_.pid() << ", " << child_.wait_exit(0ms)
-                  << ") ----\n"
+                  << yaml_ << "\n---- portico log (pid " << child_.pid() << ", " << child_.wait_exit(0ms) << ") ----\n"
                   << child_.output() << "\n---- end of portico log ----\n";
     }
 }
 
-bool PorticoProcess::wait_ready(Millis timeout) { return wait_for_log("portico ready", timeout); }
+bool PorticoProcess::wait_ready(Millis timeout) {
+    return wait_for_log("portico ready", timeout);
+}
 
 std::map<std::string, std::uint16_t> PorticoProcess::ports() const {
     static const std::regex listening(R"(service '([^']+)' listening on (?:\[[^\]]*\]|[^\s:]+):(\d+))");
@@ -67,10 +69,11 @@ std::uint16_t PorticoProcess::port(std::string_view service) const {
     const auto all = ports();
     if (const auto it = all.find(std::string(service)); it != all.end()) return it->second;
     std::string known;
-    for (const auto &[name, port] : all) known += " '" + name + "'=" + std::to_string(port);
-    throw HarnessError("PorticoProcess: no \"service '" + std::string(service) +
-                       "' listening on HOST:PORT\" line in the log; services seen:" +
-                       (known.empty() ? std::string(" none") : known));
+    for (const auto &[name, port] : all)
+        known += " '" + name + "'=" + std::to_string(port);
+    throw HarnessError(
+        "PorticoProcess: no \"service '" + std::string(service) +
+        "' listening on HOST:PORT\" line in the log; services seen:" + (known.empty() ? std::string(" none") : known));
 }
 
 bool PorticoProcess::wait_for_log(std::string_view substring, Millis timeout) {
@@ -85,7 +88,8 @@ std::optional<std::vector<std::string>> PorticoProcess::wait_for_log(const std::
             std::smatch m;
             if (!std::regex_search(text, m, pattern)) return false;
             groups.emplace();
-            for (const auto &g : m) groups->push_back(g.str());
+            for (const auto &g : m)
+                groups->push_back(g.str());
             return true;
         },
         timeout);
@@ -93,7 +97,7 @@ std::optional<std::vector<std::string>> PorticoProcess::wait_for_log(const std::
 }
 
 std::optional<std::string> PorticoProcess::wait_for_log_line(std::initializer_list<std::string_view> parts,
-                                                              Millis timeout) {
+                                                             Millis timeout) {
     std::optional<std::string> line;
     child_.wait_for_output(
         [&](const std::string &text) {
@@ -104,6 +108,20 @@ std::optional<std::string> PorticoProcess::wait_for_log_line(std::initializer_li
         },
         timeout);
     return line;
+}
+
+std::size_t PorticoProcess::count_log_lines(std::initializer_list<std::string_view> parts) const {
+    return lines_containing(log_text(), parts).size();
+}
+
+void PorticoProcess::rewrite_config(std::string_view yaml) const {
+    std::ofstream out(config_path_, std::ios::trunc);
+    out << yaml;
+    if (!out.flush()) throw HarnessError("cannot rewrite " + config_path_.string());
+}
+
+std::string peer_of(const TcpClient &client) {
+    return "peer 127.0.0.1:" + std::to_string(client.local_port()) + ":";
 }
 
 } // namespace portico::test

@@ -9,6 +9,7 @@
 #include "harness/ChildProcess.h"
 #include "harness/Deadline.h"
 #include "harness/ExitStatus.h"
+#include "harness/TcpClient.h"
 #include "harness/TempDir.h"
 
 #include <cstdint>
@@ -24,7 +25,7 @@
 namespace portico::test {
 
 class PorticoProcess {
-  public:
+public:
     static constexpr Millis kStartTimeout = 10s;
 
     // Writes `yaml` to dir/portico.yaml and starts `portico --config <it>`
@@ -51,6 +52,11 @@ class PorticoProcess {
     std::optional<std::vector<std::string>> wait_for_log(const std::regex &pattern, Millis timeout);
     // Waits for one log line containing every one of `parts`; returns it.
     std::optional<std::string> wait_for_log_line(std::initializer_list<std::string_view> parts, Millis timeout);
+    // How many log lines so far contain every one of `parts`.
+    std::size_t count_log_lines(std::initializer_list<std::string_view> parts) const;
+
+    // Replaces the config file with `yaml`; the host reads it at the next SIGHUP.
+    void rewrite_config(std::string_view yaml) const;
 
     void send_signal(int signal) const { child_.send_signal(signal); }
     ExitStatus wait_exit(Millis timeout) { return child_.wait_exit(timeout); }
@@ -58,7 +64,7 @@ class PorticoProcess {
     pid_t pid() const { return child_.pid(); }
     const std::filesystem::path &config_path() const { return config_path_; }
 
-  private:
+private:
     std::filesystem::path config_path_;
     std::string yaml_;
     ChildProcess child_;
@@ -66,5 +72,8 @@ class PorticoProcess {
 
 // The log lines of `text` that contain every one of `parts`.
 std::vector<std::string> lines_containing(const std::string &text, std::initializer_list<std::string_view> parts);
+
+// How the host's log names `client`'s connection: "peer 127.0.0.1:PORT:".
+std::string peer_of(const TcpClient &client);
 
 } // namespace portico::test

@@ -19,7 +19,9 @@ namespace portico::test {
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
 
 // A non-blocking, close-on-exec socket (no portico child may inherit it),
 // connected or failed by the deadline. Returns the fd, or -errno.
@@ -66,14 +68,16 @@ std::string describe_received(const std::string &data) {
 TcpClient::TcpClient(std::uint16_t port, Millis timeout, const std::string &host) : port_(port) {
     const int fd = connect_socket(host, port, Deadline(timeout));
     if (fd < 0)
-        throw HarnessError("TcpClient: connect to " + host + ":" + std::to_string(port) + " failed: " +
-                           errno_text(-fd));
+        throw HarnessError("TcpClient: connect to " + host + ":" + std::to_string(port) +
+                           " failed: " + errno_text(-fd));
     fd_ = fd;
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-TcpClient::~TcpClient() { close(); }
+TcpClient::~TcpClient() {
+    close();
+}
 
 TcpClient::TcpClient(TcpClient &&other) noexcept
     : fd_(std::exchange(other.fd_, -1)), port_(other.port_), buffer_(std::move(other.buffer_)) {}
@@ -160,7 +164,8 @@ std::optional<std::string> TcpClient::read_line(Millis timeout) {
             return line;
         }
         switch (fill(deadline)) {
-        case ReadResult::data: break;
+        case ReadResult::data:
+            break;
         case ReadResult::eof:
             if (buffer_.empty()) return std::nullopt;
             return std::exchange(buffer_, {});
@@ -178,11 +183,13 @@ std::string TcpClient::read_until_eof(Millis timeout) {
     const Deadline deadline(timeout);
     for (;;) {
         switch (fill(deadline)) {
-        case ReadResult::data: break;
-        case ReadResult::eof: return std::exchange(buffer_, {});
+        case ReadResult::data:
+            break;
+        case ReadResult::eof:
+            return std::exchange(buffer_, {});
         case ReadResult::reset:
-            throw HarnessError("TcpClient: connection to port " + std::to_string(port_) +
-                               " reset instead of closed; " + describe_received(buffer_));
+            throw HarnessError("TcpClient: connection to port " + std::to_string(port_) + " reset instead of closed; " +
+                               describe_received(buffer_));
         case ReadResult::timeout:
             throw HarnessError("TcpClient: port " + std::to_string(port_) + " did not close within " +
                                std::to_string(timeout.count()) + " ms; " + describe_received(buffer_));
@@ -194,10 +201,13 @@ std::optional<std::string> TcpClient::read_until_closed(Millis timeout) {
     const Deadline deadline(timeout);
     for (;;) {
         switch (fill(deadline)) {
-        case ReadResult::data: break;
+        case ReadResult::data:
+            break;
         case ReadResult::eof:
-        case ReadResult::reset: return std::exchange(buffer_, {});
-        case ReadResult::timeout: return std::nullopt;
+        case ReadResult::reset:
+            return std::exchange(buffer_, {});
+        case ReadResult::timeout:
+            return std::nullopt;
         }
     }
 }
@@ -221,7 +231,8 @@ std::string TcpClient::round_trip(std::string_view payload, Millis timeout) {
                                "; received " + describe_received(buffer_));
         if (write_open && (p.revents & POLLOUT)) {
             const ssize_t n = ::send(fd, payload.data() + sent, payload.size() - sent, MSG_NOSIGNAL);
-            if (n > 0) sent += static_cast<size_t>(n);
+            if (n > 0)
+                sent += static_cast<size_t>(n);
             else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 throw HarnessError("TcpClient: round trip send to port " + std::to_string(port_) + " failed after " +
                                    std::to_string(sent) + " bytes: " + errno_text(errno));
@@ -229,7 +240,8 @@ std::string TcpClient::round_trip(std::string_view payload, Millis timeout) {
         if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
             switch (fill(Deadline(0ms))) {
             case ReadResult::data:
-            case ReadResult::timeout: break;
+            case ReadResult::timeout:
+                break;
             case ReadResult::eof:
                 if (write_open)
                     throw HarnessError("TcpClient: port " + std::to_string(port_) + " closed after " +
@@ -260,6 +272,16 @@ std::uint16_t TcpClient::local_port() const {
     if (::getsockname(require_fd("local_port"), reinterpret_cast<sockaddr *>(&addr), &len) != 0)
         throw HarnessError("TcpClient: getsockname: " + errno_text(errno));
     return ntohs(addr.sin_port);
+}
+
+std::string ask(std::uint16_t port, const std::string &line) {
+    try {
+        TcpClient client(port, 2s);
+        client.send(line + "\n");
+        return client.read_line(2s).value_or("");
+    } catch (const std::exception &) {
+        return "";
+    }
 }
 
 } // namespace portico::test

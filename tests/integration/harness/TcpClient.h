@@ -13,7 +13,7 @@
 namespace portico::test {
 
 class TcpClient {
-  public:
+public:
     static constexpr Millis kTimeout = 5s;
 
     // Connects to host:port; throws HarnessError on refusal, error or timeout.
@@ -54,7 +54,7 @@ class TcpClient {
     std::uint16_t local_port() const;
     std::uint16_t remote_port() const { return port_; }
 
-  private:
+private:
     TcpClient() = default;
     enum class ReadResult { data, eof, reset, timeout };
     // One recv() into buffer_ once the socket is readable before `deadline`.
@@ -65,5 +65,9 @@ class TcpClient {
     std::uint16_t port_ = 0;
     std::string buffer_; // received, not yet returned
 };
+
+// One request on a fresh connection: `line` and "\n" sent, the reply line
+// returned, or "" if none came within 2 s (refused, reset, closed, silent).
+std::string ask(std::uint16_t port, const std::string &line);
 
 } // namespace portico::test

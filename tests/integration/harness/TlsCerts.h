@@ -17,7 +17,7 @@ struct CertPair {
 };
 
 class TlsCerts {
-  public:
+public:
     // Makes everything in dir/certs (a few EC keys: fast even on a busy machine).
     explicit TlsCerts(const TempDir &dir);
 
@@ -29,7 +29,7 @@ class TlsCerts {
     const CertPair &mallory() const { return mallory_; }       // client, self-signed
     const CertPair &expired() const { return expired_; }       // server, expired in 2020
 
-  private:
+private:
     CertPair signed_by_ca(std::string_view name, std::string_view subject, bool server);
 
     std::filesystem::path folder_;
@@ -38,12 +38,12 @@ class TlsCerts {
     int serial_ = 1;
 };
 
-// A Python TLS client (python3's ssl module) run to completion: connects to
-// 127.0.0.1:port, prints "cn=<server CN>", "version=<TLS version>" and each
-// line it reads as "line=<text>"; "error=<reason>" and exit 3 when the
-// handshake or a read fails. `args` are passed through:
-//   --ca FILE  --cert FILE --key FILE  --send LINE (repeatable)
-//   --lines N (lines to read before sending)  --wait-file F (then --send2 LINE)
-std::filesystem::path write_tls_client_script(const TempDir &dir);
+// The `tls:` map of a service presenting `server`'s certificate, its paths
+// relative to the config's folder (the TempDir that holds certs/); `extra`
+// adds keys: ", ca: certs/ca.pem, verify_client: required".
+inline std::string tls_map(const CertPair &server, const std::string &extra = "") {
+    return "{cert: certs/" + server.cert.filename().string() + ", key: certs/" + server.key.filename().string() +
+           extra + "}";
+}
 
 } // namespace portico::test

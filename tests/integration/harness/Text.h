@@ -1,0 +1,22 @@
+// Text.h — the string checks and transforms tests make on replies, logs and
+// tool output.
+#pragma once
+
+#include <cctype>
+#include <string>
+#include <string_view>
+
+namespace portico::test {
+
+inline bool contains(std::string_view text, std::string_view part) {
+    return text.find(part) != std::string_view::npos;
+}
+
+// `text` as the shipped upper plugin returns it (ASCII letters upper-cased).
+inline std::string upper_cased(std::string text) {
+    for (char &c : text)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text;
+}
+
+} // namespace portico::test
