@@ -67,17 +67,24 @@ test-sanitize: deps
 # test, and the integration tests of both stream modes, hot reload and
 # shutdown, against a portico built with -fsanitize=thread. A race in a
 # portico process is written to $(BUILD)-tsan/tsan/ (whatever the test made
-# of it) and fails the target. tests/tsan.supp leaves out the libraries
-# Debian does not build with TSan.
+# of it) and fails the target. tests/tsan.supp names the few reports that
+# come from Debian's Poco not being built with TSan (its reference counts).
+# Left out: ReloadUnderLoad.TwentySwaps (under TSan the plugin copy loaded
+# at start stays mapped after dlclose, not in plain or ASan builds, which
+# fails its unload check; its load and hand-over run in Reload* anyway) and
+# OverlongLine (it bounds the host's memory, which TSan's shadow inflates).
+# A race report fails the target; a crash report (the fiber stack-overflow
+# death test's, on purpose) does not.
 TSAN_TESTS := ^(Events|Modes/|Serving|Reload|Shutdown|UdpReload|UdpServing|CounterHandoff|Limits)
+TSAN_SKIP  := ^(ReloadUnderLoad\.TwentySwaps|Modes/LimitsTimeouts\.OverlongLine)
 test-tsan: deps
 	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DPORTICO_SANITIZE=thread
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	rm -rf $(BUILD)-tsan/tsan && mkdir -p $(BUILD)-tsan/tsan
 	cd $(BUILD)-tsan && export TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp log_path=$(abspath $(BUILD)-tsan)/tsan/race second_deadlock_stack=1" && \
-	  $(CTEST_UNIT) --timeout 600 && $(CTEST_SERIAL) -L integration -R '$(TSAN_TESTS)' --timeout 600
-	@if ls $(BUILD)-tsan/tsan/race.* >/dev/null 2>&1; then \
-	  echo "ThreadSanitizer reported races:"; cat $(BUILD)-tsan/tsan/race.*; exit 1; fi
+	  $(CTEST_UNIT) --timeout 600 && $(CTEST_SERIAL) -L integration -R '$(TSAN_TESTS)' -E '$(TSAN_SKIP)' --timeout 600
+	@reports=$$(grep -l "WARNING: ThreadSanitizer" $(BUILD)-tsan/tsan/race.* 2>/dev/null); \
+	if [ -n "$$reports" ]; then echo "ThreadSanitizer reported:"; cat $$reports; exit 1; fi
 
 # Latency and failures during a plugin reload every 100 ms, next to the same
 # load without reloads (tests/bench/reload_storm.cpp).
