@@ -53,18 +53,19 @@ int portico_conn::handshake(std::string &error) {
         if (forced_) return PORTICO_ERR_STOPPING;
         if (step != portico::host::Transport::want_read && step != portico::host::Transport::want_write)
             return static_cast<int>(step);
+        if (Clock::now() >= deadline) {
+            error = "no complete TLS handshake within " +
+                    std::to_string(std::min(limits_.read_timeout, limits_.idle_timeout).count()) + "ms";
+            end_reason_ = "TLS handshake timeout";
+            close();
+            return PORTICO_ERR_TIMEOUT;
+        }
         const bool write = step == portico::host::Transport::want_write;
         wait_->drained(write);
-        if (Clock::now() < deadline && wait_->wait(write, deadline) != portico::host::IoWait::Result::failed) continue;
-        if (Clock::now() < deadline) {
+        if (wait_->wait(write, deadline) == portico::host::IoWait::Result::failed) {
             error = std::string("waiting for the socket: ") + std::strerror(errno);
             return PORTICO_ERR_IO;
         }
-        error = "no complete TLS handshake within " +
-                std::to_string(std::min(limits_.read_timeout, limits_.idle_timeout).count()) + "ms";
-        end_reason_ = "TLS handshake timeout";
-        close();
-        return PORTICO_ERR_TIMEOUT;
     }
 }
 
