@@ -20,10 +20,6 @@ namespace {
 constexpr std::size_t kSpareStacks = 64;
 constexpr int kEventsPerWait = 256;
 
-int64_t steady_ns(EventLoop::Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 void fiber_body(void *task) {
     static_cast<FiberTask *>(task)->run();
 }
@@ -139,8 +135,9 @@ bool EventLoop::run_yielded() {
 void EventLoop::run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     epoll_event events[kEventsPerWait];
-    // Read after the events of a round (and again only if timers or yielded
-    // fibers ran): it decides what is due and how long epoll_wait may sleep.
+    // Read once a round, after its events (and again only if timers or
+    // yielded fibers ran): it decides what is due and how long the next
+    // epoll_wait may sleep.
     auto now = Clock::now();
     while (!(stopping_ && running_.empty())) {
         int timeout_ms = -1;
@@ -150,16 +147,17 @@ void EventLoop::run() {
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
             timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
         }
-        busy_since_.store(0, std::memory_order_relaxed);
+        polling_.store(true, std::memory_order_relaxed);
         const int n = ::epoll_wait(epoll_fd_, events, kEventsPerWait, timeout_ms);
-        busy_since_.store(steady_ns(Clock::now()), std::memory_order_relaxed);
+        polling_.store(false, std::memory_order_relaxed);
+        rounds_.fetch_add(1, std::memory_order_relaxed);
         for (int i = 0; i < n; ++i)
             static_cast<EventSource *>(events[i].data.ptr)->on_events(events[i].events);
         now = Clock::now();
-        const bool timers_ran = run_due_timers(now);
-        if (run_yielded() || timers_ran) now = Clock::now();
+        bool ran = run_due_timers(now);
+        if (!yielded_.empty()) ran = run_yielded() || ran;
+        if (ran) now = Clock::now();
     }
-    busy_since_.store(0, std::memory_order_relaxed);
 }
 
 } // namespace portico::host

@@ -68,9 +68,12 @@ public:
     void yield(Fiber &fiber);
     TimerHeap &timers() { return timers_; }
 
-    // Any thread: since when (steady_clock, ns) the loop has been running
-    // fibers without coming back to epoll_wait; 0 while it waits there.
-    int64_t busy_since() const { return busy_since_.load(std::memory_order_relaxed); }
+    // Any thread, for a watchdog: whether the loop is waiting in epoll_wait
+    // now, and how many rounds it has begun (a count that stands still while
+    // the loop is not polling means it is stuck in one round). No clock is
+    // read for this on the loop.
+    bool polling() const { return polling_.load(std::memory_order_relaxed); }
+    uint64_t rounds() const { return rounds_.load(std::memory_order_relaxed); }
     std::size_t fibers() const { return fiber_count_.load(std::memory_order_relaxed); }
     const std::string &name() const { return name_; }
 
@@ -101,7 +104,8 @@ private:
     int wake_fd_ = -1;
     Waker waker_;
     std::atomic<bool> stopping_{false};
-    std::atomic<int64_t> busy_since_{0};
+    std::atomic<bool> polling_{false};
+    std::atomic<uint64_t> rounds_{0};
     std::atomic<std::size_t> fiber_count_{0};
     TimerHeap timers_;                             // loop thread only
     std::unordered_map<Fiber *, Running> running_; // loop thread only

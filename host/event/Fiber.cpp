@@ -33,8 +33,6 @@ extern "C" void portico_fiber_start();
 namespace portico::host {
 namespace {
 
-thread_local Fiber *tl_current = nullptr;
-
 // The C++ runtime keeps the exceptions being handled (what `throw;` rethrows)
 // and std::uncaught_exceptions() per thread. Fibers on one thread must each
 // have their own, or a fiber suspended in a catch block or a destructor
@@ -46,8 +44,8 @@ struct EhGlobals {
     unsigned int uncaught_exceptions;
 };
 
-EhGlobals &eh_globals() {
-    return *reinterpret_cast<EhGlobals *>(abi::__cxa_get_globals());
+EhGlobals *eh_globals() {
+    return reinterpret_cast<EhGlobals *>(abi::__cxa_get_globals());
 }
 
 } // namespace
@@ -117,19 +115,19 @@ Fiber::~Fiber() {
 #endif
 }
 
-Fiber *Fiber::current() {
-    return tl_current;
-}
-
 FiberStack Fiber::take_stack() {
     return std::move(stack_);
 }
 
 void Fiber::resume() {
-    if (finished_ || tl_current == this) return;
+    if (finished_ || tl_current_ == this) return;
     started_ = true;
-    previous_ = std::exchange(tl_current, this);
-    const EhGlobals caller_eh = std::exchange(eh_globals(), EhGlobals{eh_caught_, eh_uncaught_});
+    previous_ = std::exchange(tl_current_, this);
+    // The runtime's per-thread block: a fiber stays on one thread, so the
+    // address is looked up once.
+    if (eh_ == nullptr) eh_ = eh_globals();
+    auto *eh = static_cast<EhGlobals *>(eh_);
+    const EhGlobals caller_eh = std::exchange(*eh, EhGlobals{eh_caught_, eh_uncaught_});
 #ifdef PORTICO_FIBER_ASAN
     void *caller_fake_stack = nullptr;
     __sanitizer_start_switch_fiber(&caller_fake_stack, stack_.bottom(), stack_.size());
@@ -146,16 +144,16 @@ void Fiber::resume() {
 #ifdef PORTICO_FIBER_ASAN
     __sanitizer_finish_switch_fiber(caller_fake_stack, nullptr, nullptr);
 #endif
-    const EhGlobals fiber_eh = std::exchange(eh_globals(), caller_eh);
+    const EhGlobals fiber_eh = std::exchange(*eh, caller_eh);
     eh_caught_ = fiber_eh.caught_exceptions;
     eh_uncaught_ = fiber_eh.uncaught_exceptions;
-    tl_current = previous_;
+    tl_current_ = previous_;
 }
 
 void Fiber::suspend() {
     // Only the fiber itself may suspend; anything else is a host bug that
     // would return into the wrong stack later.
-    if (tl_current != this) std::abort();
+    if (tl_current_ != this) std::abort();
     switch_out(false);
 }
 

@@ -39,7 +39,7 @@ public:
     FiberStack take_stack();
 
     // The fiber running on this thread, or nullptr on a thread's own stack.
-    static Fiber *current();
+    static Fiber *current() { return tl_current_; }
 
 private:
     struct Context; // ucontext builds: both sides' saved state (Fiber.cpp)
@@ -57,7 +57,10 @@ private:
     void *sp_ = nullptr;        // the fiber's saved stack pointer while it is suspended
     void *caller_sp_ = nullptr; // the resumer's saved stack pointer while the fiber runs
     Fiber *previous_ = nullptr; // current() before resume()
-    // The fiber's C++ exception-handling state while it is suspended (Fiber.cpp).
+    static inline thread_local Fiber *tl_current_ = nullptr;
+    // The thread's C++ exception-handling block, and the fiber's own state
+    // kept there while it runs and here while it is suspended (Fiber.cpp).
+    void *eh_ = nullptr;
     void *eh_caught_ = nullptr;
     unsigned int eh_uncaught_ = 0;
     // Sanitizer bookkeeping (unused in plain builds).

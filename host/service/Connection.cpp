@@ -162,8 +162,7 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
     }
 }
 
-bool portico_conn::foreign_caller() {
-    if (wait_->usable_here()) return false;
+bool portico_conn::report_foreign_caller() {
     if (!reported_foreign_caller_) {
         reported_foreign_caller_ = true;
         service_.logger.error("service '%s': peer %s: a Stream call came from outside this connection's own "

@@ -81,7 +81,9 @@ private:
     int closed_status() const;
     // Mode events: true (and logged once) when I/O is asked of this
     // connection from anywhere but its own fiber, which could never wait.
-    bool foreign_caller();
+    // Mode threads (poll_wait_) has no such rule.
+    bool foreign_caller() { return wait_ != &poll_wait_ && !wait_->usable_here() && report_foreign_caller(); }
+    bool report_foreign_caller();
 
     Poco::Net::StreamSocket socket_;
     int fd_;

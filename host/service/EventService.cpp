@@ -112,7 +112,7 @@ void EventService::start() {
     // EPOLLEXCLUSIVE: a new connection wakes one idle loop, not all of them.
     for (std::size_t i = 0; i < loops_.size(); ++i)
         loops_[i]->add(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, *acceptors_[i]);
-    stall_reported_.assign(loops_.size(), 0);
+    watches_.assign(loops_.size(), LoopWatch{});
     watchdog_.start(kWatchInterval, [this] { watch_loops(); });
     handle()->logger.information("service '%s': mode events, %d event loop%s, %s fiber stacks", cfg.name, loops,
                                  std::string(loops == 1 ? "" : "s"), size_text(cfg.events.stack));
@@ -226,23 +226,26 @@ void EventService::log_accept_error(const std::string &what) {
 void EventService::watch_loops() {
     const int64_t now = steady_ns();
     for (std::size_t i = 0; i < loops_.size(); ++i) {
-        const int64_t since = loops_[i]->busy_since();
-        int64_t &reported = stall_reported_[i];
-        if (reported != 0 && since != reported) {
-            handle()->logger.warning("service '%s': event loop %z serves again after a stall of %s ms", name(), i,
-                                     std::to_string((now - reported) / 1'000'000));
-            reported = 0;
-        }
-        if (since == 0 || since == reported ||
-            now - since < std::chrono::duration_cast<std::chrono::nanoseconds>(kStallWarning).count())
+        const EventLoop &loop = *loops_[i];
+        LoopWatch &watch = watches_[i];
+        const uint64_t round = loop.rounds();
+        if (loop.polling() || round != watch.round) {
+            if (watch.reported)
+                handle()->logger.warning("service '%s': event loop %z serves again after a stall of about %s ms",
+                                         name(), i, std::to_string((now - watch.since) / 1'000'000));
+            watch = LoopWatch{round, now, false};
             continue;
-        reported = since;
-        const std::size_t others = loops_[i]->fibers() > 0 ? loops_[i]->fibers() - 1 : 0;
+        }
+        const int64_t stalled = now - watch.since; // at least this long in one round
+        if (watch.reported || stalled < std::chrono::duration_cast<std::chrono::nanoseconds>(kStallWarning).count())
+            continue;
+        watch.reported = true;
+        const std::size_t others = loop.fibers() > 0 ? loop.fibers() - 1 : 0;
         handle()->logger.warning(
             "service '%s': event loop %z is stalled: it has not polled its sockets for %s ms, and the %z other "
             "connections of this loop wait meanwhile; most likely a handler sleeps, computes for long or blocks "
             "outside Stream calls, which needs mode threads",
-            name(), i, std::to_string((now - since) / 1'000'000), others);
+            name(), i, std::to_string(stalled / 1'000'000), others);
     }
 }
 

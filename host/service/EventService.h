@@ -61,7 +61,15 @@ private:
     LogThrottle accept_errors_;
     int spare_fd_ = -1;
 
-    std::vector<int64_t> stall_reported_; // per loop: the busy_since of a stall already reported
+    // Per loop, for the watchdog: the round it last saw, since when (steady
+    // ns) the loop has been in that round without polling, and whether that
+    // stall has been reported.
+    struct LoopWatch {
+        uint64_t round = 0;
+        int64_t since = 0;
+        bool reported = false;
+    };
+    std::vector<LoopWatch> watches_;
     PeriodicThread watchdog_;
 };
 
