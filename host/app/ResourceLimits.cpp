@@ -1,4 +1,5 @@
-// ResourceLimits.cpp
+// ResourceLimits.cpp — getrlimit/setrlimit and /proc/sys/vm/max_map_count
+// against the services' max_connections.
 #include "app/ResourceLimits.h"
 
 #include <cerrno>

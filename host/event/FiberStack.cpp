@@ -1,4 +1,4 @@
-// FiberStack.cpp — mmap'd fiber stacks with a guard page.
+// FiberStack.cpp — mmap'd fiber stacks above a 64KiB guard.
 #include "event/FiberStack.h"
 
 #include <cerrno>
@@ -43,7 +43,7 @@ FiberStack::FiberStack(std::size_t usable_bytes) {
     if (::mprotect(mapping, guard, PROT_NONE) != 0) {
         const int error = errno;
         ::munmap(mapping, mapping_bytes_);
-        throw std::system_error(error, std::generic_category(), "mprotect of a fiber stack's guard page");
+        throw std::system_error(error, std::generic_category(), "mprotect of a fiber stack's guard");
     }
     mapping_ = mapping;
     bottom_ = static_cast<char *>(mapping) + guard;

@@ -25,7 +25,7 @@ public:
     FiberStack(const FiberStack &) = delete;
     FiberStack &operator=(const FiberStack &) = delete;
 
-    // Lowest usable address (just above the guard page) and usable size.
+    // Lowest usable address (just above the guard) and usable size.
     void *bottom() const { return bottom_; }
     std::size_t size() const { return size_; }
     // One past the highest usable address, 16-byte aligned: where the stack starts.
