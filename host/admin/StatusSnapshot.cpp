@@ -50,7 +50,8 @@ PluginStatus status_of(const PluginVersion &v) {
     p.sha256 = v.sha256();
     p.loaded_at = v.loaded_at();
     p.generation = v.generation();
-    for (const HandlerEntry &h : v.handlers()) p.handlers.push_back(h.name);
+    for (const HandlerEntry &h : v.handlers())
+        p.handlers.push_back(h.name);
     return p;
 }
 
@@ -88,7 +89,8 @@ StatusSnapshot take_snapshot(const Host &host, const ReloadHistory &history,
     }
 
     const PluginRegistry &registry = host.registry();
-    for (const auto &version : registry.current_all()) snap.plugins.push_back(status_of(*version));
+    for (const auto &version : registry.current_all())
+        snap.plugins.push_back(status_of(*version));
     const auto steady_now = std::chrono::steady_clock::now();
     for (const DrainingVersion &d : registry.draining()) {
         DrainingStatus ds;

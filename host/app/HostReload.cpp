@@ -48,7 +48,9 @@ void reload_certificates(const std::vector<std::shared_ptr<Service>> &services, 
     }
 }
 
-Poco::Util::TimerTask::Ptr task(std::function<void()> fn) { return Poco::Util::Timer::func(std::move(fn)); }
+Poco::Util::TimerTask::Ptr task(std::function<void()> fn) {
+    return Poco::Util::Timer::func(std::move(fn));
+}
 
 Poco::Clock clock_in(std::chrono::milliseconds delay) {
     Poco::Clock at;
@@ -72,8 +74,12 @@ ReloadReport Host::reload(ReloadScope scope) {
     return report;
 }
 
-ReloadReport Host::reload_plugins() { return reload(ReloadScope::plugins); }
-ReloadReport Host::reload_config() { return reload(ReloadScope::config); }
+ReloadReport Host::reload_plugins() {
+    return reload(ReloadScope::plugins);
+}
+ReloadReport Host::reload_config() {
+    return reload(ReloadScope::config);
+}
 
 PluginRegistry::Vetter Host::vetter_for_bound_handlers() const {
     return [services = services()](const PluginVersion &candidate) -> std::optional<std::string> {
@@ -128,9 +134,11 @@ void Host::schedule_drain(const std::shared_ptr<Service> &service) {
 ReloadReport Host::reload_plugins_locked() {
     ReloadReport report;
     std::map<std::filesystem::path, std::string> loaded_sha;
-    for (const auto &version : registry_->current_all()) loaded_sha[version->source_file()] = version->sha256();
+    for (const auto &version : registry_->current_all())
+        loaded_sha[version->source_file()] = version->sha256();
     const PluginFileList list = list_plugin_files(config_.plugins);
-    for (const std::string &problem : list.problems) report.errors.push_back(problem);
+    for (const std::string &problem : list.problems)
+        report.errors.push_back(problem);
     for (const auto &file : list.files) {
         const auto known = loaded_sha.find(file);
         if (known != loaded_sha.end() && known->second == sha256_of_file(file)) continue;
@@ -155,9 +163,11 @@ ReloadReport Host::reload_config_locked() {
     try {
         next = load_config_file(config_.file);
     } catch (const ConfigError &e) {
-        for (const ConfigIssue &issue : e.issues()) report.errors.push_back(issue.to_string());
+        for (const ConfigIssue &issue : e.issues())
+            report.errors.push_back(issue.to_string());
         report.errors.push_back(config_.file.string() + ": config not reloaded; the previous config keeps running");
-        for (const auto &error : report.errors) log_.error(error);
+        for (const auto &error : report.errors)
+            log_.error(error);
         return report;
     }
     const ConfigDiff diff = diff_configs(config_, next);
@@ -167,12 +177,14 @@ ReloadReport Host::reload_config_locked() {
     if (!problems.empty()) {
         report.errors = problems;
         report.errors.push_back(config_.file.string() + ": config not reloaded; the previous config keeps running");
-        for (const auto &error : report.errors) log_.error(error);
+        for (const auto &error : report.errors)
+            log_.error(error);
         return report;
     }
 
     std::map<std::string, std::shared_ptr<Service>> current;
-    for (const auto &service : services()) current[service->name()] = service;
+    for (const auto &service : services())
+        current[service->name()] = service;
 
     // Start what is new or changed first: if anything cannot start, the
     // running services are untouched.
@@ -188,10 +200,12 @@ ReloadReport Host::reload_config_locked() {
         }
     }
     if (!report.errors.empty()) {
-        for (auto &[name, service] : started) retire(service);
+        for (auto &[name, service] : started)
+            retire(service);
         report.changes.clear();
         report.errors.push_back(config_.file.string() + ": config not reloaded; the previous config keeps running");
-        for (const auto &error : report.errors) log_.error(error);
+        for (const auto &error : report.errors)
+            log_.error(error);
         return report;
     }
     for (const std::string &name : diff.changed) {
@@ -228,8 +242,8 @@ ReloadReport Host::reload_config_locked() {
         }
     }
     if (diff.admin_changed) report.changes.push_back("admin settings changed: they take effect at the next restart");
-    const bool watch_changed = diff.plugins_changed && (next.plugins.dir != config_.plugins.dir ||
-                                                        next.plugins.watch != config_.plugins.watch);
+    const bool watch_changed = diff.plugins_changed &&
+                               (next.plugins.dir != config_.plugins.dir || next.plugins.watch != config_.plugins.watch);
     {
         std::lock_guard lock(config_mutex_);
         // A service whose change could not be applied keeps its old entry.
@@ -242,8 +256,10 @@ ReloadReport Host::reload_config_locked() {
     }
     if (watch_changed) start_watcher();
     if (report.changes.empty()) report.changes.push_back("config unchanged");
-    for (const auto &change : report.changes) log_.information(change);
-    for (const auto &error : report.errors) log_.error(error);
+    for (const auto &change : report.changes)
+        log_.information(change);
+    for (const auto &error : report.errors)
+        log_.error(error);
     return report;
 }
 

@@ -46,10 +46,14 @@ std::optional<WorkerOptions> parse(int argc, char **argv) {
     WorkerOptions options;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view flag = argv[i];
-        if (flag == kWorkerFlag) options.service = argv[i + 1];
-        else if (flag == "--config") options.config_file = argv[i + 1];
-        else if (flag == "--plugin") options.plugin_file = argv[i + 1];
-        else return std::nullopt;
+        if (flag == kWorkerFlag)
+            options.service = argv[i + 1];
+        else if (flag == "--config")
+            options.config_file = argv[i + 1];
+        else if (flag == "--plugin")
+            options.plugin_file = argv[i + 1];
+        else
+            return std::nullopt;
     }
     if (argc % 2 == 0 || options.service.empty() || options.config_file.empty() || options.plugin_file.empty())
         return std::nullopt;
@@ -62,7 +66,8 @@ std::string read_config_snapshot() {
     for (off_t at = 0;;) {
         const ssize_t n = ::pread(kWorkerConfigFd, buf, sizeof buf, at);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::runtime_error("cannot read the config from descriptor " + std::to_string(kWorkerConfigFd));
+        if (n < 0)
+            throw std::runtime_error("cannot read the config from descriptor " + std::to_string(kWorkerConfigFd));
         if (n == 0) break;
         text.append(buf, static_cast<std::size_t>(n));
         at += n;
@@ -126,8 +131,8 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     const LoadOutcome loaded = registry.load(options.plugin_file);
     if (!loaded.ok) throw std::runtime_error(loaded.error);
     if (loaded.version->plugin_name() != svc.plugin)
-        throw std::runtime_error(options.plugin_file + " is plugin '" + loaded.version->plugin_name() +
-                                 "', not '" + svc.plugin + "'");
+        throw std::runtime_error(options.plugin_file + " is plugin '" + loaded.version->plugin_name() + "', not '" +
+                                 svc.plugin + "'");
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
     // Replaced before it got this far (a reload right after a spawn): serving
     // now would hand new connections to the old version.
@@ -156,7 +161,9 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
 
 } // namespace
 
-bool is_worker_command(std::string_view first_arg) { return first_arg == kWorkerFlag; }
+bool is_worker_command(std::string_view first_arg) {
+    return first_arg == kWorkerFlag;
+}
 
 int run_worker(int argc, char **argv, const SignalWaiter &signals) {
     const pid_t master = ::getppid();

@@ -42,8 +42,8 @@ struct ThreadsConfig {
 
 // mode events: event-loop threads, each serving its connections on fibers.
 struct EventsConfig {
-    int loops = 0;                        // 0: one per CPU
-    std::size_t stack = 256 * 1024;       // bytes of each connection's fiber stack
+    int loops = 0;                  // 0: one per CPU
+    std::size_t stack = 256 * 1024; // bytes of each connection's fiber stack
     bool operator==(const EventsConfig &) const = default;
 };
 
@@ -65,7 +65,7 @@ struct TlsConfig {
     std::filesystem::path key;
     std::filesystem::path ca; // empty: no client CA
     TlsVerify verify_client = TlsVerify::none;
-    std::string min_version = "1.2"; // "1.2" | "1.3"
+    std::string min_version = "1.2";     // "1.2" | "1.3"
     SourcePos cert_pos, key_pos, ca_pos; // of the values, for start-up errors
 
     // Meaning only: moving the lines of a file must not rebind the service.
@@ -83,7 +83,7 @@ struct ServiceConfig {
     std::string handler; // "upper"
     ServiceMode mode = ServiceMode::threads;
     ThreadsConfig threads;
-    int workers = 2; // mode process: worker processes, each with its own `threads` pool
+    int workers = 2;     // mode process: worker processes, each with its own `threads` pool
     EventsConfig events; // mode events
     int max_queued = 64;
     int backlog = 128;
@@ -97,9 +97,9 @@ struct ServiceConfig {
     // UDP only for now: larger datagrams are dropped. socketserver's
     // UDPServer reads 8192 bytes (max_packet_size).
     std::size_t max_datagram = 8192;
-    std::vector<Cidr> allow; // empty: every source; else only these
-    std::vector<Cidr> deny;  // checked first: a denied source is never served
-    RateLimitConfig rate_limit;            // UDP: datagrams per second per source
+    std::vector<Cidr> allow;    // empty: every source; else only these
+    std::vector<Cidr> deny;     // checked first: a denied source is never served
+    RateLimitConfig rate_limit; // UDP: datagrams per second per source
     // TCP admission (see service/Admission.h)
     RateLimitConfig accept_rate;           // new connections per second per source; 0: unlimited
     int per_source_max = 0;                // open connections per source address; 0: unlimited

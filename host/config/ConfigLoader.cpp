@@ -54,8 +54,7 @@ bool all_chars_in(std::string_view text, std::string_view extra) {
 
 void read_plugin_dir(ConfigReader &r, const YamlValue &v, PluginsConfig &out) {
     const auto text = r.text(v, "a directory path");
-    if (!text)
-        return;
+    if (!text) return;
     if (text->empty()) {
         r.report(v, "expected a directory path, got an empty string");
         return;
@@ -67,13 +66,11 @@ void read_plugin_dir(ConfigReader &r, const YamlValue &v, PluginsConfig &out) {
 // Names, not paths: the registry only ever loads from plugins.dir.
 void read_plugin_list(ConfigReader &r, const YamlValue &v, PluginsConfig &out) {
     const auto items = r.sequence(v, "a list of file names in plugins.dir, like [upper.so, echo.so]");
-    if (!items)
-        return;
+    if (!items) return;
     std::set<std::string> seen;
     for (const YamlValue &item : *items) {
         const auto name = r.text(item, "a file name like upper.so");
-        if (!name)
-            continue;
+        if (!name) continue;
         if (name->empty() || *name == "." || *name == ".." || name->find('/') != std::string::npos)
             r.report(item, "expected a file name in plugins.dir like upper.so, got '" + *name + "'");
         else if (!seen.insert(*name).second)
@@ -97,8 +94,7 @@ const Schema<PluginsConfig> &plugins_schema() {
 
 void read_stack(ConfigReader &r, const YamlValue &v, ThreadsConfig &out) {
     const auto bytes = r.byte_size(v, 0, kMaxStack);
-    if (!bytes)
-        return;
+    if (!bytes) return;
     if (*bytes != 0 && *bytes < kMinStack) {
         r.report(v, "must be 0 (the platform default) or at least 64KiB, got " + v.node.Scalar());
         return;
@@ -122,19 +118,17 @@ void read_threads(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (!read_map(r, v, threads_schema(), out.threads) || r.issue_count() != issues_before)
         return; // a bad min or max would make the comparison below misleading
     const ThreadsConfig &t = out.threads;
-    if (t.min <= t.max)
-        return;
+    if (t.min <= t.max) return;
     // Point at max if it was written, else at the min that exceeds the default.
     const auto at = r.lookup(v, "max") ? r.lookup(v, "max") : r.lookup(v, "min");
-    r.report(at ? *at : v, "threads.min (" + std::to_string(t.min) + ") is greater than threads.max (" +
-                               std::to_string(t.max) + ")");
+    r.report(at ? *at : v,
+             "threads.min (" + std::to_string(t.min) + ") is greater than threads.max (" + std::to_string(t.max) + ")");
 }
 
 // ---- services: events --------------------------------------------------------
 
 void read_fiber_stack(ConfigReader &r, const YamlValue &v, EventsConfig &out) {
-    if (const auto bytes = r.byte_size(v, kMinStack, kMaxFiberStack))
-        out.stack = static_cast<std::size_t>(*bytes);
+    if (const auto bytes = r.byte_size(v, kMinStack, kMaxFiberStack)) out.stack = static_cast<std::size_t>(*bytes);
 }
 
 const Schema<EventsConfig> &events_schema() {
@@ -153,8 +147,7 @@ void read_events(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
 
 void read_name(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     const auto name = r.text(v, "a service name");
-    if (!name)
-        return;
+    if (!name) return;
     if (!all_chars_in(*name, "_.-")) {
         r.report(v, "bad service name '" + *name + "': use letters, digits, '_', '.' or '-'");
         return;
@@ -173,8 +166,7 @@ void read_listen(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
 // "plugin.handler", or "plugin" alone when the plugin's handler has its name.
 void read_handler(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     const auto text = r.text(v, "plugin.handler");
-    if (!text)
-        return;
+    if (!text) return;
     const std::size_t dot = text->find('.');
     std::string plugin = text->substr(0, dot);
     std::string handler = dot == std::string::npos ? plugin : text->substr(dot + 1);
@@ -189,8 +181,7 @@ void read_handler(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
 }
 
 void read_protocol(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
-    if (const auto text = r.one_of(v, kProtocols))
-        out.protocol = *text == "udp" ? Protocol::udp : Protocol::tcp;
+    if (const auto text = r.one_of(v, kProtocols)) out.protocol = *text == "udp" ? Protocol::udp : Protocol::tcp;
 }
 
 void read_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
@@ -202,25 +193,21 @@ void read_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
 }
 
 void read_max_line(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
-    if (const auto bytes = r.byte_size(v, kMinLine, kMaxLine))
-        out.max_line = static_cast<std::size_t>(*bytes);
+    if (const auto bytes = r.byte_size(v, kMinLine, kMaxLine)) out.max_line = static_cast<std::size_t>(*bytes);
 }
 
 void read_max_datagram(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
-    if (const auto bytes = r.byte_size(v, 1, kMaxDatagram))
-        out.max_datagram = static_cast<std::size_t>(*bytes);
+    if (const auto bytes = r.byte_size(v, 1, kMaxDatagram)) out.max_datagram = static_cast<std::size_t>(*bytes);
 }
 
 // allow: / deny: — a list of networks; each bad entry is reported where it is.
 auto read_cidrs(std::vector<Cidr> ServiceConfig::*member) {
     return [=](ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
         const auto items = r.sequence(v, "a list of IP addresses or networks, like [127.0.0.1, 10.0.0.0/8, ::1]");
-        if (!items)
-            return;
+        if (!items) return;
         for (const YamlValue &item : *items) {
             const auto text = r.text(item, "an IP address or network like 10.0.0.0/8");
-            if (!text)
-                continue;
+            if (!text) continue;
             std::string error;
             if (auto cidr = Cidr::parse(*text, &error))
                 (out.*member).push_back(*cidr);
@@ -263,11 +250,11 @@ void read_unix_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     const auto text = r.text(v, "an octal file mode like \"0660\"");
     if (!text) return;
     const std::string digits = text->starts_with("0o") ? text->substr(2) : *text;
-    const bool octal = !digits.empty() && digits.size() <= 4 &&
-                       digits.find_first_not_of("01234567") == std::string::npos;
+    const bool octal =
+        !digits.empty() && digits.size() <= 4 && digits.find_first_not_of("01234567") == std::string::npos;
     if (!octal) {
-        r.report(v, "expected an octal file mode like \"0660\" (quote it so YAML keeps the leading 0), got '" +
-                        *text + "'");
+        r.report(v, "expected an octal file mode like \"0660\" (quote it so YAML keeps the leading 0), got '" + *text +
+                        "'");
         return;
     }
     out.unix_mode = std::stoi(digits, nullptr, 8);
@@ -337,13 +324,11 @@ public:
         // add no entries but still cost a visit each.
         if (++visited_ > kMaxSettings)
             return stop("too many settings (at most " + std::to_string(kMaxSettings) + " values)");
-        if (node.IsMap())
-            return add_map(node, prefix, depth);
+        if (node.IsMap()) return add_map(node, prefix, depth);
         if (node.IsSequence()) {
             std::size_t index = 0;
             for (const YAML::Node &item : node)
-                if (!add(item, join(prefix, std::to_string(index++)), depth + 1))
-                    return false;
+                if (!add(item, join(prefix, std::to_string(index++)), depth + 1)) return false;
             return true;
         }
         out_[prefix] = node.IsScalar() ? node.Scalar() : std::string{};
@@ -362,8 +347,7 @@ private:
                                "setting names must be plain text, not a list or map");
                 continue;
             }
-            if (!add(entry.second, join(prefix, entry.first.Scalar()), depth + 1))
-                return false;
+            if (!add(entry.second, join(prefix, entry.first.Scalar()), depth + 1)) return false;
         }
         return true;
     }
@@ -380,8 +364,7 @@ private:
 };
 
 void read_settings(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
-    if (v.node.IsNull())
-        return;
+    if (v.node.IsNull()) return;
     if (!v.node.IsMap()) {
         r.report(v, "expected a map of settings for the handler, like {greeting: hello}, got " +
                         ConfigReader::describe(v.node));
@@ -400,8 +383,7 @@ constexpr std::array<std::string_view, 2> kTlsVersions{"1.2", "1.3"};
 auto read_tls_path(std::filesystem::path TlsConfig::*member, SourcePos TlsConfig::*pos) {
     return [=](ConfigReader &r, const YamlValue &v, TlsConfig &out) {
         const auto text = r.text(v, "a file path");
-        if (!text)
-            return;
+        if (!text) return;
         if (text->empty()) {
             r.report(v, "expected a file path, got an empty string");
             return;
@@ -432,8 +414,7 @@ const Schema<TlsConfig> &tls_schema() {
 void read_tls(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     TlsConfig tls;
     const std::size_t issues_before = r.issue_count();
-    if (!read_map(r, v, tls_schema(), tls) || r.issue_count() != issues_before)
-        return;
+    if (!read_map(r, v, tls_schema(), tls) || r.issue_count() != issues_before) return;
     if (tls.verify_client != TlsVerify::none && tls.ca.empty()) {
         const auto at = r.lookup(v, "verify_client");
         r.report(at ? *at : v, "verify_client needs tls.ca: the CA file that signs the accepted client certificates");
@@ -445,8 +426,7 @@ void read_tls(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
 // TLS is terminated by TcpService; elsewhere `tls:` would be silently plain.
 void check_tls_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
     const auto at = r.lookup(item, "tls");
-    if (!at)
-        return;
+    if (!at) return;
     if (service.protocol == Protocol::udp)
         r.report(*at, "TLS applies to protocol tcp only (DTLS is not supported); remove tls: or set protocol: tcp");
     else if (service.mode == ServiceMode::process)
@@ -494,8 +474,7 @@ const Schema<ServiceConfig> &service_schema() {
 
 void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
     const auto items = r.sequence(v, "a list of services (- name: ..., listen: ..., handler: ...)");
-    if (!items)
-        return;
+    if (!items) return;
     if (items->empty()) {
         r.report(v, "must list at least one service (- name: echo, listen: 127.0.0.1:9000, handler: echo)");
         return;
@@ -539,8 +518,7 @@ const Schema<LoggingConfig> &logging_schema() {
     return schema;
 }
 
-template <class T>
-auto nested(T Config::*member, const Schema<T> &(*schema)()) {
+template <class T> auto nested(T Config::*member, const Schema<T> &(*schema)()) {
     return [=](ConfigReader &r, const YamlValue &v, Config &out) { read_map(r, v, schema(), out.*member); };
 }
 
@@ -558,15 +536,15 @@ const Schema<Config> &config_schema() {
 
 // ---- checks across entries -----------------------------------------------------
 
-std::string service_path(std::size_t index) { return "services[" + std::to_string(index) + "]"; }
+std::string service_path(std::size_t index) {
+    return "services[" + std::to_string(index) + "]";
+}
 
 void check_unique_names(ConfigReader &r, const std::vector<ServiceConfig> &services) {
     for (std::size_t i = 0; i < services.size(); ++i) {
-        if (services[i].name.empty())
-            continue;
+        if (services[i].name.empty()) continue;
         for (std::size_t j = 0; j < i; ++j) {
-            if (services[j].name != services[i].name)
-                continue;
+            if (services[j].name != services[i].name) continue;
             r.report(services[i].name_pos, service_path(i) + ".name",
                      "duplicate service name '" + services[i].name + "' (first defined at " +
                          services[j].name_pos.to_string() + ")");
@@ -575,18 +553,17 @@ void check_unique_names(ConfigReader &r, const std::vector<ServiceConfig> &servi
     }
 }
 
-bool is_wildcard(const std::string &host) { return host == "0.0.0.0" || host == "::"; }
+bool is_wildcard(const std::string &host) {
+    return host == "0.0.0.0" || host == "::";
+}
 
 // Whether binding both would fail. Port 0 asks the kernel for a free port, so
 // it never clashes; a wildcard host covers every address on its port (Linux
 // lets [::] take IPv4 too). TCP and UDP have separate port spaces.
 bool clashes(const ListenAddress &a, Protocol pa, const ListenAddress &b, Protocol pb) {
-    if (a.kind != b.kind)
-        return false;
-    if (a.kind == ListenAddress::Kind::unix_path)
-        return a.path == b.path;
-    if (pa != pb || a.port == 0 || a.port != b.port)
-        return false;
+    if (a.kind != b.kind) return false;
+    if (a.kind == ListenAddress::Kind::unix_path) return a.path == b.path;
+    if (pa != pb || a.port == 0 || a.port != b.port) return false;
     return a.host == b.host || is_wildcard(a.host) || is_wildcard(b.host);
 }
 
@@ -596,8 +573,7 @@ std::optional<std::string> clash_message(const std::vector<ServiceConfig> &servi
                                          const ListenAddress &address, Protocol protocol) {
     for (std::size_t j = 0; j < before; ++j) {
         const ServiceConfig &other = services[j];
-        if (other.listen_pos.line == 0 || !clashes(address, protocol, other.listen, other.protocol))
-            continue;
+        if (other.listen_pos.line == 0 || !clashes(address, protocol, other.listen, other.protocol)) continue;
         const std::string name = other.name.empty() ? service_path(j) : other.name;
         std::string message = "listen address " + address.to_string() + " is already used by service '" + name + "'";
         // A wildcard overlap is not obvious from the two texts; spell it out.
@@ -611,13 +587,11 @@ std::optional<std::string> clash_message(const std::vector<ServiceConfig> &servi
 void check_free_addresses(ConfigReader &r, const Config &config) {
     const auto &services = config.services;
     for (std::size_t i = 0; i < services.size(); ++i) {
-        if (services[i].listen_pos.line == 0)
-            continue; // listen was missing or bad: already reported
+        if (services[i].listen_pos.line == 0) continue; // listen was missing or bad: already reported
         if (auto message = clash_message(services, i, services[i].listen, services[i].protocol))
             r.report(services[i].listen_pos, service_path(i) + ".listen", std::move(*message));
     }
-    if (!config.admin.listen)
-        return;
+    if (!config.admin.listen) return;
     // The admin server is HTTP, so TCP.
     if (auto message = clash_message(services, services.size(), *config.admin.listen, Protocol::tcp))
         r.report(config.admin.listen_pos, "admin.listen", std::move(*message));
@@ -629,8 +603,7 @@ void read_document(ConfigReader &r, const YAML::Node &root, Config &config) {
         r.report(document, "the config is empty: expected a map with at least 'plugins' and 'services'");
         return;
     }
-    if (!read_map(r, document, config_schema(), config))
-        return;
+    if (!read_map(r, document, config_schema(), config)) return;
     check_unique_names(r, config.services);
     check_free_addresses(r, config);
 }
@@ -650,17 +623,20 @@ std::string join_issues(const std::vector<ConfigIssue> &issues) {
 
 const char *mode_name(ServiceMode mode) {
     switch (mode) {
-    case ServiceMode::threads: return "threads";
-    case ServiceMode::single: return "single";
-    case ServiceMode::process: return "process";
-    case ServiceMode::events: return "events";
+    case ServiceMode::threads:
+        return "threads";
+    case ServiceMode::single:
+        return "single";
+    case ServiceMode::process:
+        return "process";
+    case ServiceMode::events:
+        return "events";
     }
     return "threads";
 }
 
 std::string SourcePos::to_string() const {
-    if (line <= 0)
-        return file;
+    if (line <= 0) return file;
     return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
@@ -688,8 +664,7 @@ Config load_config_text(const std::string &yaml, const fs::path &file) {
     config.file = ec ? file : absolute;
     read_document(reader, root, config);
     auto issues = reader.take_issues();
-    if (!issues.empty())
-        throw ConfigError(std::move(issues));
+    if (!issues.empty()) throw ConfigError(std::move(issues));
     return config;
 }
 
@@ -707,8 +682,7 @@ Config load_config_file(const fs::path &file) {
     }
     std::ostringstream text;
     text << in.rdbuf();
-    if (in.bad())
-        throw_one(file, 0, 0, "cannot read config file: read error");
+    if (in.bad()) throw_one(file, 0, 0, "cannot read config file: read error");
     return load_config_text(text.str(), file);
 }
 
