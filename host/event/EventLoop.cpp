@@ -150,7 +150,8 @@ void EventLoop::run() {
         polling_.store(true, std::memory_order_relaxed);
         const int n = ::epoll_wait(epoll_fd_, events, kEventsPerWait, timeout_ms);
         polling_.store(false, std::memory_order_relaxed);
-        rounds_.fetch_add(1, std::memory_order_relaxed);
+        // This thread alone writes it: a plain store, not a locked increment.
+        rounds_.store(rounds_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         for (int i = 0; i < n; ++i)
             static_cast<EventSource *>(events[i].data.ptr)->on_events(events[i].events);
         now = Clock::now();

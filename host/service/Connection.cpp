@@ -147,7 +147,7 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
             // A short read of a plain stream socket took everything the
             // kernel had: the next read waits without trying recv first.
             if (static_cast<size_t>(n) < cap && !blocking_ && !transport_->is_tls()) wait_->drained(false);
-            wait_->progressed();
+            if (!blocking_) wait_->progressed();
             return n;
         }
         if (forced_) return PORTICO_ERR_STOPPING;
@@ -257,7 +257,7 @@ int portico_conn::send_all(const char *data, size_t len) {
             len -= static_cast<size_t>(n);
             bytes_out_ += static_cast<uint64_t>(n);
             stall_deadline.reset();
-            wait_->progressed();
+            if (!blocking_) wait_->progressed();
             continue;
         }
         if (n == 0) return PORTICO_ERR_IO; // send() took nothing without saying why
