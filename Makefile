@@ -16,6 +16,9 @@ PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev l
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# ccache, when installed, speeds up rebuilds in several checkouts; never required.
+LAUNCHER := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+
 # `make bench` only: the plot, the real peers it is measured against, and
 # the Python baseline (tests/bench/run_bench.py).
 BENCH_PACKAGES := gnuplot-nox redis-server redis-tools nginx-light wrk python3 valgrind
@@ -36,7 +39,7 @@ deps:
 	fi
 
 $(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(LAUNCHER)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -58,7 +61,7 @@ test: build
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
 test-sanitize: deps
-	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DPORTICO_SANITIZE=address,undefined
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) -DPORTICO_SANITIZE=address,undefined
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 && \
 	  $(CTEST_UNIT) --timeout 600 && $(CTEST_SERIAL) --timeout 600
@@ -78,7 +81,7 @@ test-sanitize: deps
 TSAN_TESTS := ^(Events|Modes/|Serving|Reload|Shutdown|UdpReload|UdpServing|CounterHandoff|Limits)
 TSAN_SKIP  := ^(ReloadUnderLoad\.TwentySwaps|Modes/LimitsTimeouts\.OverlongLine)
 test-tsan: deps
-	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DPORTICO_SANITIZE=thread
+	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) -DPORTICO_SANITIZE=thread
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	rm -rf $(BUILD)-tsan/tsan && mkdir -p $(BUILD)-tsan/tsan
 	cd $(BUILD)-tsan && export TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp log_path=$(abspath $(BUILD)-tsan)/tsan/race second_deadlock_stack=1" && \
