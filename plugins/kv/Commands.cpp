@@ -80,7 +80,7 @@ double float_arg(std::string_view text) {
     if (copy.empty() || std::isspace(static_cast<unsigned char>(copy[0])) || end != copy.c_str() + copy.size() ||
         overflow || std::isnan(value))
         throw CommandError("ERR value is not a valid float");
-    return value;
+    return value + 0.0; // -0 becomes 0: Redis stores and prints it as "0"
 }
 
 bool clamp_range(int64_t start, int64_t stop, std::size_t size, std::size_t &first, std::size_t &last) {
