@@ -2,6 +2,8 @@
 // command's thrown errors into Redis's error replies (see Commands.h).
 #include "CommandSupport.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>

@@ -28,7 +28,7 @@ inline TimeMs now_ms() {
 using List = std::deque<std::string>;
 using Set = StringSet;
 using Hash = StringMap<std::string>;
-// The alternatives' order is the order of type_names below.
+// type_name() relies on the order of the alternatives.
 using Value = std::variant<std::string, List, Set, Hash, SortedSet>;
 
 // The name TYPE replies with ("string", "list", "set", "hash", "zset").
