@@ -8,14 +8,14 @@
 
 #include <portico/portico.hpp>
 
+#include <chrono>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
 #ifndef PORTICO_KV_VERSION
-#define PORTICO_KV_VERSION "1.0.0"
+#define PORTICO_KV_VERSION "1.1.0"
 #endif
 
 namespace {

@@ -469,7 +469,7 @@ TEST(Kv, KeysOfEveryTypeSurviveAHotReloadOfThePlugin) {
     std::filesystem::copy_file(test_plugin("kv_next"), plugin_dir / "kv.so.partial");
     std::filesystem::rename(plugin_dir / "kv.so.partial", plugin_dir / "kv.so");
     host->send_signal(SIGHUP);
-    ASSERT_TRUE(host->wait_for_log_line({"service 'kv' now uses kv 1.0.1-next"}, 10s));
+    ASSERT_TRUE(host->wait_for_log_line({"service 'kv' now uses kv 1.1.1-next"}, 10s));
 
     EXPECT_EQ(redis_cli(port, {"GET", "alpha"}), "1");
     EXPECT_EQ(redis_cli(port, {"GET", "beta"}), "two words");
