@@ -13,8 +13,6 @@
 
 namespace portico::kv {
 
-namespace resp = portico::kv::resp;
-
 struct Request {
     Keyspace &keys;
     const ServerInfo &server;
