@@ -108,7 +108,8 @@ TEST(Install, WithoutConfigOrEnvEveryCommandReadsTheInstalledConfigPath) {
     EXPECT_EQ(help.status, ExitStatus::exited(0)) << help.describe();
     EXPECT_NE(help.output.find("Installed config: " + expected), std::string::npos) << help.output;
 
-    for (const std::vector<std::string> command : {std::vector<std::string>{"--check"}, {"status"}, {"reload"}}) {
+    const std::vector<std::vector<std::string>> commands{{"--check"}, {"status"}, {"reload"}};
+    for (const auto &command : commands) {
         std::vector<std::string> args{"-C", "/tmp", "-u", "PORTICO_CONFIG", portico_binary().string()};
         args.insert(args.end(), command.begin(), command.end());
         const auto result = run_tool(env, args);
