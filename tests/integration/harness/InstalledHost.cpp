@@ -52,9 +52,9 @@ std::string runnable_config(const std::string &installed_yaml, const InstallLayo
             line.replace(line.find(installed_plugins), installed_plugins.size(), layout.plugin_dir().string());
             moved_plugins = true;
         }
-        if (std::regex_search(line, loopback_listen)) {
+        if (std::smatch match; std::regex_search(line, match, loopback_listen)) {
             const std::string port = section == "admin" ? std::to_string(admin_port) : "0";
-            line = std::regex_replace(line, loopback_listen, "$1127.0.0.1:" + port);
+            line = match.prefix().str() + match[1].str() + "127.0.0.1:" + port + match.suffix().str();
             ++listens;
         }
         out += line + "\n";
