@@ -74,6 +74,28 @@ TEST(Install, TheDaemonComponentAloneHoldsNoSdk) {
     EXPECT_FALSE(fs::exists(installed.include_dir() / "portico")) << "the SDK is the sdk component's";
 }
 
+TEST(Install, ASecondInstallKeepsAnEditedConfigAndPutsTheDefaultBesideIt) {
+    TempDir dir("portico-install");
+    const InstallLayout installed = InstallLayout::below_root(dir / "root");
+    install_into(installed.root(), "daemon");
+    const std::string shipped = read_text(installed.config());
+    std::ofstream(installed.config(), std::ios::app) << "# edited by the admin\n";
+
+    install_into(installed.root(), "daemon");
+    EXPECT_EQ(read_text(installed.config()), shipped + "# edited by the admin\n");
+    fs::path dist = installed.config();
+    dist += ".dist";
+    EXPECT_EQ(read_text(dist), shipped);
+
+    // An unedited config is simply the same file again: no .dist.
+    const InstallLayout fresh = InstallLayout::below_root(dir / "fresh");
+    install_into(fresh.root(), "daemon");
+    install_into(fresh.root(), "daemon");
+    fs::path fresh_dist = fresh.config();
+    fresh_dist += ".dist";
+    EXPECT_FALSE(fs::exists(fresh_dist));
+}
+
 TEST(Install, TheInstalledBinaryServesTheSeedExchangeOnTheInstalledConfigFromAnyFolder) {
     TempDir dir("portico-install");
     const InstallLayout installed = InstallLayout::below_root(dir / "root");
