@@ -1,6 +1,7 @@
-// chat — a group chat room per bound service (socketserver seed 003): every
-// line a member sends goes to every other member, prefixed with the sender's
-// address. Its handler `relay` is the seed's room itself: whatever bytes a
+// chat — a group chat room per bound service: every line a member sends
+// (handler `chat`) goes to every other member, prefixed with the sender's
+// address. Handler `relay` is the threaded chat example's room from
+// socketserver tutorials (docs/socketserver.md): whatever bytes a
 // member sends (one read of up to 1024) go to every other member unchanged,
 // with no greeting and no notices (joins and leaves are only logged).
 //
@@ -126,7 +127,7 @@ public:
     }
 
     // Queues text for every member but `from`; members whose queue
-    // overflows are dropped from the room, and the others are told.
+    // overflows are dropped from the room (and an announcing room says so).
     void broadcast(const Member &from, const std::string &text) {
         std::vector<std::shared_ptr<Member>> overflowed;
         {
@@ -220,7 +221,7 @@ class ChatMember final : public Membership<Room> {
     }
 };
 
-// chat.relay: what arrived (the seed's recv(1024)), passed on unchanged.
+// chat.relay: what arrived (the example's recv(1024)), passed on unchanged.
 class RelayMember final : public Membership<QuietRoom> {
     bool pass_on(std::chrono::milliseconds wait) override {
         char buf[1024];
