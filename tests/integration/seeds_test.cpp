@@ -69,13 +69,16 @@ TEST(Seeds, UpperOnceAnswersTheTcpServerExampleClient) {
     EXPECT_EQ(padded.recv(1024), "SPACED OUT") << "strip() takes whitespace off both ends";
 }
 
-TEST(Seeds, UpperOnceWithASlowTaskAnswersClientsThatOverlap) {
+// The threaded variant: each client is answered (after the slow task) while
+// another is still being served; a silent client holding one worker proves it.
+TEST(Seeds, UpperOnceWithASlowTaskServesClientsAtOnce) {
     TempDir dir;
     auto host = start_seeds(dir, [](ConfigBuilder &c) {
         c.service("upper_slow", "socketserver.upper_once").threads(4, 4).setting("delay_ms", "300");
     });
     const auto port = host->port("upper_slow");
 
+    SeedClient silent(port); // its handler waits in recv(1024)
     std::vector<std::string> replies(3);
     std::vector<std::thread> clients;
     for (auto &reply : replies)
@@ -90,6 +93,9 @@ TEST(Seeds, UpperOnceWithASlowTaskAnswersClientsThatOverlap) {
         client.join();
     for (const auto &reply : replies)
         EXPECT_EQ(reply, "HELLO, SERVER!");
+
+    silent.sendall("Hello, Server!");
+    EXPECT_EQ(silent.recv(1024), "HELLO, SERVER!");
 }
 
 TEST(Seeds, UpperOnceRefusesADelayThatIsNotANumber) {
