@@ -29,6 +29,7 @@ constexpr int exit_usage = 2;
 
 const char *const admin_usage = "usage: portico status [--config FILE] [--json]\n"
                                 "       portico reload [plugins|config|all] [--config FILE]\n"
+                                "       portico status --help | portico reload --help\n"
                                 "\n"
                                 "Talk to the running host's admin server named by admin.listen in FILE\n"
                                 "(default: config/portico.yaml). The token is admin.token, else\n"
@@ -39,6 +40,7 @@ struct AdminArgs {
     std::string config = "config/portico.yaml";
     std::string scope = "all";
     bool json = false;
+    bool help = false;
 };
 
 std::optional<AdminArgs> parse(const std::vector<std::string> &args, std::ostream &err) {
@@ -55,6 +57,8 @@ std::optional<AdminArgs> parse(const std::vector<std::string> &args, std::ostrea
             out.config = args[++i];
         } else if (arg.starts_with("--config=")) {
             out.config = arg.substr(9);
+        } else if (arg == "--help" || arg == "-h") {
+            out.help = true;
         } else if (arg == "--json" && out.command == "status") {
             out.json = true;
         } else if (out.command == "reload" && !scope_seen && (arg == "plugins" || arg == "config" || arg == "all")) {
@@ -207,6 +211,10 @@ int run_admin_command(const std::vector<std::string> &args, std::ostream &out, s
     const auto parsed = parse(args, err);
     if (!parsed) return exit_usage;
     const AdminArgs &a = *parsed;
+    if (a.help) {
+        out << admin_usage;
+        return exit_ok;
+    }
     const std::string who = "portico " + a.command + ": ";
 
     Config config;

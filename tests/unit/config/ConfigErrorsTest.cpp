@@ -259,8 +259,38 @@ const std::vector<BadConfig> &bad_configs() {
           "services:\n"
           "  - {name: a, listen: 127.0.0.1:9000, handler: x}\n"
           "logging: {level: infomation, format: xml}\n",
-          "t.yaml:4:18: logging.level: expected one of 'trace', 'debug', 'information', 'notice', 'warning', 'error', 'critical', 'fatal', got 'infomation' (did you mean 'information'?)\n"
+          "t.yaml:4:18: logging.level: expected one of 'trace', 'debug', 'information', 'notice', 'warning', 'error', 'critical', 'fatal' (or info, warn, err, crit), got 'infomation' (did you mean 'information'?)\n"
           "t.yaml:4:38: logging.format: expected 'text' or 'json', got 'xml'"},
+        {"log level typo of a short name",
+          "plugins: {dir: p}\n"
+          "services:\n"
+          "  - {name: a, listen: 127.0.0.1:9000, handler: x}\n"
+          "logging: {level: wanr}\n",
+          "t.yaml:4:18: logging.level: expected one of 'trace', 'debug', 'information', 'notice', 'warning', 'error', 'critical', 'fatal' (or info, warn, err, crit), got 'wanr' (did you mean 'warn'?)"},
+        {"busy_message with a line feed inside",
+          service("    busy_message: \"busy\\nretry later\"\n"),
+          "t.yaml:6:19: services[0].busy_message: busy_message must be one line, without CR or LF inside (the host "
+          "adds \\r\\n)"},
+        {"busy_message with a carriage return inside",
+          service("    busy_message: \"busy\\r go away\"\n"),
+          "t.yaml:6:19: services[0].busy_message: busy_message must be one line, without CR or LF inside (the host "
+          "adds \\r\\n)"},
+        {"a second YAML document",
+          "plugins: {dir: p}\n"
+          "services:\n"
+          "  - {name: a, listen: 127.0.0.1:9000, handler: x}\n"
+          "---\n"
+          "services: []\n",
+          "t.yaml:4:1: a second YAML document starts here; a config is one document: remove this '---' and what "
+          "follows, or merge it into the first"},
+        {"a second, empty YAML document after an explicit first",
+          "---\n"
+          "plugins: {dir: p}\n"
+          "services:\n"
+          "  - {name: a, listen: 127.0.0.1:9000, handler: x}\n"
+          "--- # more\n",
+          "t.yaml:5:1: a second YAML document starts here; a config is one document: remove this '---' and what "
+          "follows, or merge it into the first"},
         {"admin token a map",
           "plugins: {dir: p}\n"
           "services:\n"

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -337,7 +338,7 @@ logging: {level: loud}
         "t.yaml:12:3: plugins.dri: unknown key 'dri' (did you mean 'dir'?)",
         "t.yaml:12:3: plugins: missing required key 'dir' (e.g. dir: ./plugins)",
         "t.yaml:13:18: logging.level: expected one of 'trace', 'debug', 'information', 'notice', 'warning', "
-        "'error', 'critical', 'fatal', got 'loud'",
+        "'error', 'critical', 'fatal' (or info, warn, err, crit), got 'loud'",
     };
     EXPECT_EQ(issues, expected);
 }
@@ -416,9 +417,63 @@ TEST(ConfigLoader, NamesAMissingFileAndTheReason) {
         load_config_file(dir.path());
         FAIL() << "expected ConfigError";
     } catch (const ConfigError &e) {
-        EXPECT_EQ(std::string(e.what()),
-                  dir.path().string() + ": cannot read config file: it is a directory; pass the path of a YAML file");
+        EXPECT_EQ(std::string(e.what()), dir.path().string() +
+                                             ": cannot read config file: it is a directory, not a regular file; "
+                                             "name a file");
     }
+}
+
+TEST(ConfigLoader, RefusesAConfigFileOverTheCapBeforeParsingIt) {
+    const TempDir dir;
+    const fs::path file = dir.path() / "huge.yaml";
+    std::ofstream(file) << kMinimal;
+    fs::resize_file(file, portico::host::kMaxConfigBytes + 1); // sparse: no disk, no time
+    try {
+        load_config_file(file);
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError &e) {
+        EXPECT_EQ(std::string(e.what()), file.string() + ": cannot read config file: it is larger than the limit of "
+                                                         "4 MiB; is this the right file?");
+    }
+}
+
+TEST(ConfigLoader, AFifoAsConfigFileIsAnErrorNotAHang) {
+    const TempDir dir;
+    const fs::path fifo = dir.path() / "portico.yaml";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    // Nobody ever writes it: a blocking open would wait for ever, and ctest's
+    // timeout would be the only way out.
+    try {
+        load_config_file(fifo);
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError &e) {
+        EXPECT_EQ(std::string(e.what()),
+                  fifo.string() + ": cannot read config file: it is a FIFO (named pipe), not a regular file; name a file");
+    }
+}
+
+TEST(ConfigLoader, DeepNestingIsNamedWithItsPlace) {
+    const std::string yaml = "plugins: {dir: p}\nservices:\n  - {name: a, listen: 127.0.0.1:9000, handler: x, config: " +
+                             std::string(5000, '[') + "\n";
+    const auto issues = issues_of(yaml);
+    ASSERT_EQ(issues.size(), 1u);
+    EXPECT_TRUE(issues[0].starts_with("t.yaml:3:")) << issues[0];
+    EXPECT_NE(issues[0].find("YAML nesting deeper than 1000 levels of lists and maps here"), std::string::npos)
+        << issues[0];
+}
+
+TEST(ConfigLoader, AcceptsTheUsualShortLogLevelNames) {
+    const std::string base = std::string(kMinimal) + "logging: {level: ";
+    EXPECT_EQ(load_config_text(base + "info}\n", "t.yaml").logging.level, "information");
+    EXPECT_EQ(load_config_text(base + "warn}\n", "t.yaml").logging.level, "warning");
+    EXPECT_EQ(load_config_text(base + "WARNING}\n", "t.yaml").logging.level, "warning");
+    EXPECT_EQ(load_config_text(base + "err}\n", "t.yaml").logging.level, "error");
+    EXPECT_EQ(load_config_text(base + "debug}\n", "t.yaml").logging.level, "debug");
+}
+
+TEST(ConfigLoader, BusyMessageMayEndWithItsNewline) {
+    const std::string yaml = std::string(kMinimal) + "    busy_message: \"busy\\r\\n\"\n";
+    EXPECT_EQ(load_config_text(yaml, "t.yaml").services.at(0).busy_message, "busy\r\n");
 }
 
 TEST(ConfigLoader, ReportsSyntaxErrorsOfAFileWithItsName) {
