@@ -89,10 +89,20 @@ TEST(AdminMetrics, CountersAndTheDurationHistogramMatchTheTrafficSent) {
     ASSERT_TRUE(wait_until(
         [&] {
             m = parse_metrics(host.get("/metrics").body);
+            // Every counter asserted below: each is updated by a session's
+            // own thread, some after the client already has its answer.
             return m.at("portico_service_session_duration_seconds_count" + svc("shouty")) == 1 &&
-                   m.at("portico_service_session_duration_seconds_count" + svc("upper")) == 4;
+                   m.at("portico_service_session_duration_seconds_count" + svc("upper")) == 4 &&
+                   m.at("portico_service_connections_total" + svc("echo")) == 2 &&
+                   m.at("portico_service_connections_active" + svc("echo")) == 1 &&
+                   m.at("portico_service_connections_active" + svc("upper")) == 0 &&
+                   m.at("portico_service_received_bytes_total" + svc("upper")) == 16 &&
+                   m.at("portico_service_sent_bytes_total" + svc("upper")) == 16 &&
+                   m.at("portico_service_received_bytes_total" + svc("echo")) == 1000 &&
+                   m.at("portico_service_handler_errors_total" + svc("shouty")) == 1;
         },
-        5s));
+        5s))
+        << "the counters never matched the traffic sent";
 
     EXPECT_EQ(m.types.at("portico_service_connections_total"), "counter");
     EXPECT_EQ(m.types.at("portico_service_connections_active"), "gauge");
