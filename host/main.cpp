@@ -84,7 +84,8 @@ std::optional<Options> parse_options(int argc, char **argv) {
 // Every problem that keeps the config from running, one line each in the
 // same "portico: FILE:LINE:COL: key: message" form, then one summary line.
 int report_problems(const Options &options, const std::vector<std::string> &problems) {
-    for (const std::string &problem : problems) std::cerr << "portico: " << problem << "\n";
+    for (const std::string &problem : problems)
+        std::cerr << "portico: " << problem << "\n";
     std::cerr << "portico: " << options.config << ": " << problems.size() << " error(s); "
               << (options.check ? "the config cannot run" : "nothing was started") << "\n";
     return exit_usage;
@@ -113,9 +114,11 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
     try {
         std::vector<ConfigIssue> issues;
         config = load_config_file(options.config, issues);
-        for (const ConfigIssue &issue : issues) problems.push_back(issue.to_string());
+        for (const ConfigIssue &issue : issues)
+            problems.push_back(issue.to_string());
     } catch (const ConfigError &e) {
-        for (const ConfigIssue &issue : e.issues()) problems.push_back(issue.to_string());
+        for (const ConfigIssue &issue : e.issues())
+            problems.push_back(issue.to_string());
         return report_problems(options, problems);
     }
     try {
@@ -137,7 +140,8 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
             host.load();
         } catch (const StartupError &e) {
             std::istringstream lines(e.what());
-            for (std::string line; std::getline(lines, line);) problems.push_back(line);
+            for (std::string line; std::getline(lines, line);)
+                problems.push_back(line);
         }
     }
     if (!problems.empty()) return report_problems(options, problems);
@@ -151,7 +155,8 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
         host.start();
     } catch (const StartupError &e) {
         std::istringstream lines(e.what());
-        for (std::string line; std::getline(lines, line);) problems.push_back(line);
+        for (std::string line; std::getline(lines, line);)
+            problems.push_back(line);
         return report_problems(options, problems);
     }
     host.run(signals);

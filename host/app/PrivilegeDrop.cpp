@@ -17,7 +17,9 @@
 namespace portico::host {
 namespace {
 
-std::string why() { return std::strerror(errno); }
+std::string why() {
+    return std::strerror(errno);
+}
 
 std::string octal_mode(mode_t mode) {
     char text[8];

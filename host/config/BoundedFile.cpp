@@ -41,8 +41,7 @@ const char *kind_of(mode_t mode) {
 } // namespace
 
 std::string describe_cap(std::size_t cap) {
-    if (cap >= (std::size_t{1} << 20) && cap % (std::size_t{1} << 20) == 0)
-        return std::to_string(cap >> 20) + " MiB";
+    if (cap >= (std::size_t{1} << 20) && cap % (std::size_t{1} << 20) == 0) return std::to_string(cap >> 20) + " MiB";
     if (cap >= 1024 && cap % 1024 == 0) return std::to_string(cap >> 10) + " KiB";
     return std::to_string(cap) + " bytes";
 }
@@ -52,12 +51,14 @@ std::string read_config_named_file(const std::filesystem::path &path, std::size_
     const Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (fd.get() < 0) throw BoundedFileError(where, std::strerror(errno));
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw BoundedFileError(where, std::string("fstat failed: ") + std::strerror(errno));
+    if (::fstat(fd.get(), &st) != 0)
+        throw BoundedFileError(where, std::string("fstat failed: ") + std::strerror(errno));
     if (!S_ISREG(st.st_mode))
-        throw BoundedFileError(where, std::string("it is ") + kind_of(st.st_mode) + ", not a regular file; name a file");
+        throw BoundedFileError(where,
+                               std::string("it is ") + kind_of(st.st_mode) + ", not a regular file; name a file");
     const auto too_big = [&] {
-        return BoundedFileError(where, "it is larger than the limit of " + describe_cap(cap) +
-                                "; is this the right file?");
+        return BoundedFileError(where,
+                                "it is larger than the limit of " + describe_cap(cap) + "; is this the right file?");
     };
     if (static_cast<std::uintmax_t>(st.st_size) > cap) throw too_big();
     std::string bytes;

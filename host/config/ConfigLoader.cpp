@@ -11,9 +11,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <utility>
 #include <set>
 #include <system_error>
+#include <utility>
 
 namespace portico::host {
 namespace {
@@ -244,8 +244,8 @@ void read_busy_message(ConfigReader &r, const YamlValue &v, ServiceConfig &out) 
     }
     // A trailing newline is the line's end; one inside would send several lines.
     const std::string_view body = std::string_view(*text).substr(0, text->ends_with("\r\n") ? text->size() - 2
-                                                                  : text->ends_with('\n') ? text->size() - 1
-                                                                                          : text->size());
+                                                                    : text->ends_with('\n') ? text->size() - 1
+                                                                                            : text->size());
     if (body.find_first_of("\r\n") != std::string_view::npos) {
         r.report(v, "busy_message must be one line, without CR or LF inside (the host adds \\r\\n)");
         return;
@@ -524,8 +524,9 @@ const Schema<AdminConfig> &admin_schema() {
 void read_log_level(ConfigReader &r, const YamlValue &v, LoggingConfig &out) {
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> aliases{
         {{"info", "information"}, {"warn", "warning"}, {"err", "error"}, {"crit", "critical"}}};
-    static constexpr std::array<std::string_view, 12> accepted{
-        "trace", "debug", "information", "info", "notice", "warning", "warn", "error", "err", "critical", "crit", "fatal"};
+    static constexpr std::array<std::string_view, 12> accepted{"trace",  "debug",    "information", "info",
+                                                               "notice", "warning",  "warn",        "error",
+                                                               "err",    "critical", "crit",        "fatal"};
     const std::string expected = list_alternatives(kLogLevels) + " (or info, warn, err, crit)";
     const auto typed = r.text(v, expected);
     if (!typed) return;

@@ -89,7 +89,8 @@ TEST(Cli, CheckReportsSchemaAndHandlerErrorsInOneRunInOneFormat) {
     // each line "portico: FILE…".
     ASSERT_EQ(lines.size(), 3u) << result.output;
     const std::string prefix = "portico: " + file.string() + ":";
-    for (const std::string &line : lines) EXPECT_TRUE(line.starts_with(prefix)) << line;
+    for (const std::string &line : lines)
+        EXPECT_TRUE(line.starts_with(prefix)) << line;
     EXPECT_TRUE(std::regex_search(lines[0], std::regex(R"(:[0-9]+:[0-9]+: services\[1\]\.max_conection: unknown key)")))
         << lines[0];
     EXPECT_TRUE(std::regex_search(lines[1], std::regex(R"(:[0-9]+:[0-9]+: services\[2\]\.handler: .*upper\.shout)")))

@@ -82,7 +82,8 @@ TEST(HttpHello, AnswersExpect100ContinueBeforeReadingTheBody) {
     EXPECT_NE(post.output.find("< HTTP/1.1 405 Method Not Allowed"), std::string::npos) << post.output;
     EXPECT_EQ(post.output.find("Done waiting for 100-continue"), std::string::npos) << post.output;
     // The body was read: the connection stayed usable for curl's next request.
-    const ToolResult again = curl({"-v", "-H", "Expect: 100-continue", "--data-binary", "@" + body.string(), url, "--next", "-v", url});
+    const ToolResult again =
+        curl({"-v", "-H", "Expect: 100-continue", "--data-binary", "@" + body.string(), url, "--next", "-v", url});
     ASSERT_EQ(again.status, ExitStatus::exited(0)) << again.describe();
     EXPECT_NE(again.output.find("Hello from portico!"), std::string::npos) << again.output;
     EXPECT_NE(again.output.find("Re-using existing connection"), std::string::npos) << again.output;
@@ -98,7 +99,8 @@ TEST(HttpHello, CurlReusesOneConnectionForSeveralRequests) {
     ASSERT_EQ(run.status, ExitStatus::exited(0)) << run.describe();
     EXPECT_NE(run.output.find("Re-using existing connection"), std::string::npos) << run.describe();
     std::size_t bodies = 0;
-    for (std::size_t at = 0; (at = run.output.find("Hello from portico!", at)) != std::string::npos; ++at) ++bodies;
+    for (std::size_t at = 0; (at = run.output.find("Hello from portico!", at)) != std::string::npos; ++at)
+        ++bodies;
     EXPECT_EQ(bodies, 3u) << run.describe();
 }
 
@@ -135,8 +137,9 @@ TEST(HttpHello, MalformedRequestsGet400AndAClose) {
     auto host = start_http(dir);
     const auto port = host->port("web");
 
-    for (const std::string request : {"this is not http\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/1.1\r\nno colon here\r\n\r\n",
-                                      "GET / HTTP/1.1\r\n\r\n" /* no Host */, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"}) {
+    for (const std::string request :
+         {"this is not http\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+          "GET / HTTP/1.1\r\n\r\n" /* no Host */, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"}) {
         TcpClient client(port);
         client.send(request);
         const auto reply = client.read_until_closed();

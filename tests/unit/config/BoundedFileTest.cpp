@@ -47,25 +47,28 @@ TEST_F(BoundedFileTest, ReadsARegularFileUpToTheCap) {
 
 TEST_F(BoundedFileTest, AFileOverTheCapIsNamedWithTheCap) {
     std::ofstream(dir_ / "a.pem") << "0123456789A";
-    EXPECT_EQ(error_of(dir_ / "a.pem", 10), "services[0].tls.key file " + (dir_ / "a.pem").string() +
-                                                ": cannot read it: it is larger than the limit of 10 bytes; is this the right file?");
+    EXPECT_EQ(error_of(dir_ / "a.pem", 10),
+              "services[0].tls.key file " + (dir_ / "a.pem").string() +
+                  ": cannot read it: it is larger than the limit of 10 bytes; is this the right file?");
     std::ofstream(dir_ / "huge.pem").flush();
     fs::resize_file(dir_ / "huge.pem", std::uintmax_t{1} << 32); // sparse
-    EXPECT_EQ(error_of(dir_ / "huge.pem", 1 << 20), "services[0].tls.key file " + (dir_ / "huge.pem").string() +
-                                                        ": cannot read it: it is larger than the limit of 1 MiB; is this the right "
-                                                        "file?");
+    EXPECT_EQ(error_of(dir_ / "huge.pem", 1 << 20),
+              "services[0].tls.key file " + (dir_ / "huge.pem").string() +
+                  ": cannot read it: it is larger than the limit of 1 MiB; is this the right "
+                  "file?");
 }
 
 TEST_F(BoundedFileTest, AFifoNobodyWritesIsAnErrorNotAHang) {
     const fs::path fifo = dir_ / "key.pem";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    EXPECT_EQ(error_of(fifo, 1 << 20), "services[0].tls.key file " + fifo.string() +
-                                           ": cannot read it: it is a FIFO (named pipe), not a regular file; name a file");
+    EXPECT_EQ(error_of(fifo, 1 << 20),
+              "services[0].tls.key file " + fifo.string() +
+                  ": cannot read it: it is a FIFO (named pipe), not a regular file; name a file");
 }
 
 TEST_F(BoundedFileTest, DevicesAndFoldersAreRefused) {
-    EXPECT_EQ(error_of("/dev/zero", 1 << 20),
-              "services[0].tls.key file /dev/zero: cannot read it: it is a character device, not a regular file; name a file");
+    EXPECT_EQ(error_of("/dev/zero", 1 << 20), "services[0].tls.key file /dev/zero: cannot read it: it is a character "
+                                              "device, not a regular file; name a file");
     EXPECT_EQ(error_of(dir_, 1 << 20), "services[0].tls.key file " + dir_.string() +
                                            ": cannot read it: it is a directory, not a regular file; name a file");
 }

@@ -222,8 +222,9 @@ services:
 )",
                                            kFile);
     const std::map<std::string, std::string> expected{
-        {"greeting", "hello"}, {"nested.a", "1"}, {"nested.deeper.b", "two words"}, {"list.0", "x"},
-        {"list.1", "y"},       {"list.2.k", "v"}, {"empty", ""},                    {"quoted", "007"},
+        {"greeting", "hello"}, {"nested.a", "1"}, {"nested.deeper.b", "two words"},
+        {"list.0", "x"},       {"list.1", "y"},   {"list.2.k", "v"},
+        {"empty", ""},         {"quoted", "007"},
     };
     EXPECT_EQ(config.services.at(0).settings, expected);
 }
@@ -448,13 +449,15 @@ TEST(ConfigLoader, AFifoAsConfigFileIsAnErrorNotAHang) {
         FAIL() << "expected ConfigError";
     } catch (const ConfigError &e) {
         EXPECT_EQ(std::string(e.what()),
-                  fifo.string() + ": cannot read config file: it is a FIFO (named pipe), not a regular file; name a file");
+                  fifo.string() +
+                      ": cannot read config file: it is a FIFO (named pipe), not a regular file; name a file");
     }
 }
 
 TEST(ConfigLoader, DeepNestingIsNamedWithItsPlace) {
-    const std::string yaml = "plugins: {dir: p}\nservices:\n  - {name: a, listen: 127.0.0.1:9000, handler: x, config: " +
-                             std::string(5000, '[') + "\n";
+    const std::string yaml =
+        "plugins: {dir: p}\nservices:\n  - {name: a, listen: 127.0.0.1:9000, handler: x, config: " +
+        std::string(5000, '[') + "\n";
     const auto issues = issues_of(yaml);
     ASSERT_EQ(issues.size(), 1u);
     EXPECT_TRUE(issues[0].starts_with("t.yaml:3:")) << issues[0];
@@ -492,8 +495,7 @@ TEST(ConfigLoader, ReportsSyntaxErrorsOfAFileWithItsName) {
 
 TEST(ConfigLoader, ShippedConfigParses) {
     const fs::path file = fs::path(PORTICO_SOURCE_DIR) / "config" / "portico.yaml";
-    if (!fs::exists(file))
-        GTEST_SKIP() << file << " does not exist yet";
+    if (!fs::exists(file)) GTEST_SKIP() << file << " does not exist yet";
     try {
         const Config config = load_config_file(file);
         EXPECT_FALSE(config.services.empty());
