@@ -13,7 +13,9 @@
 #include <cctype>
 #include <set>
 #include <system_error>
+
 #include <utility>
+#include <yaml-cpp/depthguard.h>
 
 namespace portico::host {
 namespace {
@@ -717,8 +719,8 @@ Config read_config_text(const std::string &yaml, const fs::path &file, std::vect
     } catch (const YAML::DeepRecursion &e) {
         const SourcePos pos = reader.pos_of(e.mark);
         throw_one(file, pos.line, pos.column,
-                  "YAML nesting deeper than " + std::to_string(kMaxYamlDepth) +
-                      " levels of lists and maps here; a portico config needs a handful, flatten it");
+                  "YAML nesting too deep here (more than about " + std::to_string(kMaxYamlDepth) +
+                      " levels of lists and maps); a portico config needs a handful, flatten it");
     } catch (const YAML::Exception &e) {
         const SourcePos pos = reader.pos_of(e.mark);
         throw_one(file, pos.line, pos.column, "YAML syntax error: " + e.msg);

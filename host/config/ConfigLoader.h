@@ -33,8 +33,9 @@ private:
 // A config is a few KiB; yaml-cpp's node tree costs about 14 times the text,
 // so a larger file is refused rather than parsed.
 inline constexpr std::size_t kMaxConfigBytes = std::size_t{4} << 20;
-// yaml-cpp refuses nesting past this depth (its parser's own guard).
-inline constexpr int kMaxYamlDepth = 1000;
+// About how deep yaml-cpp 0.7 lets lists and maps nest: its parser's guard
+// counts 2000 recursions, some four per level.
+inline constexpr int kMaxYamlDepth = 500;
 
 // Loads and validates a YAML file. Throws ConfigError.
 Config load_config_file(const std::filesystem::path &file);
