@@ -13,8 +13,8 @@
 #include <cctype>
 #include <set>
 #include <system_error>
-
 #include <utility>
+
 #include <yaml-cpp/depthguard.h>
 
 namespace portico::host {
