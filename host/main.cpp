@@ -1,6 +1,7 @@
 // main.cpp — the `portico` command line: parse flags, load and check the
 // config, then hand over to Host until a stop signal.
 #include "admin/AdminCommand.h"
+#include "admin/AdminServer.h"
 #include "app/Host.h"
 #include "app/Logging.h"
 #include "app/ResourceLimits.h"
@@ -12,6 +13,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -151,8 +153,16 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
         return exit_ok;
     }
     if (stop_requested_during_start(signals, host_log)) return exit_ok;
+    // Declared after the host: destroyed first, while everything its
+    // requests read is alive. It keeps answering while sessions drain.
+    std::unique_ptr<AdminServer> admin;
     try {
-        host.start();
+        host.start([&] {
+            const AdminConfig admin_config = host.config().admin;
+            if (!admin_config.listen) return;
+            admin = std::make_unique<AdminServer>(host, admin_config);
+            admin->start();
+        });
     } catch (const StartupError &e) {
         std::istringstream lines(e.what());
         for (std::string line; std::getline(lines, line);)
@@ -160,6 +170,7 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
         return report_problems(options, problems);
     }
     host.run(signals);
+    if (admin) admin->set_not_ready();
     if (!host.shutdown()) {
         // A handler ignores its closed socket; waiting longer would hang the
         // operator's stop. Leave without unwinding into plugin code.
