@@ -27,6 +27,18 @@ std::string sha256_of_file(const std::filesystem::path &file) {
     return sha256_hex(bytes.data(), bytes.size());
 }
 
+// An expired certificate is a warning however it was loaded: at start
+// (Host.cpp), by a certificate reload, or with a service a reload started.
+void warn_if_expired(const Service &service, Poco::Logger &log) {
+    const auto *tcp = dynamic_cast<const StreamService *>(&service);
+    if (tcp == nullptr || !service.config().tls) return;
+    const auto context = tcp->tls_context();
+    if (!context) return;
+    if (const std::string expired = context->expiry_warning(service.name(), service.config().tls->cert);
+        !expired.empty())
+        log.warning(expired);
+}
+
 // Certificate files change on disk while the YAML stays the same: every
 // config reload re-reads them and swaps a service's TLS context when their
 // content changed. A file that cannot be used leaves the old context serving.
@@ -39,6 +51,7 @@ void reload_certificates(const std::vector<std::shared_ptr<Service>> &services, 
             if (std::string change = tcp->reload_tls(); !change.empty()) {
                 log.information(change);
                 report.changes.push_back(std::move(change));
+                warn_if_expired(*service, log);
             }
         } catch (const std::exception &e) {
             report.errors.push_back("service '" + service->name() + "': tls: " + e.what() +
@@ -258,6 +271,8 @@ ReloadReport Host::reload_config_locked() {
     if (report.changes.empty()) report.changes.push_back("config unchanged");
     for (const auto &change : report.changes)
         log_.information(change);
+    for (const auto &[name, service] : started)
+        warn_if_expired(*service, log_);
     for (const auto &error : report.errors)
         log_.error(error);
     return report;
