@@ -79,9 +79,7 @@ EventService::EventService(ServiceConfig config, std::shared_ptr<ServiceHandle> 
 
 EventService::~EventService() {
     watchdog_.stop();
-    stop_accepting();
-    close_sessions();
-    wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    stop_and_close_sessions();
     for (const auto &loop : loops_)
         loop->stop();
     loops_.clear(); // joins each loop once its fibers have finished
@@ -91,7 +89,7 @@ EventService::~EventService() {
 
 void EventService::start() {
     const ServiceConfig &cfg = config();
-    Poco::Net::ServerSocket socket = open_listener();
+    Poco::Net::ServerSocket socket = open_tcp_listener();
     // Every loop polls this one socket: the losers of a race must find
     // accept() empty, not block a loop that serves other connections.
     socket.setBlocking(false);
@@ -183,12 +181,13 @@ void EventService::listen_again(Acceptor &acceptor) {
 void EventService::start_session(EventLoop &loop, int fd) {
     // Poco's contract: the socket takes ownership of the impl (and the fd).
     const Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
-    if (!admission().admit(socket, 0, false)) return; // refused, counted and logged; closed with `socket`
+    Admission::Ticket ticket = admission().admit(socket, 0, false);
+    if (!ticket) return; // refused, counted and logged; closed with `socket`
     try {
-        loop.spawn(std::make_unique<EventSession>(*this, socket, loop));
+        loop.spawn(std::make_unique<EventSession>(*this, socket, std::move(ticket), loop));
     } catch (const std::exception &e) {
-        // No memory for the fiber's stack: refused like any other overload.
-        admission().finish(socket);
+        // No memory for the fiber's stack: refused like any other overload
+        // (the ticket, wherever it got to, frees the slot).
         ++counters().refused;
         log_accept_error(std::string("refused a connection: cannot start its session: ") + e.what());
     }

@@ -202,7 +202,7 @@ services:
     EXPECT_EQ(config.services[0].events.stack, 1024u * 1024u);
     EXPECT_EQ(config.services[1].events.loops, 0); // one per CPU, decided at start
     EXPECT_EQ(config.services[1].events.stack, 256u * 1024u);
-    EXPECT_STREQ(portico::host::mode_name(config.services[1].mode), "events");
+    EXPECT_STREQ(portico::host::to_string(config.services[1].mode), "events");
 }
 
 TEST(ConfigLoader, FlattensServiceSettings) {
@@ -221,8 +221,9 @@ services:
 )",
                                            kFile);
     const std::map<std::string, std::string> expected{
-        {"greeting", "hello"}, {"nested.a", "1"}, {"nested.deeper.b", "two words"}, {"list.0", "x"},
-        {"list.1", "y"},       {"list.2.k", "v"}, {"empty", ""},                    {"quoted", "007"},
+        {"greeting", "hello"}, {"nested.a", "1"}, {"nested.deeper.b", "two words"},
+        {"list.0", "x"},       {"list.1", "y"},   {"list.2.k", "v"},
+        {"empty", ""},         {"quoted", "007"},
     };
     EXPECT_EQ(config.services.at(0).settings, expected);
 }
@@ -437,8 +438,7 @@ TEST(ConfigLoader, ReportsSyntaxErrorsOfAFileWithItsName) {
 
 TEST(ConfigLoader, ShippedConfigParses) {
     const fs::path file = fs::path(PORTICO_SOURCE_DIR) / "config" / "portico.yaml";
-    if (!fs::exists(file))
-        GTEST_SKIP() << file << " does not exist yet";
+    if (!fs::exists(file)) GTEST_SKIP() << file << " does not exist yet";
     try {
         const Config config = load_config_file(file);
         EXPECT_FALSE(config.services.empty());

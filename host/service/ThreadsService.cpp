@@ -1,47 +1,94 @@
-// TcpService.cpp — binding the listener and running it on Poco's TCPServer
+// ThreadsService.cpp — binding the listener and running it on Poco's TCPServer
 // with the pool and queue sizes from the YAML (never Poco's defaults).
-#include "service/TcpService.h"
+#include "service/ThreadsService.h"
 
 #include "service/StreamSession.h"
 
-#include <Poco/Net/TCPServerParams.h>
-
 #include <Poco/AutoPtr.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/Net/TCPServerParams.h>
+#include <Poco/Thread.h>
 
-#include <sys/socket.h>
-
+#include <algorithm>
 #include <thread>
 #include <utility>
+
+#include <pthread.h>
+#include <sys/socket.h>
 
 namespace portico::host {
 namespace {
 
+// Names each worker thread after its service once ("upper:3"), so logs and
+// the threadname plugin show whose worker it is. Pool threads belong to one
+// service for life, so a per-thread flag is enough.
+void name_worker_thread(const std::string &service) {
+    thread_local bool named = false;
+    if (named) return;
+    named = true;
+    const Poco::Thread *thread = Poco::Thread::current();
+    const std::string id = thread ? std::to_string(thread->id()) : "main";
+    const std::string name = service.substr(0, 14 - std::min<std::size_t>(id.size(), 5)) + ":" + id;
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+}
+
 // Poco's hook between accept() and the dispatcher's queue: asks Admission.
 class AdmissionFilter : public Poco::Net::TCPServerConnectionFilter {
 public:
-    explicit AdmissionFilter(TcpService &service) : service_(service) {}
+    explicit AdmissionFilter(ThreadsService &service) : service_(service) {}
 
     bool accept(const Poco::Net::StreamSocket &socket) override { return service_.admit(socket); }
 
 private:
-    TcpService &service_;
+    ThreadsService &service_;
+};
+
+// The session as Poco's dispatcher runs it on a pool thread.
+class PoolSession : public Poco::Net::TCPServerConnection {
+public:
+    PoolSession(const Poco::Net::StreamSocket &socket, StreamService &service, Admission::Ticket ticket)
+        : Poco::Net::TCPServerConnection(socket), service_(service), ticket_(std::move(ticket)) {}
+    void run() override {
+        name_worker_thread(service_.name());
+        run_stream_session(service_, socket(), std::move(ticket_), nullptr);
+    }
+
+private:
+    StreamService &service_;
+    Admission::Ticket ticket_;
+};
+
+// Poco's dispatcher calls this on the worker that dequeued `socket`; the
+// ticket admit() parked for it joins it here.
+class PoolSessionFactory : public Poco::Net::TCPServerConnectionFactory {
+public:
+    explicit PoolSessionFactory(ThreadsService &service) : service_(service) {}
+    Poco::Net::TCPServerConnection *createConnection(const Poco::Net::StreamSocket &socket) override {
+        // Poco's factory contract: the dispatcher takes ownership of the raw pointer.
+        return new PoolSession(socket, service_, service_.claim_ticket(socket));
+    }
+
+private:
+    ThreadsService &service_;
 };
 
 // A session run on the pool directly, outside Poco's dispatcher queue (see
-// TcpService::admit); deletes itself when done, as Poco's own
+// ThreadsService::admit); deletes itself when done, as Poco's own
 // TCPServerDispatcher does with the connections it creates.
 class DirectSession : public Poco::Runnable {
 public:
     // `pending` counts this session from now until it has ended.
-    DirectSession(const Poco::Net::StreamSocket &socket, TcpService &service, std::atomic<int> &pending)
-        : session_(socket, service), pending_(pending) {
+    DirectSession(const Poco::Net::StreamSocket &socket, ThreadsService &service, Admission::Ticket ticket,
+                  std::atomic<int> &pending)
+        : session_(socket, service, std::move(ticket)), pending_(pending) {
         ++pending_;
     }
     void run() override {
         try {
             session_.run();
         } catch (...) {
-            // StreamSession::run reports its own failures; nothing may escape a pool thread.
+            // run_stream_session reports its own failures; nothing may escape a pool thread.
         }
         std::atomic<int> &pending = pending_;
         delete this;
@@ -49,28 +96,26 @@ public:
     }
 
 private:
-    StreamSession session_;
+    PoolSession session_;
     std::atomic<int> &pending_;
 };
 
 } // namespace
 
-TcpService::TcpService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
-                       std::shared_ptr<HandlerBinding> binding)
+ThreadsService::ThreadsService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
+                               std::shared_ptr<HandlerBinding> binding)
     : StreamService(std::move(config), std::move(handle), std::move(binding)) {}
 
-TcpService::~TcpService() {
+ThreadsService::~ThreadsService() {
     housekeeping_.stop();
-    stop_accepting();
-    close_sessions();
-    wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    stop_and_close_sessions();
     server_.reset();
     if (pool_) pool_->joinAll();
 }
 
-void TcpService::start() {
+void ThreadsService::start() {
     const ServiceConfig &cfg = config();
-    const Poco::Net::ServerSocket socket = open_listener();
+    const Poco::Net::ServerSocket socket = open_tcp_listener();
 
     const bool single = cfg.mode == ServiceMode::single;
     const int min_threads = single ? 1 : cfg.threads.min;
@@ -94,7 +139,7 @@ void TcpService::start() {
     // keep it short, or every stop (and a config reload) stalls for it.
     params->setThreadIdleTime(Poco::Timespan(0, 250'000));
 
-    server_ = std::make_unique<Poco::Net::TCPServer>(new StreamSessionFactory(*this), *pool_, socket, params);
+    server_ = std::make_unique<Poco::Net::TCPServer>(new PoolSessionFactory(*this), *pool_, socket, params);
     max_threads_ = max_threads;
     server_->setConnectionFilter(new AdmissionFilter(*this));
     server_->start();
@@ -102,7 +147,7 @@ void TcpService::start() {
                         [this] { admission().expire_queued(std::chrono::steady_clock::now()); });
 }
 
-bool TcpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
+bool ThreadsService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
     // A connection Poco has dequeued but whose session has not registered
     // yet, or one admit() handed to the pool during a hand-over, is open too:
     // a retired service must not count as drained (and be destroyed, closing
@@ -116,7 +161,7 @@ bool TcpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
     }
 }
 
-void TcpService::stop_accepting() {
+void ThreadsService::stop_accepting() {
     if (!server_) return;
     if (listener_handed_over()) {
         // The successor already accepts on the same socket. Poco's stop()
@@ -140,31 +185,60 @@ void TcpService::stop_accepting() {
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     server_->stop();
-    admission().clear();
+    // stop() closed the sockets still in Poco's queue: their slots go too.
+    {
+        std::lock_guard lock(parked_mutex_);
+        parked_.clear();
+    }
     // TCPServer::stop() only ends its accept loop; the kernel would go on
     // completing handshakes into the backlog. Closing refuses them at once.
     close_listener();
 }
 
-bool TcpService::admit(const Poco::Net::StreamSocket &socket) {
+bool ThreadsService::admit(const Poco::Net::StreamSocket &socket) {
     const bool busy = counters().active.load() >= max_threads_;
-    if (!admission().admit(socket, server_ ? server_->queuedConnections() : 0, busy)) return false;
+    Admission::Ticket ticket = admission().admit(socket, server_ ? server_->queuedConnections() : 0, busy);
+    if (!ticket) return false;
     // Counted before handing_over_ is read: stop_accepting() either sees
     // this one in the count or this call sees the hand-over.
     ++queue_admissions_;
-    if (!handing_over_) return true; // into Poco's queue, to a worker
+    if (!handing_over_) {
+        // Parked before Poco enqueues the socket, so the worker that takes
+        // it always finds its ticket.
+        std::lock_guard lock(parked_mutex_);
+        // An entry still under this descriptor is of a connection Poco
+        // dropped without running it (its socket closed, the number reused):
+        // replacing it frees that slot.
+        parked_[socket.impl()->sockfd()] = std::move(ticket);
+        return true; // into Poco's queue, to a worker
+    }
     --queue_admissions_;
+    auto session = std::make_unique<DirectSession>(socket, *this, std::move(ticket), direct_sessions_);
     try {
-        pool_->start(*new DirectSession(socket, *this, direct_sessions_));
+        pool_->start(*session);
+        session.release(); // it deletes itself when done
     } catch (const Poco::Exception &) {
-        // Every worker is taken: refuse visibly rather than queue it to be dropped.
-        admission().finish(socket);
+        // Every worker is taken: refuse visibly rather than queue it to be
+        // dropped. The session never ran: its ticket's slot goes with it.
+        session.reset();
+        --direct_sessions_;
         ++counters().refused;
         if (!config().busy_message.empty())
             ::send(socket.impl()->sockfd(), config().busy_message.data(), config().busy_message.size(),
                    MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     return false; // Poco must not queue it: this server is stopping
+}
+
+Admission::Ticket ThreadsService::claim_ticket(const Poco::Net::StreamSocket &socket) {
+    std::lock_guard lock(parked_mutex_);
+    const auto it = parked_.find(socket.impl()->sockfd());
+    // None: stop_accepting() dropped it while this worker was taking the
+    // socket; the session runs, outside the counts, as it is already here.
+    if (it == parked_.end()) return {};
+    Admission::Ticket ticket = std::move(it->second);
+    parked_.erase(it);
+    return ticket;
 }
 
 } // namespace portico::host
