@@ -1,19 +1,21 @@
-// ThreadsService.h — a `protocol: tcp` service in mode threads or single:
-// its listening socket served by its own Poco::Net::TCPServer and
-// ThreadPool, a worker thread per open connection, each running the stream
-// session (StreamSession.h) with the ticket Admission gave its connection.
+// ThreadsService.h — a `protocol: tcp` service in mode threads or single: a
+// worker thread per open connection from the service's own Poco ThreadPool,
+// run by the engine of Poco's TCPServer (its TCPServerDispatcher: the queue,
+// the pool's threads, a connection object per socket) and fed by the
+// Acceptor on an accept thread of its own, the accept path mode events uses
+// too. Each worker runs the stream session (StreamSession.h) with the ticket
+// Admission gave its connection.
 #pragma once
 
+#include "service/Acceptor.h"
 #include "service/PeriodicThread.h"
 #include "service/StreamService.h"
 
-#include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 
-#include <atomic>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
+#include <thread>
 
 namespace portico::host {
 
@@ -25,31 +27,27 @@ public:
     ~ThreadsService() override;
 
     void start() override;
+    // Ends the accept thread. Connections still waiting in the queue are
+    // dropped, unless the listener was handed to a successor: then this
+    // service's workers serve them (they were accepted before the swap).
     void stop_accepting() override;
+    // Sessions running, and connections queued or taken by a worker but not
+    // registered yet, count as open.
     bool wait_sessions(std::chrono::steady_clock::time_point deadline) override;
 
-    // Called by Poco's accept thread for each new connection: Admission
-    // decides; true hands it to Poco's queue, its ticket parked until a
-    // worker claims it. While this service hands its listener over, admitted
-    // connections run on the pool directly instead.
-    bool admit(const Poco::Net::StreamSocket &socket);
-    // On the worker that took `socket` from Poco's queue: the ticket admit()
-    // parked for it (empty if stop_accepting() dropped it meanwhile).
-    Admission::Ticket claim_ticket(const Poco::Net::StreamSocket &socket);
-
 private:
-    // Declared before server_: the server must stop before its pool goes.
-    std::unique_ptr<Poco::ThreadPool> pool_;
-    std::unique_ptr<Poco::Net::TCPServer> server_;
-    std::atomic<bool> handing_over_{false};     // admit() bypasses Poco's queue
-    std::atomic<uint64_t> queue_admissions_{0}; // admit() calls that sent a connection to Poco's queue
-    std::atomic<int> direct_sessions_{0};       // sessions admit() gave the pool directly, not yet ended
-    int max_threads_ = 1;
-    // Poco's queue carries only the socket: the tickets of the connections
-    // in it wait here, by descriptor, for the worker that takes each.
-    std::mutex parked_mutex_;
-    std::unordered_map<int, Admission::Ticket> parked_;
+    // The adapter from the Acceptor to Poco's dispatcher (ThreadsService.cpp).
+    class PocoQueue;
 
+    void accept_loop();
+
+    // Declared before queue_: the pool's threads run the queue's dispatcher.
+    std::unique_ptr<Poco::ThreadPool> pool_;
+    std::unique_ptr<PocoQueue> queue_;
+    std::unique_ptr<Acceptor> acceptor_;
+    int wake_fd_ = -1; // eventfd: stop_accepting() ends the accept thread's poll
+    std::mutex stop_mutex_;
+    std::thread accept_thread_;
     PeriodicThread housekeeping_; // expires connections queued past queue_timeout
 };
 
