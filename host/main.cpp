@@ -1,6 +1,7 @@
 // main.cpp — the `portico` command line: parse flags, load and check the
 // config, then hand over to Host until a stop signal.
 #include "admin/AdminCommand.h"
+#include "admin/AdminServer.h"
 #include "app/Host.h"
 #include "app/Logging.h"
 #include "app/ResourceLimits.h"
@@ -13,6 +14,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,6 +105,9 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
     warn_about_connection_limits(config, host_log);
 
     Host host(std::move(config));
+    // Declared after the host: destroyed first, while everything its
+    // requests read is alive. It keeps answering while sessions drain.
+    std::unique_ptr<AdminServer> admin;
     try {
         host.load();
         if (options.check) {
@@ -110,12 +115,18 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
                       << host.registry().current_all().size() << " plugin(s)\n";
             return exit_ok;
         }
-        host.start();
+        host.start([&] {
+            const AdminConfig admin_config = host.config().admin;
+            if (!admin_config.listen) return;
+            admin = std::make_unique<AdminServer>(host, admin_config);
+            admin->start();
+        });
     } catch (const StartupError &e) {
         std::cerr << "portico: cannot start:\n" << e.what() << "\n";
         return exit_usage;
     }
     host.run(signals);
+    if (admin) admin->set_not_ready();
     if (!host.shutdown()) {
         // A handler ignores its closed socket; waiting longer would hang the
         // operator's stop. Leave without unwinding into plugin code.

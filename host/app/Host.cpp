@@ -2,13 +2,12 @@
 // HostReload.cpp.
 #include "app/Host.h"
 
-#include "admin/AdminServer.h"
 #include "app/PluginDirectory.h"
 #include "app/PrivilegeDrop.h"
 #include "app/SignalWaiter.h"
-#include "plugin/HostApi.h"
+#include "net/HostApi.h"
+#include "net/TlsContext.h"
 #include "service/HandlerBinding.h"
-#include "service/TlsContext.h"
 
 #include <cstdlib>
 
@@ -171,7 +170,7 @@ std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc) {
     return service;
 }
 
-void Host::start() {
+void Host::start(const std::function<void()> &after_bind) {
     std::lock_guard control(control_mutex_);
     std::vector<std::string> problems;
     std::vector<std::shared_ptr<Service>> started;
@@ -187,14 +186,12 @@ void Host::start() {
         std::lock_guard lock(services_mutex_);
         services_ = std::move(started);
     }
-    // After the services are bound, so /ready means what it says.
-    if (config_.admin.listen) {
+    if (after_bind) {
         try {
-            admin_ = std::make_unique<AdminServer>(*this, config_.admin);
+            after_bind();
         } catch (const std::exception &e) {
             throw StartupError(e.what());
         }
-        admin_->start();
     }
     if (!config_.user.empty()) {
         try {
@@ -246,9 +243,6 @@ bool Host::shutdown() {
         std::lock_guard control(control_mutex_);
         stopping_ = true; // from here on reloads are refused, so watcher_ is ours alone
     }
-    // The admin server keeps answering while sessions drain (it stops in
-    // ~Host, outside control_mutex_, which its reload requests take).
-    if (admin_) admin_->set_not_ready();
     watcher_.reset();
     std::lock_guard control(control_mutex_);
     std::vector<std::shared_ptr<Service>> services = this->services();

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "service/Admission.h"
-#include "service/LogThrottle.h"
+#include "net/LogThrottle.h"
 
 #include <Poco/Net/StreamSocket.h>
 

@@ -3,7 +3,7 @@
 // not, when handed over) at stop.
 #include "service/Service.h"
 
-#include "service/Listener.h"
+#include "net/Listener.h"
 
 #include <stdexcept>
 

@@ -9,7 +9,7 @@
 #include "config/Config.h"
 #include "service/HandlerBinding.h"
 #include "service/ServiceCounters.h"
-#include "service/ServiceHandle.h"
+#include "net/ServiceHandle.h"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/Socket.h>

@@ -2,8 +2,8 @@
 // screening, and the step from a queued datagram to the plugin's handler.
 #include "service/UdpService.h"
 
+#include "net/Datagram.h"
 #include "plugin/RunningCode.h"
-#include "service/Datagram.h"
 
 #include <Poco/Logger.h>
 

@@ -2,7 +2,7 @@
 // host process: the write deadline of mode threads' blocking sends, the line
 // buffer (max_line, lines split across reads, a last line at half-close) and
 // the idle deadline of a slowloris peer.
-#include "service/Connection.h"
+#include "net/Connection.h"
 
 #include "portico/portico.h"
 
