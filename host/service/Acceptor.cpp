@@ -1,5 +1,6 @@
 // Acceptor.cpp — accept4 in batches, the spare descriptor for EMFILE, and
-// admission of each accepted connection.
+// admission of each accepted connection. (On Linux an accepted socket never
+// inherits O_NONBLOCK from the listener: accept4's flags decide.)
 #include "service/Acceptor.h"
 
 #include "service/StreamService.h"
@@ -23,8 +24,9 @@ int open_spare() {
 
 } // namespace
 
-Acceptor::Acceptor(StreamService &service, int listen_fd)
-    : service_(service), listen_fd_(listen_fd), spare_fd_(open_spare()) {}
+Acceptor::Acceptor(StreamService &service, int listen_fd, bool nonblocking)
+    : service_(service), listen_fd_(listen_fd), accept_flags_(SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0)),
+      spare_fd_(open_spare()) {}
 
 Acceptor::~Acceptor() {
     if (spare_fd_ >= 0) ::close(spare_fd_);
@@ -33,7 +35,7 @@ Acceptor::~Acceptor() {
 Acceptor::Batch Acceptor::accept_batch() {
     Batch batch;
     for (int attempt = 0; attempt < kBatch; ++attempt) {
-        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, accept_flags_);
         if (fd >= 0) {
             batch.fds[batch.count++] = fd;
             continue;

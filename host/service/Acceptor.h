@@ -7,8 +7,8 @@
 // dispatcher queue (ThreadsService).
 #pragma once
 
-#include "service/Admission.h"
 #include "net/LogThrottle.h"
+#include "service/Admission.h"
 
 #include <Poco/Net/StreamSocket.h>
 
@@ -48,7 +48,10 @@ public:
     };
 
     // `listen_fd`: the service's listening socket, non-blocking.
-    Acceptor(StreamService &service, int listen_fd);
+    // `nonblocking`: accepted sockets are non-blocking (mode events, whose
+    // waits are the loop's), or blocking (mode threads: a Connection there
+    // blocks in recv/send, bounded by SO_RCVTIMEO/SO_SNDTIMEO).
+    Acceptor(StreamService &service, int listen_fd, bool nonblocking);
     ~Acceptor();
     Acceptor(const Acceptor &) = delete;
     Acceptor &operator=(const Acceptor &) = delete;
@@ -72,7 +75,8 @@ private:
 
     StreamService &service_;
     const int listen_fd_;
-    std::mutex mutex_; // the spare and the throttle, shared by every accepting thread
+    const int accept_flags_; // for accept4
+    std::mutex mutex_;       // the spare and the throttle, shared by every accepting thread
     int spare_fd_ = -1;
     LogThrottle errors_;
 };

@@ -58,7 +58,7 @@ public:
         void release();
 
         Admission *admission_ = nullptr;
-        std::list<Slot>::iterator slot_;
+        std::list<Slot>::iterator slot_{}; // value-initialized: copied even when empty
     };
 
     Admission(const ServiceConfig &config, ServiceCounters &counters, Poco::Logger &logger);

@@ -87,7 +87,7 @@ void EventService::start() {
     // accept() empty, not block a loop that serves other connections.
     socket.setBlocking(false);
     listen_fd_ = socket.impl()->sockfd();
-    acceptor_ = std::make_unique<Acceptor>(*this, listen_fd_);
+    acceptor_ = std::make_unique<Acceptor>(*this, listen_fd_, true);
 
     const int loops = loop_count(cfg.events);
     for (int i = 0; i < loops; ++i) {

@@ -3,7 +3,9 @@
 // binding that is current when each one arrives. The base owns the
 // listening socket (bound, adopted or handed over); ThreadsService,
 // EventService, ProcessService and UdpService serve it; the Host sees only
-// this interface.
+// this interface. A "session" is one run of the handler: a connection (TCP,
+// every mode; mode process counts its workers) or one datagram (UDP), from
+// when it is accepted (or queued) until its handler returns.
 #pragma once
 
 #include "config/Config.h"

@@ -4,6 +4,7 @@
 // reload's drain_timeout runs out. In both stream modes.
 #include "harness/ConfigBuilder.h"
 #include "harness/Deadline.h"
+#include "harness/Elapsed.h"
 #include "harness/FlipPlugin.h"
 #include "harness/HarnessError.h"
 #include "harness/Modes.h"
