@@ -12,6 +12,7 @@
 #include <Poco/Thread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
@@ -59,7 +60,8 @@ void name_worker_thread(const std::string &service) {
 //   refusedConnections() around the call and refuse visibly, and size its
 //   queue above Admission's limit so this is the exception.
 // - stop() clears the queue: it is called only when queued connections are
-//   to be dropped (shutdown, not a listener hand-over).
+//   to be dropped (shutdown, not a listener hand-over). It also leaves a
+//   notification of its own there: queuedConnections() reads 1 after it.
 // - An idle dispatcher thread looks at its stop flag only every
 //   threadIdleTime: kept short.
 class ThreadsService::PocoQueue final : public AcceptSink {
@@ -113,10 +115,13 @@ public:
     }
 
     // Nothing queued, nothing between the queue and a registered session.
-    bool idle() const { return dispatcher_->queuedConnections() == 0 && dispatcher_->currentConnections() == 0; }
+    bool idle() const {
+        return (stopped_ || dispatcher_->queuedConnections() == 0) && dispatcher_->currentConnections() == 0;
+    }
 
     // Drops what is queued (Poco closes the sockets) and lets the threads go.
     void stop() {
+        stopped_ = true;
         dispatcher_->stop();
         std::lock_guard lock(mutex_);
         parked_.clear();
@@ -165,6 +170,7 @@ private:
     ThreadsService &service_;
     int max_threads_ = 1;
     Poco::Net::TCPServerDispatcher *dispatcher_ = nullptr;
+    std::atomic<bool> stopped_{false}; // the queue's count means nothing after stop()
     std::mutex mutex_;
     std::unordered_map<int, Admission::Ticket> parked_;
 };
