@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <ostream>
 #include <string>
 #include <tuple>
 
@@ -27,6 +28,11 @@ struct CrashCase {
     int signal;
     const char *signal_name;
 };
+
+// Test names say the mode and the input; this says the rest in a failure.
+void PrintTo(const CrashCase &crash, std::ostream *os) {
+    *os << '"' << crash.input << "\" (" << crash.signal_name << ")";
+}
 
 class CrashReport : public ::testing::TestWithParam<std::tuple<std::string, CrashCase>> {};
 
