@@ -1,8 +1,10 @@
 // ConnectionTest.cpp — the connection layer over a real socketpair, without a
 // host process: the write deadline of mode threads' blocking sends, the line
-// buffer (max_line, lines split across reads, a last line at half-close) and
-// the idle deadline of a slowloris peer.
+// buffer (max_line, lines split across reads, a last line at half-close),
+// the idle deadline of a slowloris peer, and TLS bytes already decrypted
+// (which never make the socket readable again).
 #include "net/Connection.h"
+#include "net/TlsContext.h"
 
 #include "portico/portico.h"
 
@@ -11,13 +13,20 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -186,6 +195,73 @@ TEST_F(ConnectionTest, ForceCloseWakesABlockedReadWithStopping) {
     EXPECT_EQ(line_of(conn, PORTICO_TIMEOUT_INFINITE), "error " + std::to_string(PORTICO_ERR_STOPPING));
     closer.join();
     EXPECT_TRUE(conn.forced());
+}
+
+// A self-signed certificate made by the openssl command in a folder of its own.
+struct SelfSigned {
+    std::filesystem::path dir;
+    TlsConfig config;
+
+    SelfSigned() {
+        char name[] = "/tmp/portico-unit-tls-XXXXXX";
+        if (::mkdtemp(name) == nullptr) throw std::runtime_error("mkdtemp failed");
+        dir = name;
+        config.cert = dir / "cert.pem";
+        config.key = dir / "key.pem";
+        const std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                                    "-subj /CN=unit -days 2 -keyout " +
+                                    config.key.string() + " -out " + config.cert.string() + " >/dev/null 2>&1";
+        if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl req failed: " + command);
+    }
+    ~SelfSigned() { std::filesystem::remove_all(dir); }
+};
+
+// One TLS record holds a whole line; reading it a byte at a time leaves the
+// rest decrypted inside OpenSSL, where poll() cannot see it. Each read must
+// take the next byte at once instead of waiting on the socket (and timing
+// out, as nothing more arrives).
+TEST_F(ConnectionTest, TlsBytesAlreadyDecryptedAreReadWithoutWaitingOnTheSocket) {
+    const SelfSigned certificate;
+    portico_conn conn(pair.host_end, service, limits(5s), TlsContext::load(certificate.config));
+    const std::string sent = "one record\n";
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::string client_error;
+    std::thread client([&] {
+        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+        SSL *ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, pair.peer);
+        if (SSL_connect(ssl) != 1)
+            client_error = "handshake failed";
+        else if (SSL_write(ssl, sent.data(), static_cast<int>(sent.size())) != static_cast<int>(sent.size()))
+            client_error = "write failed";
+        // Stays connected, sending nothing more, until the reads are done.
+        std::unique_lock lock(mutex);
+        done_cv.wait(lock, [&] { return done; });
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+    });
+    std::string error;
+    ASSERT_EQ(conn.handshake(error), PORTICO_OK) << error;
+    std::string got;
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        char byte = 0;
+        const int64_t n = conn.read(&byte, 1, 300);
+        if (n != 1) {
+            got += "<read returned " + std::to_string(n) + ">";
+            break;
+        }
+        got += byte;
+    }
+    {
+        std::lock_guard lock(mutex);
+        done = true;
+    }
+    done_cv.notify_all();
+    client.join();
+    EXPECT_EQ(client_error, "");
+    EXPECT_EQ(got, sent);
 }
 
 } // namespace
