@@ -9,6 +9,7 @@
 #include "app/Worker.h"
 #include "config/ConfigLoader.h"
 #include "config/DefaultConfigPath.h"
+#include "plugin/CrashReport.h"
 
 #include <Poco/Logger.h>
 
@@ -195,6 +196,8 @@ int main(int argc, char **argv) {
     // First: block the signals we wait for, before any thread exists.
     const portico::host::SignalWaiter signals;
     portico::host::setup_default_logging();
+    // Before any plugin code can run: a crash in it is then reported on stderr.
+    portico::host::install_crash_report();
 
     if (argc > 1 && portico::host::is_worker_command(argv[1])) return portico::host::run_worker(argc, argv, signals);
     if (argc > 1 && portico::host::is_admin_command(argv[1]))

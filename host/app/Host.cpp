@@ -73,6 +73,18 @@ void warn_unreadable_after_drop(const Config &config, Poco::Logger &log) {
 
 } // namespace
 
+const char *to_string(ReloadScope scope) {
+    switch (scope) {
+    case ReloadScope::plugins:
+        return "plugins";
+    case ReloadScope::config:
+        return "config";
+    case ReloadScope::all:
+        return "all";
+    }
+    return "all";
+}
+
 Host::Host(Config config)
     : log_(Poco::Logger::get("portico.host")), config_(std::move(config)),
       registry_(std::make_unique<PluginRegistry>(host_api(), shadow_parent())) {}
@@ -238,7 +250,7 @@ ReloadReport Host::reload(ReloadScope scope, std::string_view trigger) {
     ReloadReport report = reload(scope);
     ReloadRecord record;
     record.at = std::chrono::system_clock::now();
-    record.scope = scope == ReloadScope::plugins ? "plugins" : scope == ReloadScope::config ? "config" : "all";
+    record.scope = to_string(scope);
     record.trigger = std::string(trigger);
     record.changes = report.changes;
     record.errors = report.errors;

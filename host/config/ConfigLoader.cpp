@@ -434,7 +434,7 @@ void read_tls(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     out.tls = std::move(tls);
 }
 
-// TLS is terminated by TcpService; elsewhere `tls:` would be silently plain.
+// TLS is terminated by the stream services (StreamService); elsewhere `tls:` would be silently plain.
 void check_tls_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
     const auto at = r.lookup(item, "tls");
     if (!at) return;
@@ -678,7 +678,11 @@ SourcePos second_document_pos(const std::string &yaml, ConfigReader &reader, con
 
 } // namespace
 
-const char *mode_name(ServiceMode mode) {
+const char *to_string(Protocol protocol) {
+    return protocol == Protocol::udp ? "udp" : "tcp";
+}
+
+const char *to_string(ServiceMode mode) {
     switch (mode) {
     case ServiceMode::threads:
         return "threads";

@@ -204,7 +204,7 @@ services:
     EXPECT_EQ(config.services[0].events.stack, 1024u * 1024u);
     EXPECT_EQ(config.services[1].events.loops, 0); // one per CPU, decided at start
     EXPECT_EQ(config.services[1].events.stack, 256u * 1024u);
-    EXPECT_STREQ(portico::host::mode_name(config.services[1].mode), "events");
+    EXPECT_STREQ(portico::host::to_string(config.services[1].mode), "events");
 }
 
 TEST(ConfigLoader, FlattensServiceSettings) {
