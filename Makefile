@@ -12,7 +12,7 @@ BUILD_TYPE ?= RelWithDebInfo
 # chromium renders the admin status page in its integration test; openssl
 # makes the TLS tests' certificates and, with python3's ssl, is their client.
 PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-            netcat-openbsd redis-tools curl chromium openssl python3
+            netcat-openbsd redis-tools curl chromium openssl python3 python3-prometheus-client
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -189,7 +189,7 @@ void EventService::start_session(EventLoop &loop, int fd) {
     } catch (const std::exception &e) {
         // No memory for the fiber's stack: refused like any other overload.
         admission().finish(socket);
-        ++counters().refused;
+        counters().count_refusal(RefusalReason::no_resources);
         log_accept_error(std::string("refused a connection: cannot start its session: ") + e.what());
     }
 }
@@ -206,7 +206,7 @@ EventService::Refusal EventService::refuse_without_descriptors(int error) {
     if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     ::close(fd);
     spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ++counters().refused;
+    counters().count_refusal(RefusalReason::no_resources);
     uint64_t suppressed = 0;
     if (accept_errors_.allow(std::chrono::steady_clock::now(), &suppressed))
         handle()->logger.error("service '%s': refused a connection: out of file descriptors (%s); raise the limit "

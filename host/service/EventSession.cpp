@@ -23,7 +23,7 @@ void EventSession::run() noexcept {
         // finish() may already have run (it is keyed by the descriptor, still
         // open here, so a second call finds nothing).
         service_.admission().finish(socket_);
-        ++service_.counters().refused;
+        service_.counters().count_refusal(RefusalReason::no_resources);
         try {
             service_.handle()->logger.error("service '%s': cannot serve a connection: %s", service_.name(),
                                             std::string(e.what()));

@@ -159,7 +159,7 @@ bool TcpService::admit(const Poco::Net::StreamSocket &socket) {
     } catch (const Poco::Exception &) {
         // Every worker is taken: refuse visibly rather than queue it to be dropped.
         admission().finish(socket);
-        ++counters().refused;
+        counters().count_refusal(RefusalReason::queue_full);
         if (!config().busy_message.empty())
             ::send(socket.impl()->sockfd(), config().busy_message.data(), config().busy_message.size(),
                    MSG_DONTWAIT | MSG_NOSIGNAL);
