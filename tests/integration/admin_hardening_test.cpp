@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <regex>
 #include <vector>
 
@@ -107,7 +109,8 @@ TEST(AdminHardening, AForeignHostHeaderIsRefusedWith421) {
     EXPECT_EQ(request_with(port, "POST", "/reload", {{"Host", "attacker.example" + p}}).status, 421);
     EXPECT_EQ(reloads_total(host), 0) << "a request with a foreign Host reloaded the host";
 
-    for (const std::string ok : {"127.0.0.1" + p, "localhost" + p, "portico.test" + p, "PORTICO.test", "[::1]" + p})
+    for (const std::string &ok :
+         {"127.0.0.1" + p, "localhost" + p, "portico.test" + p, std::string("PORTICO.test"), "[::1]" + p})
         EXPECT_EQ(request_with(port, "GET", "/status", {{"Host", ok}}).status, 200) << "Host: " << ok;
     // HTTP/1.1 without Host at all is malformed.
     EXPECT_EQ(status_line(raw_exchange(port, "GET /health HTTP/1.1\r\n\r\n")), "HTTP/1.1 400 Bad Request");

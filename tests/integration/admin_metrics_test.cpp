@@ -234,7 +234,9 @@ TEST(AdminMetrics, TheRealParserReadsWhatTheClientsDidWhileSessionsAreStillOpen)
 
     // `state` belongs to portico_service_info alone.
     for (const auto &[key, value] : m.samples)
-        if (key.find("state=") != std::string::npos) EXPECT_TRUE(key.starts_with("portico_service_info{")) << key;
+        if (key.find("state=") != std::string::npos) {
+            EXPECT_TRUE(key.starts_with("portico_service_info{")) << key;
+        }
 }
 
 TEST(AdminMetrics, AConfigReloadThatReplacesAServiceKeepsItsSeries) {
