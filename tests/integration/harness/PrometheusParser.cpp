@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -34,9 +35,12 @@ ParsedMetrics parse_with_prometheus_client(const TempDir &dir, const std::string
     const auto file =
         dir.path() / ("scrape-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ".txt");
     std::ofstream(file, std::ios::binary) << text;
-    // The module lives in python3-prometheus-client; a missing module fails the run with its name.
-    const ToolResult result =
-        run_tool(require_tool("python3", "python3-prometheus-client"), {"-c", kScript, file.string()}, 30s);
+    // The module comes from python3-prometheus-client, installed for Debian's
+    // python3; another python3 earlier in $PATH (pyenv, a venv) lacks it.
+    const std::filesystem::path debian_python = "/usr/bin/python3";
+    const std::filesystem::path python =
+        std::filesystem::exists(debian_python) ? debian_python : require_tool("python3", "python3-prometheus-client");
+    const ToolResult result = run_tool(python, {"-c", kScript, file.string()}, 30s);
     if (result.status != ExitStatus::exited(0))
         throw HarnessError("the Prometheus parser refused the exposition: " + result.describe());
     ParsedMetrics parsed;
