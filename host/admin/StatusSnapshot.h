@@ -5,7 +5,7 @@
 #pragma once
 
 #include "admin/ProcessStats.h"
-#include "admin/ReloadHistory.h"
+#include "app/ReloadHistory.h"
 #include "plugin/PluginRegistry.h"
 #include "service/DurationHistogram.h"
 #include "service/ServiceCounters.h"
