@@ -3,10 +3,10 @@
 // socket I/O a stream handler does goes through here.
 #pragma once
 
-#include "portico/portico.h"
 #include "net/IoWait.h"
 #include "net/ServiceHandle.h"
 #include "net/Transport.h"
+#include "portico/portico.h"
 
 #include <Poco/Net/StreamSocket.h>
 

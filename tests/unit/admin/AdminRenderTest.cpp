@@ -2,8 +2,8 @@
 // snapshot; the reload history's bound; the token check.
 #include "admin/AdminAuth.h"
 #include "admin/PrometheusText.h"
-#include "app/ReloadHistory.h"
 #include "admin/StatusJson.h"
+#include "app/ReloadHistory.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -40,9 +40,9 @@ StatusSnapshot sample_snapshot() {
     s.bytes_in = 100;
     s.bytes_out = 200;
     DurationHistogram h;
-    h.record(std::chrono::microseconds(500));    // le 0.001
-    h.record(std::chrono::milliseconds(30));     // le 0.05
-    h.record(std::chrono::seconds(4000));        // +Inf
+    h.record(std::chrono::microseconds(500)); // le 0.001
+    h.record(std::chrono::milliseconds(30));  // le 0.05
+    h.record(std::chrono::seconds(4000));     // +Inf
     s.durations = h.snapshot();
     snap.services.push_back(s);
     PluginStatus p;
@@ -139,7 +139,8 @@ TEST(ReloadHistory, KeepsTheLastTwentyAndCountsAll) {
                 history.record(std::move(r));
             }
         });
-    for (auto &t : threads) t.join();
+    for (auto &t : threads)
+        t.join();
     EXPECT_EQ(history.entries().size(), ReloadHistory::kCapacity);
     EXPECT_EQ(history.total(), 100u);
     EXPECT_EQ(history.failed(), 20u);
