@@ -7,6 +7,7 @@
 #include "harness/Json.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
+#include "harness/PorticoCommand.h"
 #include "harness/Sockets.h"
 #include "harness/TcpClient.h"
 
@@ -192,11 +193,14 @@ TEST(AdminHardening, AnAdminPortBeyondLoopbackWithoutATokenIsAConfigError) {
     EXPECT_TRUE(std::regex_search(log, std::regex(R"(portico\.yaml:[0-9]+:[0-9]+: admin\.listen: .*no token)"))) << log;
     EXPECT_EQ(log.find("portico ready"), std::string::npos);
 
+    // With a token the same address is accepted: checked with --check, which
+    // binds nothing (the tests never listen beyond loopback).
+    const auto check = run_portico({"--config", host.config_path().string(), "--check"});
+    EXPECT_EQ(check.status, ExitStatus::exited(2)) << check.output;
     spec.token = "s3cret";
-    TempDir with_token_dir;
-    AdminHost with_token(with_token_dir, spec);
-    EXPECT_EQ(with_token.get("/status").status, 401);
-    EXPECT_EQ(with_token.get("/status", "s3cret").status, 200);
+    const auto with_token = dir.write_file("with-token.yaml", spec.yaml());
+    const auto accepted = run_portico({"--config", with_token.string(), "--check"});
+    EXPECT_EQ(accepted.status, ExitStatus::exited(0)) << accepted.output;
 }
 
 } // namespace
