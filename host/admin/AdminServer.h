@@ -1,7 +1,7 @@
-// AdminServer.h — the admin HTTP server on `admin.listen` (Poco HTTPServer,
-// its own small thread pool): /health, /ready, /status, /metrics, /reload and
-// the status page at /. main() composes it over the Host: started once the
-// services are bound, destroyed before the Host at shutdown.
+// AdminServer.h — the admin HTTP server on `admin.listen` (AdminLoop: one
+// poll thread and two workers): /health, /ready, /status, /metrics, /reload
+// and the status page at /. main() composes it over the Host: started once
+// the services are bound, destroyed before the Host at shutdown.
 #pragma once
 
 #include "config/Config.h"
@@ -9,22 +9,22 @@
 #include <memory>
 #include <string>
 
-namespace Poco {
-class ThreadPool;
-namespace Net {
-class HTTPServer;
-}
-} // namespace Poco
+namespace Poco::Net {
+class ServerSocket;
+} // namespace Poco::Net
 
 namespace portico::host {
 
 class Host;
 struct AdminContext;
+class AdminLoop;
 
 class AdminServer {
 public:
-    // Binds config.listen (no host given: loopback). Throws std::runtime_error
-    // naming the address and its config position when it cannot bind.
+    // Binds config.listen (no host given: loopback), exclusively: no
+    // SO_REUSEPORT, so a second host on the same port fails instead of sharing
+    // it. Throws std::runtime_error naming the address and its config position
+    // when it cannot bind.
     AdminServer(Host &host, const AdminConfig &config);
     ~AdminServer();
     AdminServer(const AdminServer &) = delete;
@@ -39,8 +39,8 @@ public:
 
 private:
     std::unique_ptr<AdminContext> context_;
-    std::unique_ptr<Poco::ThreadPool> pool_;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::unique_ptr<Poco::Net::ServerSocket> socket_;
+    std::unique_ptr<AdminLoop> loop_;
     std::string address_;
     bool stopped_ = false;
 };

@@ -135,6 +135,7 @@ struct PluginsConfig {
 struct AdminConfig {
     std::optional<ListenAddress> listen; // absent: no admin server
     std::string token;                   // empty: no auth
+    std::vector<std::string> hosts;      // names a request's Host may carry besides IPs and localhost
     SourcePos listen_pos;                // of the `listen:` value
     bool operator==(const AdminConfig &) const = default;
 };

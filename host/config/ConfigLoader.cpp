@@ -11,6 +11,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
 #include <set>
 #include <system_error>
 #include <utility>
@@ -513,10 +516,26 @@ void read_admin_listen(ConfigReader &r, const YamlValue &v, AdminConfig &out) {
     }
 }
 
+// Host names, so a request for http://portico.internal:9900/ is accepted
+// while a rebound attacker's name is not.
+void read_admin_hosts(ConfigReader &r, const YamlValue &v, AdminConfig &out) {
+    const auto items = r.sequence(v, "a list of host names this admin server is reached by, like [portico.internal]");
+    if (!items) return;
+    for (const YamlValue &item : *items) {
+        const auto name = r.text(item, "a host name like portico.internal");
+        if (!name) continue;
+        if (name->empty() || name->find_first_of(":/ []") != std::string::npos)
+            r.report(item, "expected a host name without port or scheme, like portico.internal, got '" + *name + "'");
+        else
+            out.hosts.push_back(*name);
+    }
+}
+
 const Schema<AdminConfig> &admin_schema() {
     static const Schema<AdminConfig> schema{
         {"listen", read_admin_listen},
         {"token", set_text(&AdminConfig::token)},
+        {"hosts", read_admin_hosts},
     };
     return schema;
 }
@@ -633,6 +652,23 @@ void check_free_addresses(ConfigReader &r, const Config &config) {
         r.report(config.admin.listen_pos, "admin.listen", std::move(*message));
 }
 
+bool is_loopback_host(const std::string &host) {
+    return host.empty() || host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// Anyone who can reach a non-loopback admin port could reload the host, so it
+// needs a token: admin.token or $PORTICO_ADMIN_TOKEN of this environment.
+void check_admin_token(ConfigReader &r, const AdminConfig &admin) {
+    if (!admin.listen || admin.listen->kind != ListenAddress::Kind::inet || is_loopback_host(admin.listen->host))
+        return;
+    const char *env = std::getenv("PORTICO_ADMIN_TOKEN");
+    if (!admin.token.empty() || (env && *env)) return;
+    r.report(admin.listen_pos, "admin.listen",
+             admin.listen->to_string() +
+                 " is reachable beyond this machine, and no token is set: set admin.token (or "
+                 "$PORTICO_ADMIN_TOKEN), or listen on loopback (127.0.0.1:PORT) or a unix: socket");
+}
+
 void read_document(ConfigReader &r, const YAML::Node &root, Config &config) {
     const YamlValue document = r.document(root);
     if (root.IsNull()) {
@@ -642,6 +678,7 @@ void read_document(ConfigReader &r, const YAML::Node &root, Config &config) {
     if (!read_map(r, document, config_schema(), config)) return;
     check_unique_names(r, config.services);
     check_free_addresses(r, config);
+    check_admin_token(r, config.admin);
 }
 
 std::string join_issues(const std::vector<ConfigIssue> &issues) {

@@ -143,6 +143,7 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
         want_write_ = n == portico::host::Transport::want_write;
         if (n > 0) {
             bytes_in_ += static_cast<uint64_t>(n);
+            if (total_in_) total_in_->fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
             last_activity_ = Clock::now();
             // A short read of a plain stream socket took everything the
             // kernel had: the next read waits without trying recv first.
@@ -268,6 +269,7 @@ int portico_conn::send_all(const char *data, size_t len) {
             data += n;
             len -= static_cast<size_t>(n);
             bytes_out_ += static_cast<uint64_t>(n);
+            if (total_out_) total_out_->fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
             stall_deadline = not_stalled;
             if (!blocking_) wait_->progressed();
             continue;

@@ -3,10 +3,10 @@
 // socket I/O a stream handler does goes through here.
 #pragma once
 
-#include "portico/portico.h"
 #include "net/IoWait.h"
 #include "net/ServiceHandle.h"
 #include "net/Transport.h"
+#include "portico/portico.h"
 
 #include <Poco/Net/StreamSocket.h>
 
@@ -59,6 +59,12 @@ public:
     const std::string &local() const { return local_; }
     uint64_t bytes_in() const { return bytes_in_; }
     uint64_t bytes_out() const { return bytes_out_; }
+    // Also adds every byte read or written to these service-wide totals as
+    // it flows, so a long session shows in the metrics before it ends.
+    void count_into(std::atomic<uint64_t> *total_in, std::atomic<uint64_t> *total_out) {
+        total_in_ = total_in;
+        total_out_ = total_out;
+    }
     // Why the connection ended early, if the host ended it ("idle timeout").
     const char *end_reason() const { return end_reason_; }
     // Whether the host ended it with force_close() (shutdown, drain deadline).
@@ -116,6 +122,8 @@ private:
     Clock::time_point last_activity_;
     uint64_t bytes_in_ = 0;
     uint64_t bytes_out_ = 0;
+    std::atomic<uint64_t> *total_in_ = nullptr;
+    std::atomic<uint64_t> *total_out_ = nullptr;
 };
 
 namespace portico::host {

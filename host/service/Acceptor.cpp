@@ -66,7 +66,7 @@ void Acceptor::admit(int fd, AcceptSink &sink) {
     } catch (const std::exception &e) {
         // No memory for a fiber's stack, no thread for Poco's queue: refused
         // like any other overload (the ticket, wherever it got to, is gone).
-        ++service_.counters().refused;
+        service_.counters().count_refusal(RefusalReason::no_resources);
         log_error(std::string("refused a connection: cannot start its session: ") + e.what());
     }
 }
@@ -85,7 +85,7 @@ Acceptor::Refusal Acceptor::refuse_without_descriptors(int error) {
     if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     ::close(fd);
     spare_fd_ = open_spare();
-    ++service_.counters().refused;
+    service_.counters().count_refusal(RefusalReason::no_resources);
     uint64_t suppressed = 0;
     if (errors_.allow(std::chrono::steady_clock::now(), &suppressed))
         service_.handle()->logger.error(

@@ -52,30 +52,30 @@ Admission::Ticket Admission::admit(const Poco::Net::StreamSocket &socket, int qu
             return {}; // already gone: nothing to serve, nothing to tell
         }
         if (!deny_.empty() && deny_.contains(ip)) {
-            refuse(socket, peer, "source is in the deny list");
+            refuse(socket, peer, "source is in the deny list", RefusalReason::allow_deny);
             return {};
         }
         if (!allow_.empty() && !allow_.contains(ip)) {
-            refuse(socket, peer, "source is not in the allow list");
+            refuse(socket, peer, "source is not in the allow list", RefusalReason::allow_deny);
             return {};
         }
         if (!rate_allows(ip)) {
-            refuse(socket, peer, "source exceeds accept_rate");
+            refuse(socket, peer, "source exceeds accept_rate", RefusalReason::accept_rate);
             return {};
         }
     }
     const std::string source = inet ? ip.toString() : std::string();
     std::lock_guard lock(mutex_);
     if (static_cast<int>(slots_.size()) >= config_.max_connections) {
-        refuse(socket, peer, "max_connections reached");
+        refuse(socket, peer, "max_connections reached", RefusalReason::max_connections);
         return {};
     }
     if (busy && queued >= config_.max_queued) {
-        refuse(socket, peer, "every worker is busy and max_queued connections wait");
+        refuse(socket, peer, "every worker is busy and max_queued connections wait", RefusalReason::queue_full);
         return {};
     }
     if (inet && config_.per_source_max > 0 && per_source_[source] >= config_.per_source_max) {
-        refuse(socket, peer, "per_source_max reached for this source");
+        refuse(socket, peer, "per_source_max reached for this source", RefusalReason::per_source_max);
         return {};
     }
     if (inet) ++per_source_[source];
@@ -108,7 +108,7 @@ void Admission::expire_queued(Clock::time_point now) {
     for (Slot &slot : slots_) {
         if (!slot.queued || slot.expired || now - slot.at < config_.queue_timeout) continue;
         slot.expired = true;
-        ++counters_.refused;
+        counters_.count_refusal(RefusalReason::queue_timeout);
         if (!config_.busy_message.empty())
             ::send(slot.fd, config_.busy_message.data(), config_.busy_message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         // The ticket holder (Poco's queue, via ThreadsService) still owns the
@@ -121,8 +121,10 @@ void Admission::expire_queued(Clock::time_point now) {
     }
 }
 
-void Admission::refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason) {
-    const uint64_t refused = ++counters_.refused;
+void Admission::refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason,
+                       RefusalReason why) {
+    counters_.count_refusal(why);
+    const uint64_t refused = counters_.refused.load(std::memory_order_relaxed);
     if (!config_.busy_message.empty())
         ::send(socket.impl()->sockfd(), config_.busy_message.data(), config_.busy_message.size(),
                MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -86,7 +86,7 @@ private:
     // Takes a token of accept_rate for `ip` (under mutex_).
     bool rate_allows(const Poco::Net::IPAddress &ip);
     // May run with mutex_ held or not (admit() refuses under it).
-    void refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason);
+    void refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason, RefusalReason why);
     void release(std::list<Slot>::iterator slot);
 
     const ServiceConfig &config_;

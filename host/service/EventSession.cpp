@@ -22,7 +22,7 @@ void EventSession::run() noexcept {
         // reported across the C ABI): the client is dropped, the loop goes on;
         // its admission slot is freed with the ticket, wherever it is now.
         ticket_ = {};
-        ++service_.counters().refused;
+        service_.counters().count_refusal(RefusalReason::no_resources);
         try {
             service_.handle()->logger.error("service '%s': cannot serve a connection: %s", service_.name(),
                                             std::string(e.what()));

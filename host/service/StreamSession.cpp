@@ -66,6 +66,7 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
     // if a reload swaps the certificate meanwhile.
     Connection conn(socket, binding->service(), service.limits(), service.tls_context(), wait);
     ServiceCounters &counters = service.counters();
+    conn.count_into(&counters.bytes_in, &counters.bytes_out);
     const auto started = std::chrono::steady_clock::now();
     int rc = PORTICO_OK;
     {
@@ -89,8 +90,6 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
         if (rc == PORTICO_ERR_TIMEOUT) ++counters.timeouts;
     }
     const auto duration = std::chrono::steady_clock::now() - started;
-    counters.bytes_in += conn.bytes_in();
-    counters.bytes_out += conn.bytes_out();
     counters.session_duration.record(duration);
     if (config.access_log) log_access(conn, *binding, rc, duration);
     if (conn.end_reason() != nullptr) {

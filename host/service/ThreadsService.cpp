@@ -108,7 +108,7 @@ public:
         dispatcher_->enqueue(socket);
         if (dispatcher_->refusedConnections() == refused_before) return;
         claim(fd); // dropped by Poco: its slot goes now
-        ++service_.counters().refused;
+        service_.counters().count_refusal(RefusalReason::queue_full);
         const std::string &busy = service_.config().busy_message;
         if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         service_.acceptor_->log_error("refused a connection: every worker is busy and the queue is full");

@@ -145,18 +145,18 @@ void UdpService::drop(const char *reason, const Poco::Net::SocketAddress &sender
 void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::Net::SocketAddress &sender) {
     ServiceCounters &counters = this->counters();
     if (!permitted(sender)) {
-        ++counters.refused;
+        counters.count_refusal(RefusalReason::allow_deny);
         drop("source not allowed", sender, denied_log_, "(allow/deny)");
         return;
     }
     if (size > config().max_datagram) {
-        ++counters.dropped;
+        counters.count_drop(DropReason::oversized);
         drop("too large", sender, oversized_log_,
              "(" + std::to_string(size) + " bytes, max_datagram is " + std::to_string(config().max_datagram) + ")");
         return;
     }
     if (!limiter_.allow(sender.host(), LogThrottle::Clock::now())) {
-        ++counters.refused;
+        counters.count_refusal(RefusalReason::rate_limit);
         drop("rate limit", sender, rate_log_,
              "(rate_limit.per_second " + std::to_string(config().rate_limit.per_second) + ")");
         return;
@@ -166,7 +166,7 @@ void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::N
     // version however long it waits in the queue and whatever reloads happen.
     DatagramJob job{std::string(data), sender, binding()};
     if (!workers_->try_submit(job)) {
-        ++counters.dropped;
+        counters.count_drop(DropReason::queue_full);
         drop("queue full", sender, queue_log_,
              "(all " + std::to_string(config().threads.max) + " workers busy, max_queued " +
                  std::to_string(config().max_queued) + " waiting)");
@@ -182,6 +182,7 @@ void UdpService::run_handler(DatagramJob &job) {
     datagram.socket = &socket_;
     datagram.service = &job.binding->service();
     ++counters.active;
+    const auto started = std::chrono::steady_clock::now();
     int rc;
     {
         const PluginVersion &version = job.binding->version();
@@ -190,8 +191,9 @@ void UdpService::run_handler(DatagramJob &job) {
                                        job.sender.toString());
         rc = job.binding->handle_datagram(&datagram);
     }
+    counters.session_duration.record(std::chrono::steady_clock::now() - started);
     --counters.active;
-    ++counters.accepted;
+    ++counters.datagrams;
     counters.bytes_out += datagram.bytes_out;
     if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
 }
@@ -202,14 +204,14 @@ bool UdpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
 
 void UdpService::close_sessions() {
     if (!workers_) return;
-    counters().dropped += workers_->discard_queued([](const DatagramJob &) { return true; });
+    counters().count_drop(DropReason::discarded, workers_->discard_queued([](const DatagramJob &) { return true; }));
 }
 
 std::size_t UdpService::close_sessions_replaced_by(std::chrono::steady_clock::time_point replaced_by) {
     if (!workers_) return 0;
     const std::size_t dropped =
         workers_->discard_queued([&](const DatagramJob &job) { return job.binding->replaced_at() <= replaced_by; });
-    counters().dropped += dropped;
+    counters().count_drop(DropReason::discarded, dropped);
     return dropped;
 }
 
