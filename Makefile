@@ -19,7 +19,7 @@ PREFIX     ?= /usr
 # dpkg-dev computes the .deb's Depends (dpkg-shlibdeps) and systemd's
 # systemd-analyze checks the unit files.
 PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-            netcat-openbsd redis-tools curl chromium openssl python3 dpkg-dev systemd
+            netcat-openbsd redis-tools curl chromium openssl python3 dpkg-dev systemd haproxy
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
