@@ -14,9 +14,9 @@ void append_u16(std::string &out, std::size_t value) {
 }
 
 void append_address(std::string &out, const Poco::Net::SocketAddress &address, std::size_t size) {
-    const auto *raw = static_cast<const char *>(address.host().addr());
-    if (address.host().length() != size) throw std::invalid_argument("PROXY v2: address family does not match");
-    out.append(raw, size);
+    const Poco::Net::IPAddress host = address.host(); // a copy: addr() points into it
+    if (host.length() != size) throw std::invalid_argument("PROXY v2: address family does not match");
+    out.append(static_cast<const char *>(host.addr()), size);
 }
 
 void append_path(std::string &out, const std::string &path) {
