@@ -2,6 +2,8 @@
 // and a future client side) and the CRC32c that v2's checksum TLV carries.
 #include "net/ProxyHeader.h"
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <stdexcept>
 
@@ -25,6 +27,17 @@ void append_path(std::string &out, const std::string &path) {
     out.append(108 - path.size(), '\0');
 }
 
+// inet_ntop, not IPAddress::toString: Poco prints the IPv4-compatible
+// ::0.0.114.114 as "::", which would name another address.
+std::string text_of(const Poco::Net::SocketAddress &address) {
+    const Poco::Net::IPAddress host = address.host();
+    std::array<char, INET6_ADDRSTRLEN> text{};
+    const int family = host.family() == Poco::Net::IPAddress::IPv6 ? AF_INET6 : AF_INET;
+    if (inet_ntop(family, host.addr(), text.data(), static_cast<socklen_t>(text.size())) == nullptr)
+        throw std::invalid_argument("PROXY v1: address cannot be written");
+    return text.data();
+}
+
 } // namespace
 
 uint32_t crc32c(std::string_view bytes) {
@@ -41,9 +54,9 @@ std::string serialize_proxy_v1(const ProxyHeader &header) {
     const bool tcp = header.command == ProxyCommand::proxy && header.source && header.destination &&
                      (header.family == ProxyFamily::tcp4 || header.family == ProxyFamily::tcp6);
     if (!tcp) return "PROXY UNKNOWN\r\n";
-    return std::string("PROXY ") + (header.family == ProxyFamily::tcp4 ? "TCP4 " : "TCP6 ") +
-           header.source->host().toString() + " " + header.destination->host().toString() + " " +
-           std::to_string(header.source->port()) + " " + std::to_string(header.destination->port()) + "\r\n";
+    return std::string("PROXY ") + (header.family == ProxyFamily::tcp4 ? "TCP4 " : "TCP6 ") + text_of(*header.source) +
+           " " + text_of(*header.destination) + " " + std::to_string(header.source->port()) + " " +
+           std::to_string(header.destination->port()) + "\r\n";
 }
 
 std::string serialize_proxy_v2(const ProxyHeader &header) {

@@ -391,6 +391,12 @@ TEST(ProxyHeader, SerializersRoundTrip) {
         EXPECT_EQ(*back.source, *header.source);
         EXPECT_EQ(*back.destination, *header.destination);
     }
+    // Found by the fuzzer: Poco's toString writes ::0.0.114.114 as "::".
+    header.family = ProxyFamily::tcp6;
+    header.source = SocketAddress("[::0.0.114.114]:1");
+    header.destination = SocketAddress("[2001:db8::1]:2");
+    EXPECT_EQ(serialize_proxy_v1(header), "PROXY TCP6 ::7272 2001:db8::1 1 2\r\n");
+    EXPECT_EQ(*complete(serialize_proxy_v1(header)).source, *header.source);
     header.command = ProxyCommand::local;
     EXPECT_EQ(serialize_proxy_v1(header), "PROXY UNKNOWN\r\n");
     EXPECT_EQ(serialize_proxy_v2(header), v2(0x20, 0x00, ""));
