@@ -44,7 +44,7 @@ ProxyParse complete(std::size_t consumed, ProxyHeader header) {
     return result;
 }
 
-// The whole of a and b agree over their common length.
+// The input could still be (or already is) a header with this signature.
 bool agrees(std::string_view input, std::string_view signature) {
     const std::size_t n = std::min(input.size(), signature.size());
     return input.substr(0, n) == signature.substr(0, n);
