@@ -18,10 +18,11 @@ PREFIX     ?= /usr
 # makes the TLS tests' certificates and, with python3's ssl, is their client;
 # dpkg-dev computes the .deb's Depends (dpkg-shlibdeps) and systemd's
 # systemd-analyze checks the unit files; python3-prometheus-client's parser
-# reads /metrics in the admin tests.
+# reads /metrics in the admin tests; haproxy sends real PROXY protocol
+# headers to the parser's test.
 PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
             netcat-openbsd redis-tools curl chromium openssl python3 dpkg-dev systemd \
-            python3-prometheus-client
+            python3-prometheus-client haproxy
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
