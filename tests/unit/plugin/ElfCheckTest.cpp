@@ -14,6 +14,7 @@ namespace portico::host {
 namespace {
 
 using plugin_test::read_file;
+using plugin_test::shipped_plugin;
 using plugin_test::test_plugin;
 
 std::vector<std::byte> bytes_of(const std::string &s) {
@@ -155,6 +156,17 @@ TEST(ElfCheck, DescribesWithFileFirst) {
               "/p/x.so: truncated ELF file (why)");
     EXPECT_EQ(describe_elf_problem("/p/x.so", {ElfProblem::Kind::not_shared_object, "why"}),
               "/p/x.so: is not an ELF shared object (why)");
+}
+
+TEST(ElfCheck, FindsTheGnuUniqueSymbolOfAPluginBuiltWithoutTheSdkFlags) {
+    const auto names = gnu_unique_symbols(bytes_of(read_file(test_plugin("gnu_unique"))));
+    ASSERT_EQ(names.size(), 1u);
+    EXPECT_EQ(names[0], "_ZZ12lines_servedvE5count"); // lines_served()::count
+}
+
+TEST(ElfCheck, AnSdkBuiltPluginHasNoGnuUniqueSymbol) {
+    EXPECT_TRUE(gnu_unique_symbols(bytes_of(read_file(shipped_plugin("upper")))).empty());
+    EXPECT_TRUE(gnu_unique_symbols(minimal_so()).empty()) << "no section table: nothing to report";
 }
 
 } // namespace
