@@ -132,7 +132,8 @@ int main(int argc, char **argv) {
     const portico::host::SignalWaiter signals;
     portico::host::setup_default_logging();
 
-    if (argc > 1 && portico::host::is_check_plugin_command(argv[1])) portico::host::run_check_plugin_command(argc, argv);
+    if (argc > 1 && portico::host::is_check_plugin_command(argv[1]))
+        portico::host::run_check_plugin_command(argc, argv);
     if (argc > 1 && portico::host::is_worker_command(argv[1])) return portico::host::run_worker(argc, argv, signals);
     if (argc > 1 && portico::host::is_admin_command(argv[1]))
         return portico::host::run_admin_command(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);

@@ -104,8 +104,10 @@ void Host::load_plugin_files(const PluginsConfig &plugins) {
 LoadOutcome Host::load_plugin_file(const std::filesystem::path &file, const PluginRegistry::Vetter &vet) {
     const auto seen = fingerprint_of(file);
     LoadOutcome outcome = registry_->load(file, vet);
-    if (outcome.ok) refused_files_.forget(file);
-    else refused_files_.remember(file, seen);
+    if (outcome.ok)
+        refused_files_.forget(file);
+    else
+        refused_files_.remember(file, seen);
     return outcome;
 }
 

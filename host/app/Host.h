@@ -3,9 +3,9 @@
 // Control (signals, reload requests) enters here and nowhere else.
 #pragma once
 
+#include "admin/ReloadHistory.h"
 #include "app/PluginWatcher.h"
 #include "app/RefusedFiles.h"
-#include "admin/ReloadHistory.h"
 #include "config/Config.h"
 #include "plugin/PluginRegistry.h"
 #include "service/Service.h"

@@ -29,8 +29,7 @@ PluginWatcher::PluginWatcher(std::filesystem::path dir, Callback on_change)
         throw std::runtime_error("cannot watch " + dir_.string() + ": " + why);
     }
     // IN_ATTRIB: a chmod or chown may fix a refused file (or the folder itself).
-    const uint32_t mask =
-        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB;
+    const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB;
     if (inotify_add_watch(inotify_fd_, dir_.c_str(), mask) < 0) {
         const std::string why = std::strerror(errno);
         ::close(inotify_fd_);

@@ -19,14 +19,24 @@ std::optional<FileFingerprint> fingerprint_of(const std::filesystem::path &file)
     if (::stat(file.c_str(), &st) != 0) return std::nullopt;
     const std::filesystem::path folder = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
     if (::stat(folder.c_str(), &dir) != 0) return std::nullopt;
-    return FileFingerprint{st.st_dev,  st.st_ino,  st.st_size,  nanoseconds(st.st_mtim), nanoseconds(st.st_ctim),
-                           st.st_mode, st.st_uid,  st.st_gid,   dir.st_mode,             dir.st_uid,
+    return FileFingerprint{st.st_dev,
+                           st.st_ino,
+                           st.st_size,
+                           nanoseconds(st.st_mtim),
+                           nanoseconds(st.st_ctim),
+                           st.st_mode,
+                           st.st_uid,
+                           st.st_gid,
+                           dir.st_mode,
+                           dir.st_uid,
                            dir.st_gid};
 }
 
 void RefusedFiles::remember(const std::filesystem::path &file, const std::optional<FileFingerprint> &seen) {
-    if (seen) refused_[file] = *seen;
-    else refused_.erase(file);
+    if (seen)
+        refused_[file] = *seen;
+    else
+        refused_.erase(file);
 }
 
 bool RefusedFiles::unchanged(const std::filesystem::path &file) const {

@@ -85,8 +85,8 @@ void read_call_timeout(ConfigReader &r, const YamlValue &v, PluginsConfig &out) 
     const auto value = r.duration(v);
     if (!value) return;
     if (value->count() <= 0) {
-        r.report(v, "must be more than 0 (how long a plugin's init or unload may take, like 5s), got " +
-                        v.node.Scalar());
+        r.report(v,
+                 "must be more than 0 (how long a plugin's init or unload may take, like 5s), got " + v.node.Scalar());
         return;
     }
     out.call_timeout = *value;

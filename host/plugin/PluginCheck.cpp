@@ -71,7 +71,8 @@ std::optional<std::string> check_plugin_in_child(const std::filesystem::path &pr
     std::string verdict;
     bool timed_out = false;
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             timed_out = true;
             ::kill(pid, SIGKILL);
@@ -105,8 +106,7 @@ std::optional<std::string> check_plugin_in_child(const std::filesystem::path &pr
     if (timed_out)
         return "did not finish loading within plugins.call_timeout (" + std::to_string(timeout.count()) +
                "ms) in a check process (a constructor that never returns?); killed it";
-    if (WIFSIGNALED(status))
-        return "crashed while loading (" + signal_name(WTERMSIG(status)) + ") in a check process";
+    if (WIFSIGNALED(status)) return "crashed while loading (" + signal_name(WTERMSIG(status)) + ") in a check process";
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     while (!verdict.empty() && (verdict.back() == '\n' || verdict.back() == '\r'))
         verdict.pop_back();

@@ -101,8 +101,8 @@ std::string unsafe_file(const std::filesystem::path &file, const struct stat &st
                "root " +
                file.string();
     if (st.st_mode & S_IWOTH)
-        return "is writable by other users (mode " + mode + "): anyone could replace the code the host runs; chmod o-w " +
-               file.string();
+        return "is writable by other users (mode " + mode +
+               "): anyone could replace the code the host runs; chmod o-w " + file.string();
     if ((st.st_mode & S_IWGRP) && !trusted_gid(st.st_gid))
         return "is writable by " + group_text(st.st_gid) + " (mode " + mode +
                "), not root's or portico's group: its members could replace the code the host runs; chmod g-w " +
@@ -239,7 +239,8 @@ LoadedLibrary::~LoadedLibrary() {
             }
             if (!returned) {
                 Poco::Logger::get("portico.plugins")
-                    .error("plugin copy " + shadow_file_.string() + ": its unload function did not return within "
+                    .error("plugin copy " + shadow_file_.string() +
+                           ": its unload function did not return within "
                            "plugins.call_timeout (" +
                            std::to_string(caller_.timeout().count()) +
                            "ms); the library stays loaded (its code is still running) and counts as a stuck plugin "
@@ -307,8 +308,8 @@ std::string join_names(const std::vector<std::string> &names) {
     for (const auto &name : names) {
         if (!out.empty()) out += ", ";
         int status = 0;
-        std::unique_ptr<char, decltype(&std::free)> readable(abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status),
-                                                             &std::free);
+        std::unique_ptr<char, decltype(&std::free)> readable(
+            abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status), &std::free);
         out += status == 0 && readable ? std::string(readable.get()) + " (" + name + ")" : name;
     }
     return out;

@@ -38,8 +38,8 @@ static int hello_init(const portico_host_api *api, portico_registrar *reg) {
 }
 
 static const portico_plugin_desc descriptor = {
-    PORTICO_MAGIC, PORTICO_ABI_VERSION, PORTICO_ABI_MINOR, sizeof(portico_plugin_desc),
-    "hello_c",     "1.0.0",             hello_init,        NULL,
+    PORTICO_MAGIC, PORTICO_ABI_VERSION, PORTICO_ABI_MINOR, sizeof(portico_plugin_desc), "hello_c", "1.0.0", hello_init,
+    NULL,
 };
 
 /* The one exported symbol: without PORTICO_PLUGIN_ENTRY (or PORTICO_EXPORT)

@@ -65,7 +65,7 @@ TEST(LimitsSecurity, PluginInAFolderWritableByOthersIsRefusedUnlessSticky) {
 // Like sshd's StrictModes: only root and the user portico runs as may own
 // or write the plugin file and its folders (issue 14). Needs root to chown.
 class StrictOwnership : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "chown to another user needs the test to run as root";
         const passwd *nobody = ::getpwnam("nobody");
@@ -84,7 +84,8 @@ class StrictOwnership : public ::testing::Test {
         bool found = false;
         for (const std::string &line : lines_containing(host->log_text(), {"upper.so"})) {
             bool all = true;
-            for (const auto part : parts) all = all && line.find(part) != std::string::npos;
+            for (const auto part : parts)
+                all = all && line.find(part) != std::string::npos;
             found = found || all;
         }
         EXPECT_TRUE(found) << host->log_text();

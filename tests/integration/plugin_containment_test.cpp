@@ -111,8 +111,11 @@ TEST(HangingInit, DroppedIntoARunningHostIsRefusedCountedAndTheHostStaysResponsi
     // retries the file, whose init hangs again and is refused again).
     const auto refusals = host.count_log_lines({"hang_init.so", "init did not return"});
     host.send_signal(SIGHUP);
-    EXPECT_TRUE(wait_until([&] { return host.count_log_lines({"hang_init.so", "init did not return"}) > refusals; },
-                           15s, 20ms))
+    EXPECT_TRUE(wait_until(
+        [&] {
+            return host.count_log_lines({"hang_init.so", "init did not return"}) > refusals;
+        },
+        15s, 20ms))
         << "the SIGHUP reload did not get through";
     EXPECT_EQ(http_post(admin_port, "/reload?scope=plugins").status, 422)
         << "the admin reload should come back with the refusal";
@@ -131,8 +134,8 @@ TEST(HangingInit, AtStartFailsWithTheMessageInsteadOfHanging) {
     config.service("hang", "hang_init.any");
     PorticoProcess host(dir, config.yaml());
     EXPECT_EQ(host.wait_exit(15s), ExitStatus::exited(2));
-    EXPECT_FALSE(lines_containing(host.log_text(), {"hang_init.so", "init did not return within plugins.call_timeout"})
-                     .empty())
+    EXPECT_FALSE(
+        lines_containing(host.log_text(), {"hang_init.so", "init did not return within plugins.call_timeout"}).empty())
         << host.log_text();
 }
 

@@ -70,8 +70,8 @@ TEST(RefusedFiles, APluginWithGnuUniqueSymbolsIsReportedAtLoadAndRefusedWhenStri
         config.service("count", "gnu_unique.count");
         PorticoProcess host(dir, config.yaml());
         ASSERT_TRUE(host.wait_ready()) << "without plugins.strict it is only a warning";
-        EXPECT_TRUE(host.wait_for_log_line({"gnu_unique.so", "has STB_GNU_UNIQUE symbols", "lines_served", "-fno-gnu-unique"},
-                                           5s));
+        EXPECT_TRUE(host.wait_for_log_line(
+            {"gnu_unique.so", "has STB_GNU_UNIQUE symbols", "lines_served", "-fno-gnu-unique"}, 5s));
         TcpClient client(host.port("count"));
         client.send("a\n");
         EXPECT_EQ(client.read_line(), "1\n");

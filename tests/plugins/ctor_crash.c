@@ -21,8 +21,9 @@ static int never_called(const portico_host_api *host, portico_registrar *reg) {
     abort();
 }
 
-static const portico_plugin_desc descriptor = {PORTICO_MAGIC,      PORTICO_ABI_VERSION, PORTICO_ABI_MINOR,
-                                               sizeof(portico_plugin_desc), "ctor_crash", "1.0",
-                                               never_called,       0};
+static const portico_plugin_desc descriptor = {PORTICO_MAGIC,     PORTICO_ABI_VERSION,
+                                               PORTICO_ABI_MINOR, sizeof(portico_plugin_desc),
+                                               "ctor_crash",      "1.0",
+                                               never_called,      0};
 
 PORTICO_PLUGIN_ENTRY(&descriptor)

@@ -15,7 +15,8 @@ namespace {
 
 class Count : public portico::StreamHandler {
     void handle() override {
-        while (auto line = stream().read_line()) stream().write_all(std::to_string(++lines_served()) + "\n");
+        while (auto line = stream().read_line())
+            stream().write_all(std::to_string(++lines_served()) + "\n");
     }
 };
 

@@ -205,8 +205,10 @@ typedef const portico_plugin_desc *(*portico_plugin_entry)(void);
  *   static const portico_plugin_desc descriptor = { PORTICO_MAGIC, ... };
  *   PORTICO_PLUGIN_ENTRY(&descriptor)
  * C++ plugins use PORTICO_PLUGIN from portico.hpp instead.               */
-#define PORTICO_PLUGIN_ENTRY(desc) \
-    PORTICO_EXPORT const portico_plugin_desc *portico_plugin_v1(void) { return (desc); }
+#define PORTICO_PLUGIN_ENTRY(desc)                                                                                     \
+    PORTICO_EXPORT const portico_plugin_desc *portico_plugin_v1(void) {                                                \
+        return (desc);                                                                                                 \
+    }
 
 #ifdef __cplusplus
 }
