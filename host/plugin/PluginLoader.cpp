@@ -114,10 +114,7 @@ std::string unsafe_file(const std::filesystem::path &file, const struct stat &st
 // Like sshd's StrictModes, every folder up to / counts. A sticky folder
 // (like /tmp, mode 1777) lets others add files but not rename or remove
 // ours, so only its owner matters there.
-std::string unsafe_folders(const std::filesystem::path &file) {
-    std::error_code ec;
-    std::filesystem::path folder = std::filesystem::weakly_canonical(std::filesystem::absolute(file).parent_path(), ec);
-    if (ec) folder = std::filesystem::absolute(file).parent_path();
+std::string unsafe_folder_chain(std::filesystem::path folder) {
     for (;;) {
         struct stat st {};
         if (::stat(folder.c_str(), &st) != 0)
@@ -137,6 +134,17 @@ std::string unsafe_folders(const std::filesystem::path &file) {
         if (!folder.has_relative_path()) return {}; // reached /
         folder = folder.parent_path();
     }
+}
+
+// Both the folders of the path as named and, through a symlink, those of
+// the file it points to: either could let someone swap the code.
+std::string unsafe_folders(const std::filesystem::path &file) {
+    const std::filesystem::path named = std::filesystem::absolute(file).lexically_normal();
+    if (std::string unsafe = unsafe_folder_chain(named.parent_path()); !unsafe.empty()) return unsafe;
+    std::error_code ec;
+    const std::filesystem::path real = std::filesystem::canonical(named, ec);
+    if (ec || real.parent_path() == named.parent_path()) return {};
+    return unsafe_folder_chain(real.parent_path());
 }
 
 // Reads the whole file through one descriptor (not trusting st_size: the
