@@ -4,12 +4,18 @@
  * it: the file is loaded first in a check process. */
 #include "portico/portico.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+
+#ifdef CTOR_SEGV
+/* Read through a volatile: the compiler cannot prove the address is null,
+ * so it cannot drop the store as undefined behaviour. */
+static volatile uintptr_t nowhere = 0;
+#endif
 
 __attribute__((constructor)) static void crash_on_load(void) {
 #ifdef CTOR_SEGV
-    volatile int *nowhere = NULL;
-    *nowhere = 42;
+    *(volatile int *)nowhere = 42;
 #else
     abort();
 #endif

@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -160,8 +161,8 @@ TEST(ElfCheck, DescribesWithFileFirst) {
 
 TEST(ElfCheck, FindsTheGnuUniqueSymbolOfAPluginBuiltWithoutTheSdkFlags) {
     const auto names = gnu_unique_symbols(bytes_of(read_file(test_plugin("gnu_unique"))));
-    ASSERT_EQ(names.size(), 1u);
-    EXPECT_EQ(names[0], "_ZZ12lines_servedvE5count"); // lines_served()::count
+    // Its own inline-function static, and any the standard library's templates add.
+    EXPECT_NE(std::find(names.begin(), names.end(), "_ZZ12lines_servedvE5count"), names.end()); // lines_served()::count
 }
 
 TEST(ElfCheck, AnSdkBuiltPluginHasNoGnuUniqueSymbol) {
