@@ -1,18 +1,21 @@
 // main.cpp — the `portico` command line: parse flags, load and check the
 // config, then hand over to Host until a stop signal.
 #include "admin/AdminCommand.h"
+#include "admin/AdminServer.h"
 #include "app/Host.h"
 #include "app/Logging.h"
 #include "app/ResourceLimits.h"
 #include "app/SignalWaiter.h"
 #include "app/Worker.h"
 #include "config/ConfigLoader.h"
+#include "config/DefaultConfigPath.h"
 #include "plugin/PluginCheck.h"
 
 #include <Poco/Logger.h>
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,10 +32,11 @@ const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "       portico reload [plugins|config|all] [--config FILE]\n"
                                "       portico --version | --help\n"
                                "\n"
-                               "Runs the network services described in FILE (default: config/portico.yaml),\n"
-                               "each served by a handler from a plugin (.so) in the config's plugins.dir.\n"
+                               "Runs the network services described in FILE, each served by a handler\n"
+                               "from a plugin (.so) in the config's plugins.dir.\n"
                                "\n"
-                               "  -c, --config FILE  the YAML config to use\n"
+                               "  -c, --config FILE  the YAML config to use (default: $PORTICO_CONFIG, else\n"
+                               "                     the installed one, named below; every command)\n"
                                "      --check        validate the config and load the plugins, print OK or\n"
                                "                     the errors (file:line:column), exit 0 or 2; serve nothing\n"
                                "      --version      print the version and the plugin ABI version\n"
@@ -44,10 +48,12 @@ const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "                     the token is admin.token or $PORTICO_ADMIN_TOKEN\n"
                                "\n"
                                "Signals: SIGTERM/SIGINT stop gracefully (open sessions finish until\n"
-                               "shutdown_timeout); SIGHUP reloads plugins whose files changed.\n";
+                               "shutdown_timeout); SIGHUP reloads the config and the plugins whose files\n"
+                               "changed.\n";
 
 struct Options {
-    std::string config = "config/portico.yaml";
+    std::string config;
+    std::optional<portico::host::DefaultConfig> default_config; // set when no --config was given
     bool check = false;
     bool version = false;
     bool help = false;
@@ -77,6 +83,10 @@ std::optional<Options> parse_options(int argc, char **argv) {
             return std::nullopt;
         }
     }
+    if (options.config.empty()) {
+        options.default_config = portico::host::default_config();
+        options.config = options.default_config->path;
+    }
     return options;
 }
 
@@ -89,6 +99,7 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
         for (const ConfigIssue &issue : e.issues())
             std::cerr << "portico: " << issue.to_string() << "\n";
         std::cerr << "portico: " << options.config << ": " << e.issues().size() << " error(s); nothing was started\n";
+        if (options.default_config) std::cerr << "portico: " << default_config_hint(*options.default_config) << "\n";
         return exit_usage;
     }
     try {
@@ -103,6 +114,9 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
     warn_about_connection_limits(config, host_log);
 
     Host host(std::move(config));
+    // Declared after the host: destroyed first, while everything its
+    // requests read is alive. It keeps answering while sessions drain.
+    std::unique_ptr<AdminServer> admin;
     try {
         host.load();
         if (options.check) {
@@ -110,12 +124,18 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
                       << host.registry().current_all().size() << " plugin(s)\n";
             return exit_ok;
         }
-        host.start();
+        host.start([&] {
+            const AdminConfig admin_config = host.config().admin;
+            if (!admin_config.listen) return;
+            admin = std::make_unique<AdminServer>(host, admin_config);
+            admin->start();
+        });
     } catch (const StartupError &e) {
         std::cerr << "portico: cannot start:\n" << e.what() << "\n";
         return exit_usage;
     }
     host.run(signals);
+    if (admin) admin->set_not_ready();
     if (!host.shutdown()) {
         // A handler ignores its closed socket; waiting longer would hang the
         // operator's stop. Leave without unwinding into plugin code.
@@ -141,7 +161,7 @@ int main(int argc, char **argv) {
     const auto options = parse_options(argc, argv);
     if (!options) return exit_usage;
     if (options->help) {
-        std::cout << usage_text;
+        std::cout << usage_text << "\nInstalled config: " << portico::host::installed_config_path() << "\n";
         return exit_ok;
     }
     if (options->version) {

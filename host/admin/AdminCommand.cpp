@@ -4,6 +4,7 @@
 
 #include "admin/AdminAuth.h"
 #include "config/ConfigLoader.h"
+#include "config/DefaultConfigPath.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -31,12 +32,14 @@ const char *const admin_usage = "usage: portico status [--config FILE] [--json]\
                                 "       portico reload [plugins|config|all] [--config FILE]\n"
                                 "\n"
                                 "Talk to the running host's admin server named by admin.listen in FILE\n"
-                                "(default: config/portico.yaml). The token is admin.token, else\n"
+                                "(default: $PORTICO_CONFIG, else the installed config that\n"
+                                "`portico --help` names). The token is admin.token, else\n"
                                 "$PORTICO_ADMIN_TOKEN.\n";
 
 struct AdminArgs {
     std::string command;
-    std::string config = "config/portico.yaml";
+    std::string config;
+    std::optional<DefaultConfig> default_config; // set when no --config was given
     std::string scope = "all";
     bool json = false;
 };
@@ -64,6 +67,10 @@ std::optional<AdminArgs> parse(const std::vector<std::string> &args, std::ostrea
             err << "portico " << out.command << ": unexpected argument '" << arg << "'\n" << admin_usage;
             return std::nullopt;
         }
+    }
+    if (out.config.empty()) {
+        out.default_config = default_config();
+        out.config = out.default_config->path;
     }
     return out;
 }
@@ -215,6 +222,7 @@ int run_admin_command(const std::vector<std::string> &args, std::ostream &out, s
     } catch (const ConfigError &e) {
         for (const ConfigIssue &issue : e.issues())
             err << who << issue.to_string() << "\n";
+        if (a.default_config) err << who << default_config_hint(*a.default_config) << "\n";
         return exit_usage;
     }
     if (!config.admin.listen) {

@@ -2,13 +2,12 @@
 // HostReload.cpp.
 #include "app/Host.h"
 
-#include "admin/AdminServer.h"
 #include "app/PluginDirectory.h"
 #include "app/PrivilegeDrop.h"
 #include "app/SignalWaiter.h"
-#include "plugin/HostApi.h"
+#include "net/HostApi.h"
+#include "net/TlsContext.h"
 #include "service/HandlerBinding.h"
-#include "service/TlsContext.h"
 
 #include <cstdlib>
 
@@ -22,11 +21,14 @@ std::filesystem::path shadow_parent() {
 
 std::string join(const std::vector<std::string> &items, const std::string &sep) {
     std::string out;
-    for (const auto &item : items) out += (out.empty() ? "" : sep) + item;
+    for (const auto &item : items)
+        out += (out.empty() ? "" : sep) + item;
     return out;
 }
 
-std::string service_key(std::size_t index) { return "services[" + std::to_string(index) + "]"; }
+std::string service_key(std::size_t index) {
+    return "services[" + std::to_string(index) + "]";
+}
 
 // Each TLS service's files, built into a context once before anything binds:
 // a missing file or a key that does not match its certificate is a problem
@@ -39,13 +41,14 @@ std::vector<std::string> tls_problems(const Config &config, Poco::Logger &log) {
         try {
             const auto context = TlsContext::load(*svc.tls);
             if (context->expired())
-                log.warning("service '%s': certificate %s (%s) expired on %s; clients will refuse it",
-                            svc.name, svc.tls->cert.string(), context->subject(), context->expires_text());
+                log.warning("service '%s': certificate %s (%s) expired on %s; clients will refuse it", svc.name,
+                            svc.tls->cert.string(), context->subject(), context->expires_text());
         } catch (const TlsError &e) {
-            const SourcePos &pos = e.key() == "key" ? svc.tls->key_pos : e.key() == "ca" ? svc.tls->ca_pos
-                                                                                         : svc.tls->cert_pos;
-            problems.push_back(pos.to_string() + ": " + service_key(i) + ".tls" + (e.key().empty() ? "" : "." + e.key()) +
-                               ": " + e.what());
+            const SourcePos &pos = e.key() == "key"  ? svc.tls->key_pos
+                                   : e.key() == "ca" ? svc.tls->ca_pos
+                                                     : svc.tls->cert_pos;
+            problems.push_back(pos.to_string() + ": " + service_key(i) + ".tls" +
+                               (e.key().empty() ? "" : "." + e.key()) + ": " + e.what());
         }
     }
     return problems;
@@ -94,7 +97,8 @@ std::vector<std::shared_ptr<Service>> Host::retiring() const {
 
 void Host::load_plugin_files(const PluginsConfig &plugins) {
     const PluginFileList list = list_plugin_files(plugins);
-    for (const std::string &problem : list.problems) log_.warning(problem);
+    for (const std::string &problem : list.problems)
+        log_.warning(problem);
     for (const auto &file : list.files) {
         const LoadOutcome outcome = load_plugin_file(file);
         if (!outcome.ok) log_.warning("plugin refused: %s", outcome.error);
@@ -114,7 +118,8 @@ LoadOutcome Host::load_plugin_file(const std::filesystem::path &file, const Plug
 void Host::load() {
     load_plugin_files(config_.plugins);
     std::vector<std::string> problems = handler_problems(config_);
-    for (std::string &problem : tls_problems(config_, log_)) problems.push_back(std::move(problem));
+    for (std::string &problem : tls_problems(config_, log_))
+        problems.push_back(std::move(problem));
     if (std::string missing = check_user_exists(config_.user); !missing.empty())
         problems.push_back(config_.file.string() + ": " + missing);
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
@@ -123,7 +128,8 @@ void Host::load() {
 std::vector<std::string> Host::handler_problems(const Config &config) const {
     std::vector<std::string> problems;
     std::vector<std::string> loaded;
-    for (const auto &version : registry_->current_all()) loaded.push_back(version->plugin_name());
+    for (const auto &version : registry_->current_all())
+        loaded.push_back(version->plugin_name());
     for (std::size_t i = 0; i < config.services.size(); ++i) {
         const ServiceConfig &svc = config.services[i];
         const std::string where = svc.handler_pos.to_string() + ": " + service_key(i) + ".handler: ";
@@ -139,7 +145,8 @@ std::vector<std::string> Host::handler_problems(const Config &config) const {
         const HandlerEntry *entry = version->find_handler(svc.handler);
         if (!entry) {
             std::vector<std::string> names;
-            for (const auto &h : version->handlers()) names.push_back(svc.plugin + "." + h.name);
+            for (const auto &h : version->handlers())
+                names.push_back(svc.plugin + "." + h.name);
             problems.push_back(where + "plugin '" + svc.plugin + "' (" + version->source_file().string() +
                                ") has no handler '" + full + "' (it has: " + join(names, ", ") + ")");
             continue;
@@ -157,8 +164,7 @@ std::shared_ptr<Service> Host::make_bound_service(const ServiceConfig &svc, cons
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
     // The same handler keeps its state across a config change, as across a plugin reload.
     const auto previous_binding = previous ? previous->binding() : nullptr;
-    auto binding =
-        HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle, previous_binding.get());
+    auto binding = HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle, previous_binding.get());
     return make_service(svc, std::move(handle), std::move(binding));
 }
 
@@ -166,12 +172,11 @@ std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc) {
     std::shared_ptr<Service> service = make_bound_service(svc, nullptr);
     service->start();
     log_.information("service '%s' listening on %s (handler %s.%s, plugin version %s)", svc.name,
-                     service->bound_address(), svc.plugin, svc.handler,
-                     service->binding()->version().plugin_version());
+                     service->bound_address(), svc.plugin, svc.handler, service->binding()->version().plugin_version());
     return service;
 }
 
-void Host::start() {
+void Host::start(const std::function<void()> &after_bind) {
     std::lock_guard control(control_mutex_);
     std::vector<std::string> problems;
     std::vector<std::shared_ptr<Service>> started;
@@ -187,14 +192,12 @@ void Host::start() {
         std::lock_guard lock(services_mutex_);
         services_ = std::move(started);
     }
-    // After the services are bound, so /ready means what it says.
-    if (config_.admin.listen) {
+    if (after_bind) {
         try {
-            admin_ = std::make_unique<AdminServer>(*this, config_.admin);
+            after_bind();
         } catch (const std::exception &e) {
             throw StartupError(e.what());
         }
-        admin_->start();
     }
     if (!config_.user.empty()) {
         try {
@@ -212,7 +215,8 @@ void Host::start_watcher() {
     watcher_.reset();
     if (!config_.plugins.watch) return;
     try {
-        watcher_ = std::make_unique<PluginWatcher>(config_.plugins.dir, [this] { reload(ReloadScope::plugins, "watcher"); });
+        watcher_ =
+            std::make_unique<PluginWatcher>(config_.plugins.dir, [this] { reload(ReloadScope::plugins, "watcher"); });
     } catch (const std::exception &e) {
         log_.warning("%s; plugins reload on SIGHUP only", std::string(e.what()));
     }
@@ -246,9 +250,6 @@ bool Host::shutdown() {
         std::lock_guard control(control_mutex_);
         stopping_ = true; // from here on reloads are refused, so watcher_ is ours alone
     }
-    // The admin server keeps answering while sessions drain (it stops in
-    // ~Host, outside control_mutex_, which its reload requests take).
-    if (admin_) admin_->set_not_ready();
     watcher_.reset();
     std::lock_guard control(control_mutex_);
     std::vector<std::shared_ptr<Service>> services = this->services();

@@ -3,9 +3,9 @@
 // Control (signals, reload requests) enters here and nowhere else.
 #pragma once
 
-#include "admin/ReloadHistory.h"
 #include "app/PluginWatcher.h"
 #include "app/RefusedFiles.h"
+#include "app/ReloadHistory.h"
 #include "config/Config.h"
 #include "plugin/PluginRegistry.h"
 #include "service/Service.h"
@@ -14,6 +14,7 @@
 #include <Poco/Util/Timer.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -23,7 +24,6 @@
 
 namespace portico::host {
 
-class AdminServer;
 class SignalWaiter;
 
 enum class ReloadScope { plugins, config, all };
@@ -52,7 +52,11 @@ public:
     // StartupError naming file:line:col for each service that cannot run.
     void load();
     // Binds and starts every service; throws StartupError if one cannot bind.
-    void start();
+    // `after_bind` runs once every service listens and before privileges
+    // are dropped (main binds the admin server there: /ready then means
+    // what it says, and a port below 1024 can still be bound); what it
+    // throws becomes a StartupError.
+    void start(const std::function<void()> &after_bind = {});
     // Serves until SIGINT/SIGTERM; SIGHUP reloads the config and changed plugins.
     void run(const SignalWaiter &signals);
     // Stops accepting, lets sessions finish until shutdown_timeout, then
@@ -128,8 +132,6 @@ private:
     // first, before the services and plugins its tasks refer to.
     Poco::Util::Timer timer_;
     ReloadHistory reload_history_;
-    // Declared last: destroyed first, while everything its requests read is alive.
-    std::unique_ptr<AdminServer> admin_;
 };
 
 } // namespace portico::host

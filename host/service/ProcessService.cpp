@@ -12,7 +12,7 @@
 
 #include "config/ConfigLoader.h"
 #include "plugin/PluginRegistry.h"
-#include "service/Listener.h"
+#include "net/Listener.h"
 #include "service/StreamService.h"
 #include "service/UdpService.h"
 #include "service/WorkerSpawn.h"
