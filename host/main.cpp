@@ -9,6 +9,7 @@
 #include "app/Worker.h"
 #include "config/ConfigLoader.h"
 #include "config/DefaultConfigPath.h"
+#include "plugin/CrashReport.h"
 #include "plugin/PluginCheck.h"
 
 #include <Poco/Logger.h>
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,8 +50,8 @@ const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "                     the token is admin.token or $PORTICO_ADMIN_TOKEN\n"
                                "\n"
                                "Signals: SIGTERM/SIGINT stop gracefully (open sessions finish until\n"
-                               "shutdown_timeout); SIGHUP reloads the config and the plugins whose files\n"
-                               "changed.\n";
+                               "shutdown_timeout); SIGHUP re-reads the config (applying the difference)\n"
+                               "and reloads plugins whose files changed, like `portico reload`.\n";
 
 struct Options {
     std::string config;
@@ -90,40 +92,82 @@ std::optional<Options> parse_options(int argc, char **argv) {
     return options;
 }
 
+// Every problem that keeps the config from running, one line each in the
+// same "portico: FILE:LINE:COL: key: message" form, then one summary line.
+int report_problems(const Options &options, const std::vector<std::string> &problems) {
+    for (const std::string &problem : problems)
+        std::cerr << "portico: " << problem << "\n";
+    std::cerr << "portico: " << options.config << ": " << problems.size() << " error(s); "
+              << (options.check ? "the config cannot run" : "nothing was started") << "\n";
+    if (options.default_config)
+        std::cerr << "portico: " << portico::host::default_config_hint(*options.default_config) << "\n";
+    return exit_usage;
+}
+
+// --check prints OK or the errors: info lines would only bury them.
+portico::host::LoggingConfig logging_for(const Options &options, portico::host::LoggingConfig logging) {
+    if (!options.check) return logging;
+    for (const char *chatty : {"trace", "debug", "information", "notice"})
+        if (logging.level == chatty) logging.level = "warning";
+    return logging;
+}
+
+// A stop signal that arrived while the host was starting: honoured between
+// start steps, since the signal loop does not run yet.
+bool stop_requested_during_start(const portico::host::SignalWaiter &signals, Poco::Logger &log) {
+    if (!signals.stop_pending()) return false;
+    log.notice("stop signal received while starting; exiting before serving");
+    return true;
+}
+
 int serve(const Options &options, const portico::host::SignalWaiter &signals) {
     using namespace portico::host;
     Config config;
+    std::vector<std::string> problems;
     try {
-        config = load_config_file(options.config);
+        std::vector<ConfigIssue> issues;
+        config = load_config_file(options.config, issues);
+        for (const ConfigIssue &issue : issues)
+            problems.push_back(issue.to_string());
     } catch (const ConfigError &e) {
         for (const ConfigIssue &issue : e.issues())
-            std::cerr << "portico: " << issue.to_string() << "\n";
-        std::cerr << "portico: " << options.config << ": " << e.issues().size() << " error(s); nothing was started\n";
-        if (options.default_config) std::cerr << "portico: " << default_config_hint(*options.default_config) << "\n";
-        return exit_usage;
+            problems.push_back(issue.to_string());
+        return report_problems(options, problems);
     }
     try {
-        setup_logging(config.logging);
+        setup_logging(logging_for(options, config.logging));
     } catch (const std::exception &e) {
-        std::cerr << "portico: " << options.config << ": logging: " << e.what() << "\n";
-        return exit_usage;
+        problems.push_back(options.config + ": logging: " + e.what());
     }
 
     Poco::Logger &host_log = Poco::Logger::get("portico.host");
+    if (stop_requested_during_start(signals, host_log)) return exit_ok;
     raise_open_files_limit(host_log);
-    warn_about_connection_limits(config, host_log);
+    if (problems.empty()) warn_about_connection_limits(config, host_log);
 
     Host host(std::move(config));
+    // Handlers and TLS files are checked even when some keys are wrong, so
+    // one run lists every problem; without plugins.dir there is nothing to load.
+    if (!host.config().plugins.dir.empty()) {
+        try {
+            host.load();
+        } catch (const StartupError &e) {
+            std::istringstream lines(e.what());
+            for (std::string line; std::getline(lines, line);)
+                problems.push_back(line);
+        }
+    }
+    if (!problems.empty()) return report_problems(options, problems);
+    if (options.check) {
+        std::cout << "OK: " << options.config << ": " << host.config().services.size() << " service(s), "
+                  << host.registry().current_all().size() << " plugin(s)\n";
+        return exit_ok;
+    }
+    if (stop_requested_during_start(signals, host_log)) return exit_ok;
     // Declared after the host: destroyed first, while everything its
     // requests read is alive. It keeps answering while sessions drain.
     std::unique_ptr<AdminServer> admin;
     try {
-        host.load();
-        if (options.check) {
-            std::cout << "OK: " << options.config << ": " << host.config().services.size() << " service(s), "
-                      << host.registry().current_all().size() << " plugin(s)\n";
-            return exit_ok;
-        }
         host.start([&] {
             const AdminConfig admin_config = host.config().admin;
             if (!admin_config.listen) return;
@@ -131,8 +175,10 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
             admin->start();
         });
     } catch (const StartupError &e) {
-        std::cerr << "portico: cannot start:\n" << e.what() << "\n";
-        return exit_usage;
+        std::istringstream lines(e.what());
+        for (std::string line; std::getline(lines, line);)
+            problems.push_back(line);
+        return report_problems(options, problems);
     }
     host.run(signals);
     if (admin) admin->set_not_ready();
@@ -151,6 +197,8 @@ int main(int argc, char **argv) {
     // First: block the signals we wait for, before any thread exists.
     const portico::host::SignalWaiter signals;
     portico::host::setup_default_logging();
+    // Before any plugin code can run: a crash in it is then reported on stderr.
+    portico::host::install_crash_report();
 
     if (argc > 1 && portico::host::is_check_plugin_command(argv[1]))
         portico::host::run_check_plugin_command(argc, argv);

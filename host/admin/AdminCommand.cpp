@@ -30,6 +30,7 @@ constexpr int exit_usage = 2;
 
 const char *const admin_usage = "usage: portico status [--config FILE] [--json]\n"
                                 "       portico reload [plugins|config|all] [--config FILE]\n"
+                                "       portico status --help | portico reload --help\n"
                                 "\n"
                                 "Talk to the running host's admin server named by admin.listen in FILE\n"
                                 "(default: $PORTICO_CONFIG, else the installed config that\n"
@@ -42,6 +43,7 @@ struct AdminArgs {
     std::optional<DefaultConfig> default_config; // set when no --config was given
     std::string scope = "all";
     bool json = false;
+    bool help = false;
 };
 
 std::optional<AdminArgs> parse(const std::vector<std::string> &args, std::ostream &err) {
@@ -58,6 +60,8 @@ std::optional<AdminArgs> parse(const std::vector<std::string> &args, std::ostrea
             out.config = args[++i];
         } else if (arg.starts_with("--config=")) {
             out.config = arg.substr(9);
+        } else if (arg == "--help" || arg == "-h") {
+            out.help = true;
         } else if (arg == "--json" && out.command == "status") {
             out.json = true;
         } else if (out.command == "reload" && !scope_seen && (arg == "plugins" || arg == "config" || arg == "all")) {
@@ -214,6 +218,10 @@ int run_admin_command(const std::vector<std::string> &args, std::ostream &out, s
     const auto parsed = parse(args, err);
     if (!parsed) return exit_usage;
     const AdminArgs &a = *parsed;
+    if (a.help) {
+        out << admin_usage;
+        return exit_ok;
+    }
     const std::string who = "portico " + a.command + ": ";
 
     Config config;

@@ -50,7 +50,6 @@ AdminReply serve_status_page();
 AdminReply serve_reload(AdminContext &context, const AdminRequest &request);
 
 std::optional<ReloadScope> parse_reload_scope(const std::string &text);
-const char *to_string(ReloadScope scope);
 
 AdminReply text_reply(int status, std::string body);
 

@@ -14,18 +14,6 @@ std::optional<ReloadScope> parse_reload_scope(const std::string &text) {
     return std::nullopt;
 }
 
-const char *to_string(ReloadScope scope) {
-    switch (scope) {
-    case ReloadScope::plugins:
-        return "plugins";
-    case ReloadScope::config:
-        return "config";
-    case ReloadScope::all:
-        return "all";
-    }
-    return "all";
-}
-
 AdminReply serve_reload(AdminContext &context, const AdminRequest &request) {
     const auto found = request.query.find("scope");
     const std::string text = found == request.query.end() ? std::string() : found->second;

@@ -21,8 +21,8 @@ ServiceStatus status_of(Service &service, const std::string &state) {
     s.name = cfg.name;
     s.state = state;
     s.address = service.bound_address();
-    s.protocol = cfg.protocol == Protocol::udp ? "udp" : "tcp";
-    s.mode = mode_name(cfg.mode);
+    s.protocol = to_string(cfg.protocol);
+    s.mode = to_string(cfg.mode);
     s.handler = cfg.plugin + "." + cfg.handler;
     s.access_log = cfg.access_log;
     if (const auto binding = service.binding()) {

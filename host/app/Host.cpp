@@ -40,9 +40,8 @@ std::vector<std::string> tls_problems(const Config &config, Poco::Logger &log) {
         if (!svc.tls) continue;
         try {
             const auto context = TlsContext::load(*svc.tls);
-            if (context->expired())
-                log.warning("service '%s': certificate %s (%s) expired on %s; clients will refuse it", svc.name,
-                            svc.tls->cert.string(), context->subject(), context->expires_text());
+            if (const std::string expired = context->expiry_warning(svc.name, svc.tls->cert); !expired.empty())
+                log.warning(expired);
         } catch (const TlsError &e) {
             const SourcePos &pos = e.key() == "key"  ? svc.tls->key_pos
                                    : e.key() == "ca" ? svc.tls->ca_pos
@@ -54,7 +53,37 @@ std::vector<std::string> tls_problems(const Config &config, Poco::Logger &log) {
     return problems;
 }
 
+// After `user:` drops root, every reload re-reads the TLS files as that
+// user: one only root can read would fail then, long after start. Said now.
+void warn_unreadable_after_drop(const Config &config, Poco::Logger &log) {
+    if (config.user.empty()) return;
+    for (const ServiceConfig &svc : config.services) {
+        if (!svc.tls) continue;
+        for (const auto &[key, file] : {std::pair<const char *, const std::filesystem::path *>{"cert", &svc.tls->cert},
+                                        {"key", &svc.tls->key},
+                                        {"ca", &svc.tls->ca}}) {
+            if (file->empty()) continue;
+            if (const std::string why = unreadable_by(config.user, *file); !why.empty())
+                log.warning("service '%s': tls.%s: %s; after dropping to user '%s' a reload cannot re-read it and "
+                            "keeps the old certificate: make it readable by that user or its group",
+                            svc.name, std::string(key), why, config.user);
+        }
+    }
+}
+
 } // namespace
+
+const char *to_string(ReloadScope scope) {
+    switch (scope) {
+    case ReloadScope::plugins:
+        return "plugins";
+    case ReloadScope::config:
+        return "config";
+    case ReloadScope::all:
+        return "all";
+    }
+    return "all";
+}
 
 Host::Host(Config config)
     : log_(Poco::Logger::get("portico.host")), config_(std::move(config)),
@@ -122,6 +151,8 @@ void Host::load() {
         problems.push_back(std::move(problem));
     if (std::string missing = check_user_exists(config_.user); !missing.empty())
         problems.push_back(config_.file.string() + ": " + missing);
+    else
+        warn_unreadable_after_drop(config_, log_);
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
 }
 
@@ -132,6 +163,7 @@ std::vector<std::string> Host::handler_problems(const Config &config) const {
         loaded.push_back(version->plugin_name());
     for (std::size_t i = 0; i < config.services.size(); ++i) {
         const ServiceConfig &svc = config.services[i];
+        if (svc.handler_pos.line <= 0) continue; // missing or malformed: the config check reported it
         const std::string where = svc.handler_pos.to_string() + ": " + service_key(i) + ".handler: ";
         const std::string full = svc.plugin + "." + svc.handler;
         const auto version = registry_->current(svc.plugin);
@@ -237,7 +269,7 @@ ReloadReport Host::reload(ReloadScope scope, std::string_view trigger) {
     ReloadReport report = reload_retrying(scope, trigger != "watcher");
     ReloadRecord record;
     record.at = std::chrono::system_clock::now();
-    record.scope = scope == ReloadScope::plugins ? "plugins" : scope == ReloadScope::config ? "config" : "all";
+    record.scope = to_string(scope);
     record.trigger = std::string(trigger);
     record.changes = report.changes;
     record.errors = report.errors;

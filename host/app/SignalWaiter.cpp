@@ -1,4 +1,5 @@
-// SignalWaiter.cpp
+// SignalWaiter.cpp — sigtimedwait on the blocked set; sigpending to peek
+// during start-up.
 #include "app/SignalWaiter.h"
 
 #include <cerrno>
@@ -10,7 +11,8 @@ namespace portico::host {
 
 SignalWaiter::SignalWaiter() {
     sigemptyset(&set_);
-    for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&set_, sig);
+    for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP})
+        sigaddset(&set_, sig);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 }
@@ -26,6 +28,15 @@ std::optional<HostSignal> SignalWaiter::wait(std::chrono::milliseconds timeout) 
         if (errno == EINTR) continue;
         return std::nullopt; // EAGAIN: timed out
     }
+}
+
+bool SignalWaiter::stop_pending() const {
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (sigpending(&pending) != 0) return false;
+    for (const int sig : {SIGINT, SIGTERM, SIGQUIT})
+        if (sigismember(&pending, sig) == 1) return true;
+    return false;
 }
 
 } // namespace portico::host

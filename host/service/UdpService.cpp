@@ -3,6 +3,7 @@
 #include "service/UdpService.h"
 
 #include "net/Datagram.h"
+#include "plugin/RunningCode.h"
 
 #include <Poco/Logger.h>
 
@@ -73,13 +74,7 @@ Poco::Net::DatagramSocket UdpService::make_socket() const {
 
 void UdpService::start() {
     const ServiceConfig &cfg = config();
-    try {
-        if (!socket_adopted_) socket_ = make_socket();
-    } catch (const Poco::Exception &e) {
-        throw std::runtime_error("service '" + cfg.name + "': cannot listen on udp " + cfg.listen.to_string() + ": " +
-                                 e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
-    }
-    bound_ = socket_.address();
+    socket_ = Poco::Net::DatagramSocket(open_listener([this] { return make_socket(); }));
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) throw std::runtime_error("service '" + cfg.name + "': eventfd failed: " + std::strerror(errno));
     workers_ = std::make_unique<DatagramWorkers>(workers_of(cfg), [this](DatagramJob &job) { run_handler(job); });
@@ -187,7 +182,14 @@ void UdpService::run_handler(DatagramJob &job) {
     datagram.socket = &socket_;
     datagram.service = &job.binding->service();
     ++counters.active;
-    const int rc = job.binding->handle_datagram(&datagram);
+    int rc;
+    {
+        const PluginVersion &version = job.binding->version();
+        const RunningCodeScope running(name(), version.plugin_name(), version.plugin_version(), version.generation(),
+                                       version.plugin_name() + "." + job.binding->handler().name,
+                                       job.sender.toString());
+        rc = job.binding->handle_datagram(&datagram);
+    }
     --counters.active;
     ++counters.accepted;
     counters.bytes_out += datagram.bytes_out;
@@ -203,31 +205,16 @@ void UdpService::close_sessions() {
     counters().dropped += workers_->discard_queued([](const DatagramJob &) { return true; });
 }
 
-std::size_t UdpService::close_stale_sessions() {
+std::size_t UdpService::close_sessions_replaced_by(std::chrono::steady_clock::time_point replaced_by) {
     if (!workers_) return 0;
-    const std::shared_ptr<HandlerBinding> current = binding();
     const std::size_t dropped =
-        workers_->discard_queued([&](const DatagramJob &job) { return job.binding != current; });
+        workers_->discard_queued([&](const DatagramJob &job) { return job.binding->replaced_at() <= replaced_by; });
     counters().dropped += dropped;
     return dropped;
 }
 
-std::string UdpService::bound_address() const {
-    return bound_.toString();
-}
-
 std::map<uint64_t, std::size_t> UdpService::sessions_by_generation() {
     return workers_ ? workers_->jobs_by_generation() : std::map<uint64_t, std::size_t>{};
-}
-
-Poco::Net::DatagramSocket UdpService::share_socket() {
-    stop_accepting();
-    return socket_;
-}
-
-void UdpService::adopt_socket(Poco::Net::DatagramSocket socket) {
-    socket_ = std::move(socket);
-    socket_adopted_ = true;
 }
 
 } // namespace portico::host

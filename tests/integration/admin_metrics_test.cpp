@@ -33,7 +33,8 @@ struct Scrape {
 // Parses the text exposition format strictly enough to catch malformed lines.
 Scrape parse_metrics(const std::string &text) {
     Scrape scrape;
-    static const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? ([-+0-9.eE]+|\+Inf|NaN)$)");
+    static const std::regex sample(
+        R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? ([-+0-9.eE]+|\+Inf|NaN)$)");
     static const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
     std::istringstream in(text);
     std::string line;
@@ -49,14 +50,17 @@ Scrape parse_metrics(const std::string &text) {
         const std::string name = m[1];
         std::string family = name;
         for (const char *suffix : {"_bucket", "_sum", "_count"})
-            if (family.ends_with(suffix) && !scrape.types.count(family)) family = family.substr(0, family.size() - std::strlen(suffix));
+            if (family.ends_with(suffix) && !scrape.types.count(family))
+                family = family.substr(0, family.size() - std::strlen(suffix));
         if (!scrape.types.count(family)) throw HarnessError("sample before its # TYPE line: " + line);
         scrape.samples[name + m[2].str()] = m[3] == "+Inf" ? INFINITY : std::stod(m[3]);
     }
     return scrape;
 }
 
-std::string svc(const std::string &service) { return "{service=\"" + service + "\",state=\"serving\"}"; }
+std::string svc(const std::string &service) {
+    return "{service=\"" + service + "\",state=\"serving\"}";
+}
 
 TEST(AdminMetrics, CountersAndTheDurationHistogramMatchTheTrafficSent) {
     TempDir dir;
@@ -89,10 +93,20 @@ TEST(AdminMetrics, CountersAndTheDurationHistogramMatchTheTrafficSent) {
     ASSERT_TRUE(wait_until(
         [&] {
             m = parse_metrics(host.get("/metrics").body);
+            // Every counter asserted below: each is updated by a session's
+            // own thread, some after the client already has its answer.
             return m.at("portico_service_session_duration_seconds_count" + svc("shouty")) == 1 &&
-                   m.at("portico_service_session_duration_seconds_count" + svc("upper")) == 4;
+                   m.at("portico_service_session_duration_seconds_count" + svc("upper")) == 4 &&
+                   m.at("portico_service_connections_total" + svc("echo")) == 2 &&
+                   m.at("portico_service_connections_active" + svc("echo")) == 1 &&
+                   m.at("portico_service_connections_active" + svc("upper")) == 0 &&
+                   m.at("portico_service_received_bytes_total" + svc("upper")) == 16 &&
+                   m.at("portico_service_sent_bytes_total" + svc("upper")) == 16 &&
+                   m.at("portico_service_received_bytes_total" + svc("echo")) == 1000 &&
+                   m.at("portico_service_handler_errors_total" + svc("shouty")) == 1;
         },
-        5s));
+        5s))
+        << "the counters never matched the traffic sent";
 
     EXPECT_EQ(m.types.at("portico_service_connections_total"), "counter");
     EXPECT_EQ(m.types.at("portico_service_connections_active"), "gauge");
@@ -104,7 +118,8 @@ TEST(AdminMetrics, CountersAndTheDurationHistogramMatchTheTrafficSent) {
     EXPECT_EQ(m.at("portico_service_connections_active" + svc("upper")), 0);
     EXPECT_EQ(m.at("portico_service_received_bytes_total" + svc("upper")), 16);
     EXPECT_EQ(m.at("portico_service_sent_bytes_total" + svc("upper")), 16);
-    EXPECT_EQ(m.at("portico_service_received_bytes_total" + svc("echo")), 1000) << "the open session is not counted yet";
+    EXPECT_EQ(m.at("portico_service_received_bytes_total" + svc("echo")), 1000)
+        << "the open session is not counted yet";
     EXPECT_EQ(m.at("portico_service_handler_errors_total" + svc("shouty")), 1);
     EXPECT_EQ(m.at("portico_service_handler_errors_total" + svc("upper")), 0);
     EXPECT_EQ(m.at("portico_service_connections_refused_total" + svc("upper")), 0);
@@ -114,9 +129,10 @@ TEST(AdminMetrics, CountersAndTheDurationHistogramMatchTheTrafficSent) {
 
     // The histogram: cumulative buckets, +Inf equal to _count, a sane _sum.
     double previous = 0;
-    for (const std::string le : {"0.001", "0.005", "0.01", "0.05", "0.1", "0.5", "1",
-                                 "5", "10", "30", "60", "300", "1800", "+Inf"}) {
-        const std::string key = "portico_service_session_duration_seconds_bucket{service=\"upper\",state=\"serving\",le=\"" + le + "\"}";
+    for (const std::string le :
+         {"0.001", "0.005", "0.01", "0.05", "0.1", "0.5", "1", "5", "10", "30", "60", "300", "1800", "+Inf"}) {
+        const std::string key =
+            "portico_service_session_duration_seconds_bucket{service=\"upper\",state=\"serving\",le=\"" + le + "\"}";
         const double value = m.samples.count(key) ? m.samples.at(key) : -1;
         ASSERT_GE(value, 0) << "missing bucket le=" << le;
         EXPECT_GE(value, previous) << "buckets must be cumulative at le=" << le;
@@ -139,9 +155,12 @@ TEST(AdminMetrics, EveryFamilyHasHelpAndTypeAndNoSampleRepeats) {
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
-        if (line.rfind("# HELP ", 0) == 0) helps.insert(line.substr(7, line.find(' ', 7) - 7));
-        else if (line.rfind("# TYPE ", 0) == 0) types.insert(line.substr(7, line.find(' ', 7) - 7));
-        else EXPECT_TRUE(seen.insert(line.substr(0, line.rfind(' '))).second) << "duplicate sample " << line;
+        if (line.rfind("# HELP ", 0) == 0)
+            helps.insert(line.substr(7, line.find(' ', 7) - 7));
+        else if (line.rfind("# TYPE ", 0) == 0)
+            types.insert(line.substr(7, line.find(' ', 7) - 7));
+        else
+            EXPECT_TRUE(seen.insert(line.substr(0, line.rfind(' '))).second) << "duplicate sample " << line;
     }
     EXPECT_EQ(helps, types);
     for (const std::string family : {"portico_build_info", "portico_service_info", "portico_plugin_info",
