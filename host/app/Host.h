@@ -4,6 +4,7 @@
 #pragma once
 
 #include "app/PluginWatcher.h"
+#include "app/RefusedFiles.h"
 #include "app/ReloadHistory.h"
 #include "config/Config.h"
 #include "plugin/PluginRegistry.h"
@@ -90,7 +91,7 @@ public:
 private:
     std::vector<std::string> handler_problems(const Config &config) const;
     PluginRegistry::Vetter vetter_for_bound_handlers() const;
-    ReloadReport reload_plugins_locked();
+    ReloadReport reload_plugins_locked(bool retry_refused = true);
     ReloadReport reload_config_locked();
     void load_plugin_files(const PluginsConfig &plugins);
     void rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report);
@@ -109,6 +110,13 @@ private:
     // replaced then or earlier.
     void schedule_drain(const std::shared_ptr<Service> &service, std::chrono::steady_clock::time_point replaced);
     void start_watcher();
+    // plugins.strict and call_timeout for the loads from now on.
+    void apply_plugin_policy(const PluginsConfig &plugins);
+    // registry_->load(file), remembering a refusal in refused_files_.
+    LoadOutcome load_plugin_file(const std::filesystem::path &file, const PluginRegistry::Vetter &vet = {});
+    // reload(scope); a watcher's reload does not retry refused files that
+    // did not change since (retry_refused false).
+    ReloadReport reload_retrying(ReloadScope scope, bool retry_refused);
 
     Poco::Logger &log_;
     mutable std::mutex config_mutex_; // guards config_ for readers
@@ -120,6 +128,7 @@ private:
     std::vector<std::shared_ptr<Service>> retiring_;
     bool stopping_ = false; // set under control_mutex_: no reload after shutdown began
     std::unique_ptr<PluginWatcher> watcher_;
+    RefusedFiles refused_files_; // under control_mutex_ (or before any thread starts)
     // Runs drain deadlines and retirement checks; declared last so it stops
     // first, before the services and plugins its tasks refer to.
     Poco::Util::Timer timer_;
