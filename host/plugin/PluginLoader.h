@@ -39,6 +39,7 @@ public:
 
     const std::filesystem::path &shadow_file() const { return shadow_file_; }
     void *handle() const { return handle_; }
+    const PluginCaller &caller() const { return caller_; }
 
 private:
     std::filesystem::path shadow_file_;

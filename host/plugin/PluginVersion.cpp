@@ -27,6 +27,10 @@ const std::filesystem::path &PluginVersion::shadow_file() const {
     return library_->shadow_file();
 }
 
+const PluginCaller &PluginVersion::caller() const {
+    return library_->caller();
+}
+
 const HandlerEntry *PluginVersion::find_handler(std::string_view name) const {
     for (const auto &handler : handlers_)
         if (handler.name == name) return &handler;

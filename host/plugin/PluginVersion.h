@@ -4,6 +4,7 @@
 // lets go, on the registry's unloader thread, never on a session's stack.
 #pragma once
 
+#include "plugin/PluginCall.h"
 #include "portico/portico.h"
 
 #include <chrono>
@@ -47,6 +48,9 @@ public:
 
     const std::vector<HandlerEntry> &handlers() const { return handlers_; }
     const HandlerEntry *find_handler(std::string_view name) const;
+    // Runs this version's entry points under plugins.call_timeout; a call
+    // given a shared_ptr to this version keeps it mapped while stuck.
+    const PluginCaller &caller() const;
 
 private:
     std::unique_ptr<LoadedLibrary> library_;

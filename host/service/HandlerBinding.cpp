@@ -1,12 +1,37 @@
 // HandlerBinding.cpp — opening, handing off and closing a handler's
-// per-service state across the C ABI.
+// per-service state across the C ABI, each call under plugins.call_timeout.
 #include "service/HandlerBinding.h"
 
 #include "net/StateSink.h"
 
+#include <Poco/Logger.h>
+
 #include <stdexcept>
 
 namespace portico::host {
+namespace {
+
+// What one per-service call touches, shared with the thread it runs on: an
+// abandoned call keeps its plugin version mapped and its service alive.
+struct ServiceCall {
+    std::shared_ptr<PluginVersion> version;
+    std::shared_ptr<ServiceHandle> service;
+    portico_handler_desc desc{};
+    void *state = nullptr;
+    portico_sink sink;
+    int rc = PORTICO_ERR_HANDLER;
+};
+
+std::string missed_deadline(const std::string &entry, const PluginCaller &caller) {
+    return entry + " did not return within plugins.call_timeout (" + std::to_string(caller.timeout().count()) +
+           "ms); its thread is left running and its plugin copy stays loaded (counted as a stuck plugin call)";
+}
+
+Poco::Logger &plugin_log() {
+    return Poco::Logger::get("portico.plugins");
+}
+
+} // namespace
 
 HandlerBinding::HandlerBinding(std::shared_ptr<PluginVersion> version, const HandlerEntry *handler,
                                std::shared_ptr<ServiceHandle> service)
@@ -22,10 +47,16 @@ std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersi
 
     std::shared_ptr<HandlerBinding> binding(new HandlerBinding(std::move(version), entry, std::move(service)));
     const portico_handler_desc &desc = entry->desc;
+    const PluginCaller &caller = binding->version_->caller();
     if (desc.service_open != nullptr) {
-        const int rc = desc.service_open(desc.user, binding->service_.get(), &binding->state_);
-        if (rc != PORTICO_OK)
-            throw std::runtime_error(where + ": service_open failed (status " + std::to_string(rc) + ")");
+        auto call = std::make_shared<ServiceCall>(ServiceCall{binding->version_, binding->service_, desc});
+        if (!caller.run(
+                [call] { call->rc = call->desc.service_open(call->desc.user, call->service.get(), &call->state); }))
+            throw std::runtime_error(where + ": " + missed_deadline("service_open", caller) +
+                                     "; the service is not bound to this version");
+        binding->state_ = call->state;
+        if (call->rc != PORTICO_OK)
+            throw std::runtime_error(where + ": service_open failed (status " + std::to_string(call->rc) + ")");
     }
     binding->opened_ = true;
 
@@ -34,22 +65,54 @@ std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersi
     if (previous != nullptr && previous->handler_->desc.state_export != nullptr && desc.state_import != nullptr &&
         previous->version_->plugin_name() == binding->version_->plugin_name() &&
         previous->handler_->name == entry->name) {
-        portico_sink sink;
-        const auto &old_desc = previous->handler_->desc;
-        const int exported = old_desc.state_export(old_desc.user, previous->state_, &sink);
-        if (exported != PORTICO_OK)
+        auto out = std::make_shared<ServiceCall>(
+            ServiceCall{previous->version_, previous->service_, previous->handler_->desc, previous->state_});
+        const PluginCaller &old_caller = previous->version_->caller();
+        if (!old_caller.run([out] { out->rc = out->desc.state_export(out->desc.user, out->state, &out->sink); })) {
+            // The old state is still being read: never close it under the call.
+            previous->state_busy_ = true;
+            plugin_log().error(where + ": the previous version's " + missed_deadline("state_export", old_caller) +
+                               "; the hand-off is abandoned and this version starts with empty state");
+            return binding;
+        }
+        if (out->rc != PORTICO_OK)
             throw std::runtime_error(where + ": the previous version's state_export failed (status " +
-                                     std::to_string(exported) + ")");
-        const int imported = desc.state_import(desc.user, binding->state_, sink.bytes.data(), sink.bytes.size());
-        if (imported != PORTICO_OK)
-            throw std::runtime_error(where + ": state_import failed (status " + std::to_string(imported) + ")");
+                                     std::to_string(out->rc) + ")");
+        auto in = std::make_shared<ServiceCall>(
+            ServiceCall{binding->version_, binding->service_, desc, binding->state_, std::move(out->sink)});
+        if (!caller.run([in] {
+                in->rc = in->desc.state_import(in->desc.user, in->state, in->sink.bytes.data(), in->sink.bytes.size());
+            })) {
+            binding->state_busy_ = true;
+            plugin_log().error(where + ": " + missed_deadline("state_import", caller) +
+                               "; the hand-off is abandoned and this version serves on without it");
+            return binding;
+        }
+        if (in->rc != PORTICO_OK)
+            throw std::runtime_error(where + ": state_import failed (status " + std::to_string(in->rc) + ")");
     }
     return binding;
 }
 
 HandlerBinding::~HandlerBinding() {
     const portico_handler_desc &desc = handler_->desc;
-    if (opened_ && desc.service_close != nullptr) desc.service_close(desc.user, state_);
+    if (!opened_ || desc.service_close == nullptr) return;
+    const std::string where = "service '" + service_->name + "': handler '" + version_->plugin_name() + "." +
+                              handler_->name + "' (" + version_->source_file().string() + ")";
+    if (state_busy_) {
+        plugin_log().warning(where + ": service_close skipped: an abandoned call still uses this state");
+        return;
+    }
+    const PluginCaller &caller = version_->caller();
+    auto call = std::make_shared<ServiceCall>(ServiceCall{version_, service_, desc, state_});
+    bool returned = false;
+    try {
+        returned = caller.run([call] { call->desc.service_close(call->desc.user, call->state); });
+    } catch (const std::exception &e) {
+        plugin_log().error(where + ": service_close skipped: cannot start a thread for it: " + e.what());
+        return;
+    }
+    if (!returned) plugin_log().error(where + ": " + missed_deadline("service_close", caller));
 }
 
 int HandlerBinding::handle_stream(portico_conn *conn) const {

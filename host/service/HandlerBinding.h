@@ -2,11 +2,12 @@
 // with the per-service state the plugin made for it. A session pins the
 // binding current when it starts; the binding pins its PluginVersion. When
 // the last session of a replaced binding ends, the plugin's service_close
-// runs and the version is released (and later unloaded by the registry).
+// runs (under plugins.call_timeout) and the version is released (and later
+// unloaded by the registry; a stuck call keeps it mapped until it returns).
 #pragma once
 
-#include "plugin/PluginVersion.h"
 #include "net/ServiceHandle.h"
+#include "plugin/PluginVersion.h"
 
 #include <atomic>
 #include <chrono>
@@ -18,8 +19,10 @@ namespace portico::host {
 class HandlerBinding {
 public:
     // Opens the handler for the service (service_open, then state_import of
-    // what `previous` exports, if given). Throws std::runtime_error with a
-    // sentence naming the service, handler and plugin file on failure.
+    // what `previous` exports, if given), each under plugins.call_timeout.
+    // Throws std::runtime_error with a sentence naming the service, handler
+    // and plugin file on failure (a stuck service_open included); a stuck
+    // export or import only abandons the hand-off, and is logged.
     static std::shared_ptr<HandlerBinding> open(std::shared_ptr<PluginVersion> version, const std::string &handler,
                                                 std::shared_ptr<ServiceHandle> service,
                                                 const HandlerBinding *previous = nullptr);
@@ -53,6 +56,8 @@ private:
     std::shared_ptr<ServiceHandle> service_;
     void *state_ = nullptr;
     bool opened_ = false;
+    // An abandoned call (export, import) may still use state_: no close then.
+    mutable std::atomic<bool> state_busy_{false};
     // Read by the drain timer while a reload may write it.
     std::atomic<std::chrono::steady_clock::rep> replaced_at_{
         std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
