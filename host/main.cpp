@@ -5,17 +5,29 @@
 #include "app/Logging.h"
 #include "app/ResourceLimits.h"
 #include "app/SignalWaiter.h"
+#include "app/Successor.h"
 #include "app/Worker.h"
 #include "config/ConfigLoader.h"
+#include "net/InheritedSockets.h"
 
 #include <Poco/Logger.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
+
+// The version this binary reports; a test build sets its own so that two
+// builds can be told apart (tests/integration/upgrade_test.cpp).
+#ifndef PORTICO_BINARY_VERSION
+#define PORTICO_BINARY_VERSION PORTICO_VERSION
+#endif
 
 namespace {
 
@@ -26,6 +38,7 @@ constexpr int exit_usage = 2; // bad flags, bad config, cannot start
 const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "       portico status [--config FILE] [--json]\n"
                                "       portico reload [plugins|config|all] [--config FILE]\n"
+                               "       portico upgrade [--config FILE]\n"
                                "       portico --version | --help\n"
                                "\n"
                                "Runs the network services described in FILE (default: config/portico.yaml),\n"
@@ -41,9 +54,13 @@ const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "                     services, counters, plugin versions and last reload\n"
                                "  reload [SCOPE]     ask it to reload plugins, config or all (default all);\n"
                                "                     the token is admin.token or $PORTICO_ADMIN_TOKEN\n"
+                               "  upgrade            ask it to start the portico binary now on disk with its\n"
+                               "                     sockets; once that one serves, the old one drains and exits\n"
                                "\n"
                                "Signals: SIGTERM/SIGINT stop gracefully (open sessions finish until\n"
-                               "shutdown_timeout); SIGHUP reloads plugins whose files changed.\n";
+                               "shutdown_timeout); SIGHUP reloads the config and plugins whose files changed;\n"
+                               "SIGUSR2 upgrades, as `portico upgrade` does.\n"
+                               "Sockets passed by systemd (LISTEN_FDS) are served instead of bound.\n";
 
 struct Options {
     std::string config = "config/portico.yaml";
@@ -79,25 +96,47 @@ std::optional<Options> parse_options(int argc, char **argv) {
     return options;
 }
 
-int serve(const Options &options, const portico::host::SignalWaiter &signals) {
+// The path this binary was started from, resolved now: an upgrade starts
+// whatever file is at that path then (/proc/self/exe would name the old,
+// replaced file). Empty when it cannot be read.
+std::filesystem::path started_binary() {
+    std::error_code error;
+    auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+    return error ? std::filesystem::path() : path;
+}
+
+int serve(const Options &options, const portico::host::SignalWaiter &signals, std::vector<std::string> args) {
     using namespace portico::host;
+    // First, before anything opens a descriptor or starts a process.
+    const bool successor = started_by_upgrade();
+    InheritedSockets passed = InheritedSockets::from_environment();
+    // A successor that cannot start tells its predecessor why, so the
+    // `portico upgrade` that started it can say so.
+    const auto fail = [&](const std::string &why) {
+        std::cerr << why;
+        report_to_predecessor(why);
+        return exit_usage;
+    };
     Config config;
     try {
         config = load_config_file(options.config);
     } catch (const ConfigError &e) {
+        std::ostringstream why;
         for (const ConfigIssue &issue : e.issues())
-            std::cerr << "portico: " << issue.to_string() << "\n";
-        std::cerr << "portico: " << options.config << ": " << e.issues().size() << " error(s); nothing was started\n";
-        return exit_usage;
+            why << "portico: " << issue.to_string() << "\n";
+        why << "portico: " << options.config << ": " << e.issues().size() << " error(s); nothing was started\n";
+        return fail(why.str());
     }
     try {
         setup_logging(config.logging);
     } catch (const std::exception &e) {
-        std::cerr << "portico: " << options.config << ": logging: " << e.what() << "\n";
-        return exit_usage;
+        return fail("portico: " + options.config + ": logging: " + e.what() + "\n");
     }
 
     Poco::Logger &host_log = Poco::Logger::get("portico.host");
+    host_log.information("portico %s (pid %d) starting%s", std::string(PORTICO_BINARY_VERSION),
+                         static_cast<int>(::getpid()),
+                         std::string(successor ? ", started by an upgrade with its predecessor's sockets" : ""));
     raise_open_files_limit(host_log);
     warn_about_connection_limits(config, host_log);
 
@@ -109,11 +148,15 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
                       << host.registry().current_all().size() << " plugin(s)\n";
             return exit_ok;
         }
-        host.start();
+        host.start(std::move(passed));
     } catch (const StartupError &e) {
-        std::cerr << "portico: cannot start:\n" << e.what() << "\n";
-        return exit_usage;
+        return fail(std::string("portico: cannot start:\n") + e.what() + "\n");
     }
+    host.set_upgrade_command(started_binary(), std::move(args));
+    if (successor)
+        report_to_predecessor("");
+    else
+        host.announce_ready();
     host.run(signals);
     if (!host.shutdown()) {
         // A handler ignores its closed socket; waiting longer would hang the
@@ -142,12 +185,12 @@ int main(int argc, char **argv) {
         return exit_ok;
     }
     if (options->version) {
-        std::cout << "portico " << PORTICO_VERSION << " (plugin ABI " << PORTICO_ABI_VERSION << "." << PORTICO_ABI_MINOR
+        std::cout << "portico " << PORTICO_BINARY_VERSION << " (plugin ABI " << PORTICO_ABI_VERSION << "." << PORTICO_ABI_MINOR
                   << ")\n";
         return exit_ok;
     }
     try {
-        return serve(*options, signals);
+        return serve(*options, signals, std::vector<std::string>(argv, argv + argc));
     } catch (const std::exception &e) {
         Poco::Logger::get("portico").fatal("unexpected error: %s", std::string(e.what()));
         return exit_failure;

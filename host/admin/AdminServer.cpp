@@ -109,10 +109,11 @@ Poco::Net::ServerSocket bind_admin(const AdminConfig &config) {
 
 } // namespace
 
-AdminServer::AdminServer(Host &host, const AdminConfig &config)
+AdminServer::AdminServer(Host &host, const AdminConfig &config, std::optional<Poco::Net::ServerSocket> inherited)
     : context_(std::make_unique<AdminContext>(host, effective_admin_token(config))) {
     if (!config.listen) throw std::logic_error("AdminServer needs admin.listen");
-    Poco::Net::ServerSocket socket = bind_admin(config);
+    Poco::Net::ServerSocket socket = inherited ? *inherited : bind_admin(config);
+    socket_ = socket;
     const ListenAddress &listen = *config.listen;
     address_ = listen.kind == ListenAddress::Kind::unix_path ? listen.to_string() : socket.address().toString();
     if (context_->token.empty() && listen.kind == ListenAddress::Kind::inet && !is_loopback(listen.host) &&
@@ -157,6 +158,13 @@ void AdminServer::stop() {
     server_->stopAll(true);
     server_.reset();
     pool_->joinAll();
+}
+
+void AdminServer::stop_accepting() {
+    if (stopped_ || !server_) return;
+    // Not stopAll(): that would abort the connection the upgrade request
+    // itself is answered on.
+    server_->stop();
 }
 
 std::string AdminServer::address() const {

@@ -6,7 +6,10 @@
 
 #include "config/Config.h"
 
+#include <Poco/Net/ServerSocket.h>
+
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace Poco {
@@ -25,7 +28,9 @@ class AdminServer {
 public:
     // Binds config.listen (no host given: loopback). Throws std::runtime_error
     // naming the address and its config position when it cannot bind.
-    AdminServer(Host &host, const AdminConfig &config);
+    // `inherited`: a socket passed to this process for admin.listen (socket
+    // activation, `portico upgrade`), served instead of binding one.
+    AdminServer(Host &host, const AdminConfig &config, std::optional<Poco::Net::ServerSocket> inherited = std::nullopt);
     ~AdminServer();
     AdminServer(const AdminServer &) = delete;
     AdminServer &operator=(const AdminServer &) = delete;
@@ -34,13 +39,20 @@ public:
     // /ready answers 503 from now on (shutdown has begun); the rest still works.
     void set_not_ready();
     void stop();
+    // `portico upgrade` handed the socket on: stop taking connections but let
+    // the requests under way (the upgrade's own) finish; the successor keeps
+    // the socket listening.
+    void stop_accepting();
     // "127.0.0.1:9900", as bound.
     std::string address() const;
+    // The listening socket's descriptor, for the upgrade to pass on.
+    int listening_fd() const { return socket_.impl()->sockfd(); }
 
 private:
     std::unique_ptr<AdminContext> context_;
     std::unique_ptr<Poco::ThreadPool> pool_;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
+    Poco::Net::ServerSocket socket_; // shared with server_: read for its descriptor only
     std::string address_;
     bool stopped_ = false;
 };

@@ -4,17 +4,22 @@
 #pragma once
 
 #include "app/PluginWatcher.h"
+#include "app/SystemdNotify.h"
 #include "admin/ReloadHistory.h"
 #include "config/Config.h"
+#include "net/InheritedSockets.h"
 #include "plugin/PluginRegistry.h"
 #include "service/Service.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Util/Timer.h>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -26,6 +31,9 @@ class AdminServer;
 class SignalWaiter;
 
 enum class ReloadScope { plugins, config, all };
+
+// How long an upgrade waits for the new process to report ready.
+inline constexpr std::chrono::seconds kUpgradeReadyTimeout{30};
 
 // What a reload did: one line per change, one per refusal.
 struct ReloadReport {
@@ -50,9 +58,13 @@ public:
     // Loads the plugins and checks every service's handler; throws
     // StartupError naming file:line:col for each service that cannot run.
     void load();
-    // Binds and starts every service; throws StartupError if one cannot bind.
-    void start();
-    // Serves until SIGINT/SIGTERM; SIGHUP reloads the config and changed plugins.
+    // Binds and starts every service, or serves on the socket passed in
+    // `inherited` for it (socket activation, `portico upgrade`); throws
+    // StartupError if one cannot bind, a passed socket does not fit its
+    // service, or one fits no service.
+    void start(InheritedSockets inherited = {});
+    // Serves until SIGINT/SIGTERM or a successful upgrade; SIGHUP reloads the
+    // config and changed plugins, SIGUSR2 upgrades.
     void run(const SignalWaiter &signals);
     // Stops accepting, lets sessions finish until shutdown_timeout, then
     // closes them. Returns false if some session would not end.
@@ -71,6 +83,22 @@ public:
     // reload(scope), recorded in reload_history() with what asked for it
     // ("admin", "SIGHUP", "watcher").
     ReloadReport reload(ReloadScope scope, std::string_view trigger);
+    // What `portico upgrade` and SIGUSR2 ask for: starts `binary` (as set by
+    // set_upgrade_command) with every listening socket; once it reports
+    // ready, this host stops accepting and run() returns so it drains and
+    // exits. If it fails, this host serves on and the report says why.
+    ReloadReport upgrade(std::string_view trigger);
+    // The binary on disk and the arguments an upgrade starts (main() resolves
+    // the path it was started from, which a new build replaces).
+    void set_upgrade_command(std::filesystem::path binary, std::vector<std::string> args);
+    // True once an upgrade handed the sockets to a successor that is ready.
+    bool handed_over() const { return handed_over_.load(); }
+    // READY=1 to systemd, when it listens (not for an upgrade's successor:
+    // its predecessor announces it with MAINPID=).
+    void announce_ready();
+    // "3 services, 12 sessions open, 1 service draining": systemd's STATUS=.
+    std::string status_line() const;
+
     // The last reloads, for /status and the status page.
     const ReloadHistory &reload_history() const { return reload_history_; }
 
@@ -91,7 +119,7 @@ private:
     void load_plugin_files(const PluginsConfig &plugins);
     void rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report);
     std::shared_ptr<Service> make_bound_service(const ServiceConfig &svc, const Service *previous);
-    std::shared_ptr<Service> start_service(const ServiceConfig &svc);
+    std::shared_ptr<Service> start_service(const ServiceConfig &svc, InheritedSockets *passed = nullptr);
     // Starts the replacement for `old` (same name, changed settings); the
     // listening socket is handed over when the address did not change, so
     // no connection is refused during the swap.
@@ -104,6 +132,13 @@ private:
     // a plugin version older than the current one.
     void schedule_drain(const std::shared_ptr<Service> &service);
     void start_watcher();
+    // Services started on a passed socket keep it: a replacement with the
+    // same address takes it over whatever its options, and stopping leaves
+    // the socket to its owner (systemd) instead of shutting it down.
+    bool inherited(const std::string &name) const { return inherited_.count(name) > 0; }
+    // The passed socket for `svc`, adopted before it starts (`where` for errors).
+    void adopt_passed_socket(Service &service, const ServiceConfig &svc, InheritedSockets &sockets);
+    void send_watchdog_if_healthy();
 
     Poco::Logger &log_;
     mutable std::mutex config_mutex_; // guards config_ for readers
@@ -114,6 +149,11 @@ private:
     std::vector<std::shared_ptr<Service>> services_;
     std::vector<std::shared_ptr<Service>> retiring_;
     bool stopping_ = false; // set under control_mutex_: no reload after shutdown began
+    SystemdNotify notify_;
+    std::set<std::string> inherited_; // set in start(), read under control_mutex_
+    std::filesystem::path upgrade_binary_;
+    std::vector<std::string> upgrade_args_;
+    std::atomic<bool> handed_over_{false};
     std::unique_ptr<PluginWatcher> watcher_;
     // Runs drain deadlines and retirement checks; declared last so it stops
     // first, before the services and plugins its tasks refer to.

@@ -220,6 +220,8 @@ ReloadReport Host::reload_config_locked() {
         }
     }
     for (const std::string &name : diff.removed) {
+        if (inherited(name)) keep_socket_open(*current[name]);
+        inherited_.erase(name);
         retire(current[name]);
         report.changes.push_back("service '" + name + "' removed; its open connections drain");
     }
@@ -265,9 +267,15 @@ ReloadReport Host::reload_config_locked() {
 
 std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const std::shared_ptr<Service> &old) {
     std::shared_ptr<Service> fresh = make_bound_service(svc, old.get());
+    const bool same_options = old->config().reuse_port == svc.reuse_port &&
+                              old->config().reuse_address == svc.reuse_address && old->config().backlog == svc.backlog;
+    // A passed socket cannot be bound again: its options are its owner's.
     const bool same_socket = can_share_listener(*old, *fresh) && old->config().listen == svc.listen &&
-                             old->config().reuse_port == svc.reuse_port &&
-                             old->config().reuse_address == svc.reuse_address && old->config().backlog == svc.backlog;
+                             (same_options || inherited(svc.name));
+    if (!same_socket && inherited(svc.name)) {
+        keep_socket_open(*old); // systemd's socket: the old service leaves it open
+        inherited_.erase(svc.name);
+    }
     if (same_socket) {
         share_listener(*old, *fresh);
         fresh->start();

@@ -11,6 +11,7 @@
 #include "service/ProcessService.h"
 
 #include "config/ConfigLoader.h"
+#include "net/InheritedSockets.h"
 #include "plugin/PluginRegistry.h"
 #include "service/Listener.h"
 #include "service/StreamService.h"
@@ -374,6 +375,27 @@ void share_listener(Service &from, Service &to) {
     if (auto *proc = dynamic_cast<ProcessService *>(&from)) socket = proc->share_listener();
     if (auto *stream = dynamic_cast<StreamService *>(&to)) stream->adopt_listener(socket);
     if (auto *proc = dynamic_cast<ProcessService *>(&to)) proc->adopt_listener(socket);
+}
+
+void adopt_inherited_socket(Service &service, int fd) {
+    if (auto *udp = dynamic_cast<UdpService *>(&service)) return udp->adopt_socket(datagram_socket_from_fd(fd));
+    if (auto *stream = dynamic_cast<StreamService *>(&service)) return stream->adopt_listener(server_socket_from_fd(fd));
+    if (auto *proc = dynamic_cast<ProcessService *>(&service)) return proc->adopt_listener(server_socket_from_fd(fd));
+    ::close(fd);
+}
+
+int keep_socket_open(Service &service) {
+    if (auto *udp = dynamic_cast<UdpService *>(&service)) return udp->share_socket().impl()->sockfd();
+    if (auto *stream = dynamic_cast<StreamService *>(&service)) return stream->share_listener().impl()->sockfd();
+    if (auto *proc = dynamic_cast<ProcessService *>(&service)) return proc->share_listener().impl()->sockfd();
+    return -1;
+}
+
+int listening_fd(const Service &service) {
+    if (const auto *udp = dynamic_cast<const UdpService *>(&service)) return udp->socket_fd();
+    if (const auto *stream = dynamic_cast<const StreamService *>(&service)) return stream->listening_fd();
+    if (const auto *proc = dynamic_cast<const ProcessService *>(&service)) return proc->listening_fd();
+    return -1;
 }
 
 } // namespace portico::host

@@ -48,6 +48,8 @@ public:
     // closing it, so the kernel's backlog carries connections across.
     Poco::Net::ServerSocket share_listener();
     void adopt_listener(Poco::Net::ServerSocket socket);
+    // The listening socket's descriptor, for `portico upgrade` to pass on; -1 before start().
+    int listening_fd() const { return listener_.impl()->sockfd(); }
 
 protected:
     // A plugin reload: start workers on the new version, then stop the old ones.
@@ -94,5 +96,15 @@ private:
 // share_listener gives `to` the socket of `from` (before `to` starts).
 bool can_share_listener(const Service &from, const Service &to);
 void share_listener(Service &from, Service &to);
+// Before `service` starts: serve on `fd`, a socket passed to this process
+// (socket activation, `portico upgrade`), instead of binding one. Takes
+// ownership of fd.
+void adopt_inherited_socket(Service &service, int fd);
+// The socket of `service` belongs to someone else too (systemd, or the
+// process `portico upgrade` started): stopping must neither shut it down
+// nor remove its unix: file. Returns its descriptor (-1: none).
+int keep_socket_open(Service &service);
+// The descriptor `service` listens or receives on, -1 if none.
+int listening_fd(const Service &service);
 
 } // namespace portico::host

@@ -41,6 +41,9 @@ public:
     virtual std::map<uint64_t, std::size_t> sessions_by_generation() { return {}; }
     // The address actually bound ("127.0.0.1:40123" when the config said :0).
     virtual std::string bound_address() const = 0;
+    // True while its serving loop is stuck (an event loop that has not
+    // polled for long); the host then withholds the systemd watchdog ping.
+    virtual bool stalled() const { return false; }
 
     const ServiceConfig &config() const { return config_; }
     const std::string &name() const { return config_.name; }

@@ -32,6 +32,8 @@ public:
     // carries connections across the swap.
     Poco::Net::ServerSocket share_listener();
     void adopt_listener(Poco::Net::ServerSocket socket);
+    // The listening socket's descriptor, for `portico upgrade` to pass on; -1 before start().
+    int listening_fd() const { return listener_.impl()->sockfd(); }
 
     // tls: the context new connections get; nullptr for a plain service.
     std::shared_ptr<const TlsContext> tls_context() const;

@@ -50,6 +50,8 @@ public:
     Poco::Net::DatagramSocket share_socket();
     // Before start(): serve on `socket` instead of binding a new one.
     void adopt_socket(Poco::Net::DatagramSocket socket);
+    // The socket's descriptor, for `portico upgrade` to pass on; -1 before start().
+    int socket_fd() const { return socket_.impl()->sockfd(); }
 
 private:
     Poco::Net::DatagramSocket make_socket() const;
