@@ -379,10 +379,11 @@ bool Host::shutdown() {
     services.insert(services.end(), draining.begin(), draining.end());
     log_.information("stopping: no new connections; waiting up to %s for open sessions",
                      std::to_string(config_.shutdown_timeout.count()) + "ms");
-    for (const auto &service : services) {
+    // After a hand-over the services stopped accepting already (upgrade()).
+    for (const auto &service : handed_over_ ? std::vector<std::shared_ptr<Service>>{} : services) {
         service->handle()->stopping = true;
         // systemd's socket outlives this process: it queues connections for the next start.
-        if (inherited(service->name()) && !handed_over_) keep_socket_open(*service);
+        if (inherited(service->name())) keep_socket_open(*service);
         service->stop_accepting();
     }
     const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;
