@@ -130,10 +130,11 @@ TEST(SocketActivation, ServesPassedTcpUdpAndUnixSocketsByNameOrAddress) {
                              "127.0.0.1:" + std::to_string(tcp_port), "-l", unix_path.string(),
                              "--fdname=shout:portico.socket:uecho", portico_binary().string(), "--config",
                              yaml.string()});
-    ASSERT_TRUE(wait_output(host, "Listening on " + unix_path.string(), 10s)) << host.output();
+    ASSERT_TRUE(wait_output(host, "Listening on 127.0.0.1:" + std::to_string(udp_port), 10s)) << host.output();
 
-    // The first datagram starts the chain; it waits in the passed socket
-    // and the host answers it.
+    // The first datagram starts the chain (the inner tool starts at once, as
+    // the datagram is still there); it waits in the passed socket and the
+    // host answers it.
     UdpClient udp(udp_port);
     EXPECT_EQ(udp.request("wake up", 15s), "WAKE UP") << host.output();
     ASSERT_TRUE(wait_output(host, "portico ready", 10s)) << host.output();
