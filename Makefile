@@ -56,12 +56,16 @@ check: build
 CTEST_UNIT   := ctest --output-on-failure -L unit -j $(JOBS)
 CTEST_SERIAL := ctest --output-on-failure -LE unit -j 1
 
-test: build
+# Our test builds treat warnings as errors (a user's `make run` or plain
+# cmake build does not).
+test: deps $(BUILD)/CMakeCache.txt
+	cmake -S . -B $(BUILD) -DPORTICO_WERROR=ON
+	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && $(CTEST_UNIT) --timeout 300 && $(CTEST_SERIAL) --timeout 300
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
 test-sanitize: deps
-	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) -DPORTICO_SANITIZE=address,undefined
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) -DPORTICO_WERROR=ON -DPORTICO_SANITIZE=address,undefined
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 && \
 	  $(CTEST_UNIT) --timeout 600 && $(CTEST_SERIAL) --timeout 600
@@ -81,7 +85,7 @@ test-sanitize: deps
 TSAN_TESTS := ^(Events|Modes/|Serving|Reload|Shutdown|UdpReload|UdpServing|CounterHandoff|Limits)
 TSAN_SKIP  := ^(ReloadUnderLoad\.TwentySwaps|Modes/LimitsTimeouts\.OverlongLine)
 test-tsan: deps
-	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) -DPORTICO_SANITIZE=thread
+	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) -DPORTICO_WERROR=ON -DPORTICO_SANITIZE=thread
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	rm -rf $(BUILD)-tsan/tsan && mkdir -p $(BUILD)-tsan/tsan
 	cd $(BUILD)-tsan && export TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp log_path=$(abspath $(BUILD)-tsan)/tsan/race second_deadlock_stack=1" && \

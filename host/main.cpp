@@ -1,6 +1,7 @@
 // main.cpp — the `portico` command line: parse flags, load and check the
 // config, then hand over to Host until a stop signal.
 #include "admin/AdminCommand.h"
+#include "admin/AdminServer.h"
 #include "app/Host.h"
 #include "app/Logging.h"
 #include "app/ResourceLimits.h"
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <optional>
 #include <string>
@@ -141,6 +143,9 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
     warn_about_connection_limits(config, host_log);
 
     Host host(std::move(config));
+    // Declared after the host: destroyed first, while everything its
+    // requests read is alive. It keeps answering while sessions drain.
+    std::unique_ptr<AdminServer> admin;
     try {
         host.load();
         if (options.check) {
@@ -148,16 +153,33 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
                       << host.registry().current_all().size() << " plugin(s)\n";
             return exit_ok;
         }
-        host.start(std::move(passed));
+        host.start(
+            [&] {
+                const AdminConfig admin_config = host.config().admin;
+                if (!admin_config.listen) return;
+                std::optional<Poco::Net::ServerSocket> admin_socket;
+                if (const auto fd = passed.claim(kAdminSocketName, *admin_config.listen, true,
+                                                 admin_config.listen_pos.to_string() + ": admin.listen"))
+                    admin_socket = server_socket_from_fd(*fd);
+                admin = std::make_unique<AdminServer>(host, admin_config, std::move(admin_socket));
+                admin->start();
+            },
+            &passed);
     } catch (const StartupError &e) {
         return fail(std::string("portico: cannot start:\n") + e.what() + "\n");
     }
     host.set_upgrade_command(started_binary(), std::move(args));
+    if (admin)
+        host.add_handover_socket(kAdminSocketName, admin->listening_fd(), [&admin] {
+            admin->set_not_ready();
+            admin->stop_accepting();
+        });
     if (successor)
         report_to_predecessor("");
     else
         host.announce_ready();
     host.run(signals);
+    if (admin) admin->set_not_ready();
     if (!host.shutdown()) {
         // A handler ignores its closed socket; waiting longer would hang the
         // operator's stop. Leave without unwinding into plugin code.

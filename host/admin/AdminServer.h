@@ -1,7 +1,7 @@
 // AdminServer.h — the admin HTTP server on `admin.listen` (Poco HTTPServer,
 // its own small thread pool): /health, /ready, /status, /metrics, /reload and
-// the status page at /. Owned by the Host, started after the services are
-// bound, stopped last at shutdown.
+// the status page at /. main() composes it over the Host: started once the
+// services are bound, destroyed before the Host at shutdown.
 #pragma once
 
 #include "config/Config.h"

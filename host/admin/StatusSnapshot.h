@@ -4,7 +4,7 @@
 // without a host.
 #pragma once
 
-#include "admin/ReloadHistory.h"
+#include "app/ReloadHistory.h"
 #include "plugin/PluginRegistry.h"
 #include "service/DurationHistogram.h"
 

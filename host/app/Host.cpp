@@ -2,15 +2,14 @@
 // HostReload.cpp.
 #include "app/Host.h"
 
-#include "admin/AdminServer.h"
 #include "app/PluginDirectory.h"
 #include "app/PrivilegeDrop.h"
 #include "app/SignalWaiter.h"
 #include "app/Successor.h"
-#include "plugin/HostApi.h"
+#include "net/HostApi.h"
+#include "net/TlsContext.h"
 #include "service/HandlerBinding.h"
 #include "service/ProcessService.h"
-#include "service/TlsContext.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -27,11 +26,14 @@ std::filesystem::path shadow_parent() {
 
 std::string join(const std::vector<std::string> &items, const std::string &sep) {
     std::string out;
-    for (const auto &item : items) out += (out.empty() ? "" : sep) + item;
+    for (const auto &item : items)
+        out += (out.empty() ? "" : sep) + item;
     return out;
 }
 
-std::string service_key(std::size_t index) { return "services[" + std::to_string(index) + "]"; }
+std::string service_key(std::size_t index) {
+    return "services[" + std::to_string(index) + "]";
+}
 
 // Each TLS service's files, built into a context once before anything binds:
 // a missing file or a key that does not match its certificate is a problem
@@ -44,13 +46,14 @@ std::vector<std::string> tls_problems(const Config &config, Poco::Logger &log) {
         try {
             const auto context = TlsContext::load(*svc.tls);
             if (context->expired())
-                log.warning("service '%s': certificate %s (%s) expired on %s; clients will refuse it",
-                            svc.name, svc.tls->cert.string(), context->subject(), context->expires_text());
+                log.warning("service '%s': certificate %s (%s) expired on %s; clients will refuse it", svc.name,
+                            svc.tls->cert.string(), context->subject(), context->expires_text());
         } catch (const TlsError &e) {
-            const SourcePos &pos = e.key() == "key" ? svc.tls->key_pos : e.key() == "ca" ? svc.tls->ca_pos
-                                                                                         : svc.tls->cert_pos;
-            problems.push_back(pos.to_string() + ": " + service_key(i) + ".tls" + (e.key().empty() ? "" : "." + e.key()) +
-                               ": " + e.what());
+            const SourcePos &pos = e.key() == "key"  ? svc.tls->key_pos
+                                   : e.key() == "ca" ? svc.tls->ca_pos
+                                                     : svc.tls->cert_pos;
+            problems.push_back(pos.to_string() + ": " + service_key(i) + ".tls" +
+                               (e.key().empty() ? "" : "." + e.key()) + ": " + e.what());
         }
     }
     return problems;
@@ -91,7 +94,8 @@ std::vector<std::shared_ptr<Service>> Host::retiring() const {
 
 void Host::load_plugin_files(const PluginsConfig &plugins) {
     const PluginFileList list = list_plugin_files(plugins);
-    for (const std::string &problem : list.problems) log_.warning(problem);
+    for (const std::string &problem : list.problems)
+        log_.warning(problem);
     for (const auto &file : list.files) {
         const LoadOutcome outcome = registry_->load(file);
         if (!outcome.ok) log_.warning("plugin refused: %s", outcome.error);
@@ -101,7 +105,8 @@ void Host::load_plugin_files(const PluginsConfig &plugins) {
 void Host::load() {
     load_plugin_files(config_.plugins);
     std::vector<std::string> problems = handler_problems(config_);
-    for (std::string &problem : tls_problems(config_, log_)) problems.push_back(std::move(problem));
+    for (std::string &problem : tls_problems(config_, log_))
+        problems.push_back(std::move(problem));
     if (std::string missing = check_user_exists(config_.user); !missing.empty())
         problems.push_back(config_.file.string() + ": " + missing);
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
@@ -110,7 +115,8 @@ void Host::load() {
 std::vector<std::string> Host::handler_problems(const Config &config) const {
     std::vector<std::string> problems;
     std::vector<std::string> loaded;
-    for (const auto &version : registry_->current_all()) loaded.push_back(version->plugin_name());
+    for (const auto &version : registry_->current_all())
+        loaded.push_back(version->plugin_name());
     for (std::size_t i = 0; i < config.services.size(); ++i) {
         const ServiceConfig &svc = config.services[i];
         const std::string where = svc.handler_pos.to_string() + ": " + service_key(i) + ".handler: ";
@@ -126,7 +132,8 @@ std::vector<std::string> Host::handler_problems(const Config &config) const {
         const HandlerEntry *entry = version->find_handler(svc.handler);
         if (!entry) {
             std::vector<std::string> names;
-            for (const auto &h : version->handlers()) names.push_back(svc.plugin + "." + h.name);
+            for (const auto &h : version->handlers())
+                names.push_back(svc.plugin + "." + h.name);
             problems.push_back(where + "plugin '" + svc.plugin + "' (" + version->source_file().string() +
                                ") has no handler '" + full + "' (it has: " + join(names, ", ") + ")");
             continue;
@@ -144,8 +151,7 @@ std::shared_ptr<Service> Host::make_bound_service(const ServiceConfig &svc, cons
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
     // The same handler keeps its state across a config change, as across a plugin reload.
     const auto previous_binding = previous ? previous->binding() : nullptr;
-    auto binding =
-        HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle, previous_binding.get());
+    auto binding = HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle, previous_binding.get());
     return make_service(svc, std::move(handle), std::move(binding));
 }
 
@@ -162,47 +168,37 @@ std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc, Inherited
     service->start();
     log_.information("service '%s' %s %s (handler %s.%s, plugin version %s)", svc.name,
                      std::string(inherited(svc.name) ? "serving on the passed socket" : "listening on"),
-                     service->bound_address(), svc.plugin, svc.handler,
-                     service->binding()->version().plugin_version());
+                     service->bound_address(), svc.plugin, svc.handler, service->binding()->version().plugin_version());
     return service;
 }
 
-void Host::start(InheritedSockets passed) {
+void Host::start(const std::function<void()> &after_bind, InheritedSockets *passed) {
     std::lock_guard control(control_mutex_);
     std::vector<std::string> problems;
     std::vector<std::shared_ptr<Service>> started;
     for (const ServiceConfig &svc : config_.services) {
         try {
-            started.push_back(start_service(svc, &passed));
+            started.push_back(start_service(svc, passed));
         } catch (const std::exception &e) {
             problems.push_back(e.what());
         }
     }
-    std::optional<Poco::Net::ServerSocket> admin_socket;
-    if (config_.admin.listen) {
-        try {
-            if (const auto fd = passed.claim(kAdminSocketName, *config_.admin.listen, true,
-                                             config_.admin.listen_pos.to_string() + ": admin.listen"))
-                admin_socket = server_socket_from_fd(*fd);
-        } catch (const InheritedSocketError &e) {
-            problems.push_back(e.what());
-        }
-    }
-    for (std::string &line : passed.close_unclaimed()) problems.push_back(std::move(line));
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
     {
         std::lock_guard lock(services_mutex_);
         services_ = std::move(started);
     }
-    // After the services are bound, so /ready means what it says.
-    if (config_.admin.listen) {
+    if (after_bind) {
         try {
-            admin_ = std::make_unique<AdminServer>(*this, config_.admin, std::move(admin_socket));
+            after_bind();
         } catch (const std::exception &e) {
             throw StartupError(e.what());
         }
-        admin_->start();
     }
+    // After after_bind, which may take the admin server's passed socket.
+    if (passed != nullptr)
+        if (std::vector<std::string> unclaimed = passed->close_unclaimed(); !unclaimed.empty())
+            throw StartupError(join(unclaimed, "\n"));
     if (!config_.user.empty()) {
         try {
             drop_privileges(config_.user, registry_->shadow_dir());
@@ -219,7 +215,8 @@ void Host::start_watcher() {
     watcher_.reset();
     if (!config_.plugins.watch) return;
     try {
-        watcher_ = std::make_unique<PluginWatcher>(config_.plugins.dir, [this] { reload(ReloadScope::plugins, "watcher"); });
+        watcher_ =
+            std::make_unique<PluginWatcher>(config_.plugins.dir, [this] { reload(ReloadScope::plugins, "watcher"); });
     } catch (const std::exception &e) {
         log_.warning("%s; plugins reload on SIGHUP only", std::string(e.what()));
     }
@@ -290,6 +287,11 @@ void Host::set_upgrade_command(std::filesystem::path binary, std::vector<std::st
     upgrade_args_ = std::move(args);
 }
 
+void Host::add_handover_socket(std::string name, int fd, std::function<void()> stop_accepting) {
+    std::lock_guard control(control_mutex_);
+    handover_sockets_.push_back({std::move(name), fd, std::move(stop_accepting)});
+}
+
 ReloadReport Host::upgrade(std::string_view trigger) {
     ReloadReport report;
     {
@@ -302,7 +304,7 @@ ReloadReport Host::upgrade(std::string_view trigger) {
             std::vector<PassedSocket> sockets;
             for (const auto &service : services())
                 if (const int fd = listening_fd(*service); fd >= 0) sockets.push_back({service->name(), fd});
-            if (admin_) sockets.push_back({kAdminSocketName, admin_->listening_fd()});
+            for (const HandoverSocket &extra : handover_sockets_) sockets.push_back({extra.name, extra.fd});
             log_.information("upgrade: starting %s with %z listening socket(s)", upgrade_binary_.string(),
                              sockets.size());
             SuccessorOutcome outcome;
@@ -323,10 +325,8 @@ ReloadReport Host::upgrade(std::string_view trigger) {
                     keep_socket_open(*service);
                     service->stop_accepting();
                 }
-                if (admin_) {
-                    admin_->set_not_ready();
-                    admin_->stop_accepting();
-                }
+                for (const HandoverSocket &extra : handover_sockets_)
+                    if (extra.stop_accepting) extra.stop_accepting();
                 report.changes.push_back("upgraded: pid " + std::to_string(outcome.pid) + " (" +
                                          upgrade_binary_.string() + ") serves every socket now; pid " +
                                          std::to_string(::getpid()) +
@@ -366,9 +366,6 @@ bool Host::shutdown() {
         std::lock_guard control(control_mutex_);
         stopping_ = true; // from here on reloads are refused, so watcher_ is ours alone
     }
-    // The admin server keeps answering while sessions drain (it stops in
-    // ~Host, outside control_mutex_, which its reload requests take).
-    if (admin_) admin_->set_not_ready();
     // After a hand-over this process is no longer the unit's main process:
     // STOPPING=1 would speak for the successor.
     if (!handed_over_) notify_.stopping("stopping: " + status_line());

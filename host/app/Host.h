@@ -4,8 +4,8 @@
 #pragma once
 
 #include "app/PluginWatcher.h"
+#include "app/ReloadHistory.h"
 #include "app/SystemdNotify.h"
-#include "admin/ReloadHistory.h"
 #include "config/Config.h"
 #include "net/InheritedSockets.h"
 #include "plugin/PluginRegistry.h"
@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -27,7 +28,6 @@
 
 namespace portico::host {
 
-class AdminServer;
 class SignalWaiter;
 
 enum class ReloadScope { plugins, config, all };
@@ -58,11 +58,15 @@ public:
     // Loads the plugins and checks every service's handler; throws
     // StartupError naming file:line:col for each service that cannot run.
     void load();
-    // Binds and starts every service, or serves on the socket passed in
-    // `inherited` for it (socket activation, `portico upgrade`); throws
-    // StartupError if one cannot bind, a passed socket does not fit its
-    // service, or one fits no service.
-    void start(InheritedSockets inherited = {});
+    // Binds and starts every service; throws StartupError if one cannot bind.
+    // `after_bind` runs once every service listens and before privileges
+    // are dropped (main binds the admin server there: /ready then means
+    // what it says, and a port below 1024 can still be bound); what it
+    // throws becomes a StartupError. `passed`: sockets given to this process
+    // (socket activation, `portico upgrade`); a service serves on the one
+    // for it instead of binding. One that does not fit its service, or that
+    // no service (nor after_bind) took, is a StartupError.
+    void start(const std::function<void()> &after_bind = {}, InheritedSockets *passed = nullptr);
     // Serves until SIGINT/SIGTERM or a successful upgrade; SIGHUP reloads the
     // config and changed plugins, SIGUSR2 upgrades.
     void run(const SignalWaiter &signals);
@@ -91,6 +95,10 @@ public:
     // The binary on disk and the arguments an upgrade starts (main() resolves
     // the path it was started from, which a new build replaces).
     void set_upgrade_command(std::filesystem::path binary, std::vector<std::string> args);
+    // A listening socket that is not a service's (the admin server's): an
+    // upgrade passes it on as `name`, and calls `stop_accepting` once the
+    // successor serves.
+    void add_handover_socket(std::string name, int fd, std::function<void()> stop_accepting);
     // True once an upgrade handed the sockets to a successor that is ready.
     bool handed_over() const { return handed_over_.load(); }
     // READY=1 to systemd, when it listens (not for an upgrade's successor:
@@ -154,13 +162,17 @@ private:
     std::filesystem::path upgrade_binary_;
     std::vector<std::string> upgrade_args_;
     std::atomic<bool> handed_over_{false};
+    struct HandoverSocket {
+        std::string name;
+        int fd = -1;
+        std::function<void()> stop_accepting;
+    };
+    std::vector<HandoverSocket> handover_sockets_; // under control_mutex_
     std::unique_ptr<PluginWatcher> watcher_;
     // Runs drain deadlines and retirement checks; declared last so it stops
     // first, before the services and plugins its tasks refer to.
     Poco::Util::Timer timer_;
     ReloadHistory reload_history_;
-    // Declared last: destroyed first, while everything its requests read is alive.
-    std::unique_ptr<AdminServer> admin_;
 };
 
 } // namespace portico::host

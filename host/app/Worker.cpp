@@ -7,7 +7,7 @@
 #include "app/Logging.h"
 #include "app/SignalWaiter.h"
 #include "config/ConfigLoader.h"
-#include "plugin/HostApi.h"
+#include "net/HostApi.h"
 #include "plugin/PluginRegistry.h"
 #include "service/HandlerBinding.h"
 #include "service/TcpService.h"

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "event/EventLoop.h"
-#include "service/IoWait.h"
+#include "net/IoWait.h"
 
 #include <cstdint>
 

@@ -10,8 +10,8 @@
 #pragma once
 
 #include "config/Config.h"
-#include "service/CidrList.h"
-#include "service/LogThrottle.h"
+#include "net/CidrList.h"
+#include "net/LogThrottle.h"
 #include "service/ServiceCounters.h"
 #include "service/SourceRateLimiter.h"
 

@@ -10,7 +10,7 @@
 #pragma once
 
 #include "event/EventLoop.h"
-#include "service/LogThrottle.h"
+#include "net/LogThrottle.h"
 #include "service/PeriodicThread.h"
 #include "service/StreamService.h"
 

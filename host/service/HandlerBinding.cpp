@@ -2,7 +2,7 @@
 // per-service state across the C ABI.
 #include "service/HandlerBinding.h"
 
-#include "service/StateSink.h"
+#include "net/StateSink.h"
 
 #include <stdexcept>
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "plugin/PluginVersion.h"
-#include "service/ServiceHandle.h"
+#include "net/ServiceHandle.h"
 
 #include <memory>
 #include <string>

@@ -13,7 +13,7 @@
 #include "config/ConfigLoader.h"
 #include "net/InheritedSockets.h"
 #include "plugin/PluginRegistry.h"
-#include "service/Listener.h"
+#include "net/Listener.h"
 #include "service/StreamService.h"
 #include "service/UdpService.h"
 #include "service/WorkerSpawn.h"

@@ -7,7 +7,7 @@
 #include "config/Config.h"
 #include "service/HandlerBinding.h"
 #include "service/ServiceCounters.h"
-#include "service/ServiceHandle.h"
+#include "net/ServiceHandle.h"
 
 #include <chrono>
 #include <cstdint>

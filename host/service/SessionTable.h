@@ -4,7 +4,7 @@
 // plugin generation).
 #pragma once
 
-#include "service/Connection.h"
+#include "net/Connection.h"
 #include "service/HandlerBinding.h"
 
 #include <chrono>

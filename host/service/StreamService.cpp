@@ -2,7 +2,7 @@
 // stream service kinds.
 #include "service/StreamService.h"
 
-#include "service/Listener.h"
+#include "net/Listener.h"
 
 #include <stdexcept>
 

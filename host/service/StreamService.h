@@ -6,10 +6,10 @@
 #pragma once
 
 #include "service/Admission.h"
-#include "service/Connection.h"
+#include "net/Connection.h"
 #include "service/Service.h"
 #include "service/SessionTable.h"
-#include "service/TlsContext.h"
+#include "net/TlsContext.h"
 
 #include <Poco/Net/ServerSocket.h>
 

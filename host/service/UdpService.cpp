@@ -2,7 +2,7 @@
 // screening, and the step from a queued datagram to the plugin's handler.
 #include "service/UdpService.h"
 
-#include "service/Datagram.h"
+#include "net/Datagram.h"
 
 #include <Poco/Logger.h>
 

@@ -5,9 +5,9 @@
 // but with a bounded queue instead of a thread per datagram.
 #pragma once
 
-#include "service/CidrList.h"
+#include "net/CidrList.h"
 #include "service/DatagramWorkers.h"
-#include "service/LogThrottle.h"
+#include "net/LogThrottle.h"
 #include "service/Service.h"
 #include "service/SourceRateLimiter.h"
 

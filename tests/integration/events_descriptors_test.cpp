@@ -92,7 +92,7 @@ TEST(EventsDescriptors, OutOfDescriptorsRefusesVisiblyWithoutSpinningAndRecovers
         const auto asked = Clock::now();
         steady.send("still here\n");
         ASSERT_EQ(steady.read_line(), "STILL HERE\n");
-        EXPECT_LT(Clock::now() - asked, 500ms) << "the loop kept a served connection waiting";
+        EXPECT_LT(Clock::now() - asked, 2000ms) << "the loop kept a served connection waiting (starved)";
         std::this_thread::sleep_for(50ms);
     }
     const long long ticks = cpu_ticks(host.pid()) - ticks_before;

@@ -60,9 +60,8 @@ TEST(EventsAdmission, MaxConnectionsFloodIsRefusedPromptlyAndCounted) {
     const Millis worst = *std::max_element(paced.latencies.begin(), paced.latencies.end());
     std::cout << "steady client during the flood: " << paced.latencies.size() << " round trips, max " << worst.count()
               << " ms; slowest attempt " << storm.slowest.count() << " ms\n";
-    if (!kSanitized) {
-        EXPECT_LT(worst, 250ms) << "an admitted client must not feel the flood";
-    }
+    // Starvation, not speed (tests/bench measures latency).
+    EXPECT_LT(worst, 2000ms) << "an admitted client was starved by the flood";
 
     EXPECT_TRUE(
         host.process().wait_for_log_line({"service 'upper': refused 127.0.0.1:", "max_connections reached"}, 5s));

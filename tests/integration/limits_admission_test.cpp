@@ -84,9 +84,9 @@ TEST(LimitsAdmission, MaxConnectionsFloodIsRefusedPromptlyWhileAServedClientKeep
     RecordProperty("steady_max_ms", static_cast<int>(worst.count()));
     std::cout << "steady client during the flood: " << paced.round_trips << " round trips, p99 " << p99.count()
               << " ms, max " << worst.count() << " ms; slowest attempt " << storm.slowest.count() << " ms\n";
-    if (!kSanitized) {
-        EXPECT_LT(worst, 100ms) << "an admitted client must not feel the flood (p99 " << p99.count() << " ms)";
-    }
+    // Starvation, not speed (tests/bench measures latency): the admitted
+    // client's every round trip completes while the flood goes on.
+    EXPECT_LT(worst, 2000ms) << "an admitted client was starved by the flood (p99 " << p99.count() << " ms)";
     EXPECT_TRUE(host->wait_for_log("max_connections reached", 5s));
 
     // The held slots come back: once they close, new clients are served again.

@@ -2,7 +2,7 @@
 // snapshot; the reload history's bound; the token check.
 #include "admin/AdminAuth.h"
 #include "admin/PrometheusText.h"
-#include "admin/ReloadHistory.h"
+#include "app/ReloadHistory.h"
 #include "admin/StatusJson.h"
 
 #include <Poco/JSON/Object.h>

@@ -1,7 +1,7 @@
 // The real host api table (host/plugin/HostApi.cpp) drives the loader: its
 // registration entries must reach the Registrar. The other plugin tests use a
 // local table with a fake connection instead, to run handlers without sockets.
-#include "plugin/HostApi.h"
+#include "net/HostApi.h"
 #include "plugin/PluginRegistry.h"
 
 #include "PluginTestSupport.h"

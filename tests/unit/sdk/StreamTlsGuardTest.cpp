@@ -2,7 +2,7 @@
 // (ABI minor 1) call the host only when its table is long enough: on a host
 // built before minor 1 they answer "plain" without touching memory past the
 // table's end.
-#include "plugin/HostApi.h"
+#include "net/HostApi.h"
 
 #include "portico/portico.hpp"
 

@@ -1,6 +1,6 @@
 // CidrListTest.cpp — matching sources against allow/deny networks, IPv4,
 // IPv6 and IPv4-mapped IPv6.
-#include "service/CidrList.h"
+#include "net/CidrList.h"
 
 #include <gtest/gtest.h>
 

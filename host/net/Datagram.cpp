@@ -1,5 +1,5 @@
 // Datagram.cpp — replies and sends on behalf of datagram handlers.
-#include "service/Datagram.h"
+#include "net/Datagram.h"
 
 #include <Poco/Exception.h>
 

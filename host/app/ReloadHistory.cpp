@@ -1,5 +1,5 @@
 // ReloadHistory.cpp — a bounded, locked ring of reload records.
-#include "admin/ReloadHistory.h"
+#include "app/ReloadHistory.h"
 
 namespace portico::host {
 

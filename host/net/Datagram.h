@@ -3,7 +3,7 @@
 #pragma once
 
 #include "portico/portico.h"
-#include "service/ServiceHandle.h"
+#include "net/ServiceHandle.h"
 
 #include <Poco/Net/DatagramSocket.h>
 #include <Poco/Net/SocketAddress.h>

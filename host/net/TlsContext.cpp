@@ -1,7 +1,7 @@
 // TlsContext.cpp — building a server SSL_CTX from the bytes of the cert, key
 // and CA files (read once, so what serves is exactly what was hashed), with
 // errors that name the file to fix.
-#include "service/TlsContext.h"
+#include "net/TlsContext.h"
 
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Net/NetSSL.h>

@@ -1,13 +1,13 @@
 // HostApi.cpp — the table of host functions every plugin receives. Each entry
 // is a thin, exception-proof adapter from the C ABI onto the host object the
 // opaque handle really is (Connection, Datagram, ServiceHandle, sink).
-#include "plugin/HostApi.h"
+#include "net/HostApi.h"
 
 #include "plugin/Registrar.h"
-#include "service/Connection.h"
-#include "service/Datagram.h"
-#include "service/ServiceHandle.h"
-#include "service/StateSink.h"
+#include "net/Connection.h"
+#include "net/Datagram.h"
+#include "net/ServiceHandle.h"
+#include "net/StateSink.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Message.h>

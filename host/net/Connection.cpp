@@ -1,5 +1,5 @@
 // Connection.cpp — buffered, deadline-bounded socket I/O for stream handlers.
-#include "service/Connection.h"
+#include "net/Connection.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,5 +1,5 @@
 // CidrList.cpp — prefix comparison on raw address bytes.
-#include "service/CidrList.h"
+#include "net/CidrList.h"
 
 #include <cstring>
 

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "portico/portico.h"
-#include "service/IoWait.h"
-#include "service/ServiceHandle.h"
-#include "service/Transport.h"
+#include "net/IoWait.h"
+#include "net/ServiceHandle.h"
+#include "net/Transport.h"
 
 #include <Poco/Net/StreamSocket.h>
 

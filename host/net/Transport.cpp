@@ -1,5 +1,5 @@
 // Transport.cpp — plain and TLS byte pipes for Connection (see Transport.h).
-#include "service/Transport.h"
+#include "net/Transport.h"
 
 #include "portico/portico.h"
 

@@ -1,5 +1,5 @@
 // Listener.cpp — bind, listen, and the unix: socket file's life.
-#include "service/Listener.h"
+#include "net/Listener.h"
 
 #include <cerrno>
 #include <cstring>

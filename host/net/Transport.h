@@ -5,7 +5,7 @@
 // (Connection::force_close, from any thread) wakes either kind.
 #pragma once
 
-#include "service/TlsContext.h"
+#include "net/TlsContext.h"
 
 #include <cstddef>
 #include <cstdint>

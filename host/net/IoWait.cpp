@@ -1,5 +1,5 @@
 // IoWait.cpp — PollWait: poll(2) until ready or the deadline.
-#include "service/IoWait.h"
+#include "net/IoWait.h"
 
 #include <algorithm>
 #include <cerrno>
