@@ -11,8 +11,9 @@ BUILD_TYPE ?= RelWithDebInfo
 # the real clients the plugin tests talk through (redis-cli/-benchmark, curl);
 # chromium renders the admin status page in its integration test; openssl
 # makes the TLS tests' certificates and, with python3's ssl, is their client.
+# systemd provides systemd-socket-activate for the socket activation tests.
 PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-            netcat-openbsd redis-tools curl chromium openssl python3
+            netcat-openbsd redis-tools curl chromium openssl python3 systemd
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -17,8 +17,8 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -207,8 +207,8 @@ int main(int argc, char **argv) {
         return exit_ok;
     }
     if (options->version) {
-        std::cout << "portico " << PORTICO_BINARY_VERSION << " (plugin ABI " << PORTICO_ABI_VERSION << "." << PORTICO_ABI_MINOR
-                  << ")\n";
+        std::cout << "portico " << PORTICO_BINARY_VERSION << " (plugin ABI " << PORTICO_ABI_VERSION << "."
+                  << PORTICO_ABI_MINOR << ")\n";
         return exit_ok;
     }
     try {

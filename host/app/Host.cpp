@@ -229,7 +229,8 @@ void Host::announce_ready() {
 std::string Host::status_line() const {
     const auto count = [](const std::vector<std::shared_ptr<Service>> &list) {
         long long sessions = 0;
-        for (const auto &service : list) sessions += static_cast<long long>(service->counters().active.load());
+        for (const auto &service : list)
+            sessions += static_cast<long long>(service->counters().active.load());
         return sessions;
     };
     const auto serving = services();
@@ -237,8 +238,8 @@ std::string Host::status_line() const {
     std::string line = std::to_string(serving.size()) + (serving.size() == 1 ? " service, " : " services, ") +
                        std::to_string(count(serving)) + " sessions open";
     if (!draining.empty())
-        line += ", " + std::to_string(draining.size()) + " retired service(s) with " +
-                std::to_string(count(draining)) + " sessions draining";
+        line += ", " + std::to_string(draining.size()) + " retired service(s) with " + std::to_string(count(draining)) +
+                " sessions draining";
     return line;
 }
 
@@ -256,9 +257,9 @@ void Host::send_watchdog_if_healthy() {
 void Host::run(const SignalWaiter &signals) {
     using namespace std::chrono;
     const auto watchdog = notify_.watchdog_interval();
-    const milliseconds tick = watchdog ? std::clamp(duration_cast<milliseconds>(*watchdog), milliseconds(1),
-                                                    milliseconds(1000))
-                                       : milliseconds(1000);
+    const milliseconds tick =
+        watchdog ? std::clamp(duration_cast<milliseconds>(*watchdog), milliseconds(1), milliseconds(1000))
+                 : milliseconds(1000);
     std::string last_status;
     for (;;) {
         if (handed_over_) return;
@@ -304,7 +305,8 @@ ReloadReport Host::upgrade(std::string_view trigger) {
             std::vector<PassedSocket> sockets;
             for (const auto &service : services())
                 if (const int fd = listening_fd(*service); fd >= 0) sockets.push_back({service->name(), fd});
-            for (const HandoverSocket &extra : handover_sockets_) sockets.push_back({extra.name, extra.fd});
+            for (const HandoverSocket &extra : handover_sockets_)
+                sockets.push_back({extra.name, extra.fd});
             log_.information("upgrade: starting %s with %z listening socket(s)", upgrade_binary_.string(),
                              sockets.size());
             SuccessorOutcome outcome;

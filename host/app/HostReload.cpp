@@ -270,8 +270,8 @@ std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const
     const bool same_options = old->config().reuse_port == svc.reuse_port &&
                               old->config().reuse_address == svc.reuse_address && old->config().backlog == svc.backlog;
     // A passed socket cannot be bound again: its options are its owner's.
-    const bool same_socket = can_share_listener(*old, *fresh) && old->config().listen == svc.listen &&
-                             (same_options || inherited(svc.name));
+    const bool same_socket =
+        can_share_listener(*old, *fresh) && old->config().listen == svc.listen && (same_options || inherited(svc.name));
     if (!same_socket && inherited(svc.name)) {
         keep_socket_open(*old); // systemd's socket: the old service leaves it open
         inherited_.erase(svc.name);

@@ -10,7 +10,8 @@ namespace portico::host {
 
 SignalWaiter::SignalWaiter() {
     sigemptyset(&set_);
-    for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2}) sigaddset(&set_, sig);
+    for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2})
+        sigaddset(&set_, sig);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 }

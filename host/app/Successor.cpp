@@ -73,7 +73,8 @@ SuccessorOutcome start_successor(const std::filesystem::path &binary, const std:
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
     std::vector<int> copies;
     const auto close_all = [&] {
-        for (const int fd : copies) ::close(fd);
+        for (const int fd : copies)
+            ::close(fd);
     };
     for (const PassedSocket &s : sockets) {
         const int copy = ::fcntl(s.fd, F_DUPFD_CLOEXEC, scratch);
@@ -101,18 +102,21 @@ SuccessorOutcome start_successor(const std::filesystem::path &binary, const std:
         env.emplace_back(entry);
     }
     std::string names;
-    for (const PassedSocket &s : sockets) names += (names.empty() ? "" : ":") + s.name;
+    for (const PassedSocket &s : sockets)
+        names += (names.empty() ? "" : ":") + s.name;
     env.push_back("LISTEN_FDS=" + std::to_string(count));
     env.push_back("LISTEN_FDNAMES=" + names);
     env.push_back(std::string(kUpgradeReadyFdVariable) + "=" + std::to_string(ready_target));
     env.push_back("LISTEN_PID=" + std::string(24, '\0'));
     char *const pid_digits = env.back().data() + std::strlen("LISTEN_PID=");
     std::vector<char *> envp;
-    for (std::string &e : env) envp.push_back(e.data());
+    for (std::string &e : env)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
     std::vector<std::string> argv_storage = args;
     std::vector<char *> argv;
-    for (std::string &a : argv_storage) argv.push_back(a.data());
+    for (std::string &a : argv_storage)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     const std::string path = binary.string();
 
@@ -141,7 +145,8 @@ SuccessorOutcome start_successor(const std::filesystem::path &binary, const std:
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     bool eof = false;
     while (!eof) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         pollfd p{pipe_fds[0], POLLIN, 0};
         const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -150,8 +155,10 @@ SuccessorOutcome start_successor(const std::filesystem::path &binary, const std:
         char buffer[4096];
         const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) eof = true;
-        else report.append(buffer, static_cast<std::size_t>(n));
+        if (n <= 0)
+            eof = true;
+        else
+            report.append(buffer, static_cast<std::size_t>(n));
         if (report.starts_with("ready\n")) break;
     }
     ::close(pipe_fds[0]);
@@ -159,7 +166,8 @@ SuccessorOutcome start_successor(const std::filesystem::path &binary, const std:
         outcome.ready = true;
         return outcome;
     }
-    while (!report.empty() && (report.back() == '\n' || report.back() == '\r')) report.pop_back();
+    while (!report.empty() && (report.back() == '\n' || report.back() == '\r'))
+        report.pop_back();
     const std::string own = report.starts_with("error: ") ? report.substr(7) : report;
     if (!eof) {
         outcome.error = path + " (pid " + std::to_string(pid) + ") did not report ready within " +

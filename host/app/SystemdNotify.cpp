@@ -58,8 +58,8 @@ SystemdNotify::SystemdNotify() {
         return;
     }
     if (address_.size() >= sizeof(sockaddr_un::sun_path)) {
-        Poco::Logger::get("portico.host").warning("NOTIFY_SOCKET=%s is too long for a unix socket address",
-                                                  std::string(path));
+        Poco::Logger::get("portico.host")
+            .warning("NOTIFY_SOCKET=%s is too long for a unix socket address", std::string(path));
         return;
     }
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -76,8 +76,7 @@ void SystemdNotify::send(const std::string &message) {
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, address_.data(), address_.size());
     const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address_.size());
-    if (::sendto(fd_, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr *>(&addr), length) >=
-        0)
+    if (::sendto(fd_, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr *>(&addr), length) >= 0)
         return;
     if (warned_) return;
     warned_ = true;

@@ -82,8 +82,9 @@ std::vector<std::string> config_address_texts(const ListenAddress &listen) {
 }
 
 std::string kind_of(int type) {
-    return type == SOCK_STREAM ? "a stream (tcp) socket" : type == SOCK_DGRAM ? "a datagram (udp) socket"
-                                                                                : "a socket of type " + std::to_string(type);
+    return type == SOCK_STREAM  ? "a stream (tcp) socket"
+           : type == SOCK_DGRAM ? "a datagram (udp) socket"
+                                : "a socket of type " + std::to_string(type);
 }
 
 std::string describe(const InheritedSocket &s) {
@@ -167,10 +168,9 @@ std::optional<int> InheritedSockets::claim(const std::string &name, const Listen
     if (found == nullptr) return std::nullopt;
     const std::string what = where + ": service '" + name + "' was passed " + describe(*found) + ", ";
     if (found->type != wanted)
-        throw InheritedSocketError(what + "which is " + kind_of(found->type) + " but the service has protocol " +
-                                   (stream ? "tcp" : "udp") + "; pass a " +
-                                   (stream ? "ListenStream=" : "ListenDatagram=") +
-                                   " socket or change the service's protocol");
+        throw InheritedSocketError(
+            what + "which is " + kind_of(found->type) + " but the service has protocol " + (stream ? "tcp" : "udp") +
+            "; pass a " + (stream ? "ListenStream=" : "ListenDatagram=") + " socket or change the service's protocol");
     if (stream && !found->listening)
         throw InheritedSocketError(what + "which is not listening (Accept=yes hands over connections, not "
                                           "listeners); use Accept=no in the .socket unit");

@@ -30,8 +30,8 @@ inline constexpr int kFirstInheritedFd = 3;
 
 struct InheritedSocket {
     int fd = -1;
-    std::string name;   // its LISTEN_FDNAMES entry; "" when none was given
-    int type = 0;       // SOCK_STREAM or SOCK_DGRAM (SOCK_SEQPACKET is refused at claim)
+    std::string name; // its LISTEN_FDNAMES entry; "" when none was given
+    int type = 0;     // SOCK_STREAM or SOCK_DGRAM (SOCK_SEQPACKET is refused at claim)
     bool listening = false;
     std::string address; // "127.0.0.1:8080", "[::]:53", "unix:/run/x.sock": for matching and messages
     bool claimed = false;

@@ -12,8 +12,8 @@
 
 #include "config/ConfigLoader.h"
 #include "net/InheritedSockets.h"
-#include "plugin/PluginRegistry.h"
 #include "net/Listener.h"
+#include "plugin/PluginRegistry.h"
 #include "service/StreamService.h"
 #include "service/UdpService.h"
 #include "service/WorkerSpawn.h"
@@ -379,7 +379,8 @@ void share_listener(Service &from, Service &to) {
 
 void adopt_inherited_socket(Service &service, int fd) {
     if (auto *udp = dynamic_cast<UdpService *>(&service)) return udp->adopt_socket(datagram_socket_from_fd(fd));
-    if (auto *stream = dynamic_cast<StreamService *>(&service)) return stream->adopt_listener(server_socket_from_fd(fd));
+    if (auto *stream = dynamic_cast<StreamService *>(&service))
+        return stream->adopt_listener(server_socket_from_fd(fd));
     if (auto *proc = dynamic_cast<ProcessService *>(&service)) return proc->adopt_listener(server_socket_from_fd(fd));
     ::close(fd);
 }

@@ -5,9 +5,9 @@
 #pragma once
 
 #include "config/Config.h"
+#include "net/ServiceHandle.h"
 #include "service/HandlerBinding.h"
 #include "service/ServiceCounters.h"
-#include "net/ServiceHandle.h"
 
 #include <chrono>
 #include <cstdint>

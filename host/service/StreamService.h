@@ -5,11 +5,11 @@
 // the connection limits and the table of open sessions.
 #pragma once
 
-#include "service/Admission.h"
 #include "net/Connection.h"
+#include "net/TlsContext.h"
+#include "service/Admission.h"
 #include "service/Service.h"
 #include "service/SessionTable.h"
-#include "net/TlsContext.h"
 
 #include <Poco/Net/ServerSocket.h>
 

@@ -45,11 +45,12 @@ std::uint16_t free_port(int type) {
     return ntohs(addr.sin_port);
 }
 
-fs::path socket_activate() { return require_tool("systemd-socket-activate", "systemd"); }
+fs::path socket_activate() {
+    return require_tool("systemd-socket-activate", "systemd");
+}
 
 bool wait_output(ChildProcess &child, const std::string &text, Millis timeout) {
-    return child.wait_for_output([&](const std::string &out) { return out.find(text) != std::string::npos; },
-                                 timeout);
+    return child.wait_for_output([&](const std::string &out) { return out.find(text) != std::string::npos; }, timeout);
 }
 
 // The notifications the host sends over its life, in order: READY once it
@@ -120,16 +121,18 @@ TEST(SocketActivation, ServesPassedTcpUdpAndUnixSocketsByNameOrAddress) {
         ConfigBuilder config;
         config.plugin_dir(plugins);
         config.service("shout", "udp_upper").option("protocol", "udp").listen("127.0.0.1:" + std::to_string(udp_port));
-        config.service("echo", "echo.echo").listen("127.0.0.1:" + std::to_string(tcp_port)).option("max_line", max_line);
+        config.service("echo", "echo.echo")
+            .listen("127.0.0.1:" + std::to_string(tcp_port))
+            .option("max_line", max_line);
         config.service("uecho", "echo.echo").listen("unix:" + unix_path.string());
         return dir.write_file("portico.yaml", config.yaml());
     };
     const fs::path yaml = write_config("4096");
     const std::string tool = socket_activate().string();
-    ChildProcess host(tool, {"-d", "-l", "127.0.0.1:" + std::to_string(udp_port), "--fdname=shout", tool, "-l",
-                             "127.0.0.1:" + std::to_string(tcp_port), "-l", unix_path.string(),
-                             "--fdname=shout:portico.socket:uecho", portico_binary().string(), "--config",
-                             yaml.string()});
+    ChildProcess host(tool,
+                      {"-d", "-l", "127.0.0.1:" + std::to_string(udp_port), "--fdname=shout", tool, "-l",
+                       "127.0.0.1:" + std::to_string(tcp_port), "-l", unix_path.string(),
+                       "--fdname=shout:portico.socket:uecho", portico_binary().string(), "--config", yaml.string()});
     ASSERT_TRUE(wait_output(host, "Listening on 127.0.0.1:" + std::to_string(udp_port), 10s)) << host.output();
 
     // The first datagram starts the chain (the inner tool starts at once, as
@@ -179,9 +182,9 @@ TEST(SocketActivation, UnclaimedOrWrongKindSocketIsAStartupError) {
         EXPECT_EQ(TcpClient::probe_connect(stray), 0);
         EXPECT_TRUE(host.wait_exit(15s) == ExitStatus::exited(2)) << host.output();
         const std::string out = host.output();
-        EXPECT_NE(out.find("passed socket fd 4 named 'stray' on 127.0.0.1:" + std::to_string(stray) +
-                           " matches no service"),
-                  std::string::npos)
+        EXPECT_NE(
+            out.find("passed socket fd 4 named 'stray' on 127.0.0.1:" + std::to_string(stray) + " matches no service"),
+            std::string::npos)
             << out;
     }
     {

@@ -153,8 +153,8 @@ void expect_clean(const LineLoadResult &result) {
 TEST(Upgrade, FiveUpgradesUnderChurnRefuseNothingAndHandEveryNewConnectionToTheNewBinary) {
     Subreaper subreaper;
     UpgradeHost setup;
-    auto host = std::make_unique<PorticoProcess>(setup.dir, setup.config.yaml(), std::vector<std::string>{},
-                                                 setup.binary);
+    auto host =
+        std::make_unique<PorticoProcess>(setup.dir, setup.config.yaml(), std::vector<std::string>{}, setup.binary);
     ASSERT_TRUE(host->wait_ready());
     const auto port = host->port("flip");
     const auto udp_port = host->port("shout");
@@ -176,8 +176,7 @@ TEST(Upgrade, FiveUpgradesUnderChurnRefuseNothingAndHandEveryNewConnectionToTheN
             const auto answer = run_portico({"upgrade", "--config", host->config_path().string()}, 60s);
             ASSERT_EQ(answer.status, ExitStatus::exited(0)) << answer.output;
             std::smatch match;
-            ASSERT_TRUE(std::regex_search(answer.output, match, std::regex(R"(upgraded: pid (\d+))")))
-                << answer.output;
+            ASSERT_TRUE(std::regex_search(answer.output, match, std::regex(R"(upgraded: pid (\d+))"))) << answer.output;
             next = std::stoi(match[1]);
         } else {
             ::kill(current, SIGUSR2);
@@ -191,24 +190,24 @@ TEST(Upgrade, FiveUpgradesUnderChurnRefuseNothingAndHandEveryNewConnectionToTheN
         ASSERT_NE(next, current);
         // The new process reports the version of the build just installed.
         const std::string version = to_b ? kVersionB : kVersionA;
-        EXPECT_EQ(lines_containing(host->log_text(), {"portico " + version + " (pid " + std::to_string(next) + ")"})
-                      .size(),
-                  1u)
+        EXPECT_EQ(
+            lines_containing(host->log_text(), {"portico " + version + " (pid " + std::to_string(next) + ")"}).size(),
+            1u)
             << host->log_text();
 
         // Done means done: this new connection is the new process's.
         TcpClient client(port);
         client.send("whose\n");
         EXPECT_EQ(client.read_line(), "A whose\n");
-        EXPECT_TRUE(served_by(next, port, client)) << "a connection made after the upgrade was accepted by pid "
-                                                   << current << ", not " << next;
+        EXPECT_TRUE(served_by(next, port, client))
+            << "a connection made after the upgrade was accepted by pid " << current << ", not " << next;
         EXPECT_EQ(status_pid(host->config_path()), next);
         UdpClient udp(udp_port);
         EXPECT_EQ(udp.request("upgraded", 5s), "UPGRADED");
 
         // The old one drains and exits 0.
-        const int code = upgrade == 1 ? (host->wait_exit(20s) == ExitStatus::exited(0) ? 0 : 1)
-                                      : wait_orphan_exit(current, 20s);
+        const int code =
+            upgrade == 1 ? (host->wait_exit(20s) == ExitStatus::exited(0) ? 0 : 1) : wait_orphan_exit(current, 20s);
         EXPECT_EQ(code, 0) << "pid " << current;
         current = next;
         const auto progress = load.round_trips() + 200;

@@ -48,8 +48,7 @@ std::optional<std::string> NotifySocket::receive(Millis timeout) {
     }
 }
 
-std::optional<std::string> NotifySocket::receive_with(const std::string &field, Millis timeout,
-                                                      std::string *skipped) {
+std::optional<std::string> NotifySocket::receive_with(const std::string &field, Millis timeout, std::string *skipped) {
     const Deadline deadline(timeout);
     for (;;) {
         auto message = receive(deadline.remaining());

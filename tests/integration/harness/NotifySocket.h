@@ -11,7 +11,7 @@
 namespace portico::test {
 
 class NotifySocket {
-  public:
+public:
     // `address`: a file path, or "@name" for the abstract namespace.
     explicit NotifySocket(std::string address);
     ~NotifySocket();
@@ -27,7 +27,7 @@ class NotifySocket {
     // notifications passed over, one per line, when given.
     std::optional<std::string> receive_with(const std::string &field, Millis timeout, std::string *skipped = nullptr);
 
-  private:
+private:
     std::string address_;
     int fd_ = -1;
 };
