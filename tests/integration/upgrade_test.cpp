@@ -1,6 +1,6 @@
 // upgrade_test.cpp — `portico upgrade` and SIGUSR2 (issue 17, item 3): the
 // binary on disk replaced and started with every listening socket (tcp,
-// udp, the unix admin socket) while 64 churning connections run, five times,
+// udp, mode process, the unix admin socket) while 64 churning connections run, five times,
 // alternating two builds that report different versions; nothing refused,
 // failed or answered wrongly, new connections served by the new process once
 // the upgrade says it is done, and nothing left behind. A successor that
@@ -112,6 +112,7 @@ struct UpgradeHost : FlipDir {
         config.plugin_dir(plugins).plugins_option("watch", "false");
         config.service("flip", "flip.reply").threads(8, 96).option("max_queued", "256");
         config.service("shout", "udp_upper").option("protocol", "udp");
+        config.service("forked", "flip.reply").option("mode", "process").option("workers", "1").threads(1, 8);
         config.shutdown_timeout("5s");
         config.raw("admin:\n  listen: \"unix:" + admin.string() + "\"\n");
     }
@@ -158,6 +159,7 @@ TEST(Upgrade, FiveUpgradesUnderChurnRefuseNothingAndHandEveryNewConnectionToTheN
     ASSERT_TRUE(host->wait_ready());
     const auto port = host->port("flip");
     const auto udp_port = host->port("shout");
+    const auto forked_port = host->port("forked");
     ASSERT_TRUE(host->wait_for_log("admin listening on", 5s));
     pid_t current = host->pid();
     ASSERT_EQ(status_pid(host->config_path()), current);
@@ -204,6 +206,10 @@ TEST(Upgrade, FiveUpgradesUnderChurnRefuseNothingAndHandEveryNewConnectionToTheN
         EXPECT_EQ(status_pid(host->config_path()), next);
         UdpClient udp(udp_port);
         EXPECT_EQ(udp.request("upgraded", 5s), "UPGRADED");
+        // mode process: the new master's worker takes the passed socket.
+        TcpClient forked(forked_port);
+        forked.send("forked\n");
+        EXPECT_EQ(forked.read_line(10s), "A forked\n");
 
         // The old one drains and exits 0.
         const int code =
