@@ -146,8 +146,6 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
 
         wait_for_stop(signals, master);
         handle->stopping = true;
-        // The master owns the socket (and its unix: file): it alone closes it.
-        service.share_listener();
         service.stop_accepting();
         log.information("worker %d of service '%s' stopped accepting; %Ld session(s) finishing",
                         static_cast<int>(::getpid()), svc.name,
