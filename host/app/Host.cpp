@@ -248,9 +248,14 @@ void Host::send_watchdog_if_healthy() {
     // loops report their stalls; one stalled loop withholds the ping too.
     for (const auto &service : services())
         if (service->stalled()) {
-            log_.warning("service '%s' has a stalled loop: no systemd watchdog ping", service->name());
+            if (!watchdog_withheld_)
+                log_.warning("service '%s' has a stalled loop: no systemd watchdog ping until it serves again",
+                             service->name());
+            watchdog_withheld_ = true;
             return;
         }
+    if (watchdog_withheld_) log_.information("every loop serves again: systemd watchdog pings resume");
+    watchdog_withheld_ = false;
     notify_.watchdog();
 }
 

@@ -162,6 +162,7 @@ private:
     std::filesystem::path upgrade_binary_;
     std::vector<std::string> upgrade_args_;
     std::atomic<bool> handed_over_{false};
+    bool watchdog_withheld_ = false; // main loop only: the last ping was withheld
     struct HandoverSocket {
         std::string name;
         int fd = -1;

@@ -18,6 +18,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,45 @@ TEST(SystemdNotify, WatchdogPingsAtHalfThePeriodOnAnAbstractSocket) {
     // 200 ms apart: five pings take about a second.
     for (int i = 0; i < 5; ++i)
         ASSERT_TRUE(notify.receive_with("WATCHDOG=1", 5s)) << "ping " << i << "; host output:\n" << host.output();
+    host.send_signal(SIGTERM);
+    EXPECT_TRUE(host.wait_exit(10s) == ExitStatus::exited(0)) << host.output();
+}
+
+// The watchdog speaks for the services' loops too: while a mode events loop
+// is stalled in handler code (slow.reply sleeps 6 s), no WATCHDOG=1 is sent;
+// once it serves again, the pings resume.
+TEST(SystemdNotify, WatchdogIsWithheldWhileAnEventLoopIsStalled) {
+    TempDir dir;
+    NotifySocket notify((dir / "notify.sock").string());
+    ConfigBuilder config;
+    config.plugin_dir(make_plugin_dir(dir, {test_plugin("slow")}));
+    config.service("sleepy", "slow.reply").events(1).setting("delay_ms", "6000");
+    const fs::path yaml = dir.write_file("portico.yaml", config.yaml());
+    ChildProcess host("/usr/bin/env", {"NOTIFY_SOCKET=" + notify.address(), "WATCHDOG_USEC=400000",
+                                       portico_binary().string(), "--config", yaml.string()});
+    ASSERT_TRUE(notify.receive_with("READY=1", 10s)) << host.output();
+    ASSERT_TRUE(notify.receive_with("WATCHDOG=1", 5s)) << host.output();
+    const std::regex port_line(R"(service 'sleepy' listening on 127\.0\.0\.1:(\d+))");
+    std::smatch match;
+    const std::string out = host.output();
+    ASSERT_TRUE(std::regex_search(out, match, port_line)) << out;
+
+    TcpClient sleeper(static_cast<std::uint16_t>(std::stoi(match[1])));
+    sleeper.send("nap\n");
+    ASSERT_TRUE(wait_output(host, "is stalled", 5s)) << host.output();
+    // A ping decided just before the stall was noticed may still arrive.
+    while (notify.receive(300ms)) {
+    }
+    std::string during;
+    EXPECT_FALSE(notify.receive_with("WATCHDOG=1", 1s, &during)) << "a ping while the loop is stalled";
+    EXPECT_FALSE(wait_output(host, "serves again after a stall", 0ms))
+        << "the stall ended before the check; host output:\n"
+        << host.output();
+
+    EXPECT_EQ(sleeper.read_line(10s), "done: nap\n");
+    ASSERT_TRUE(wait_output(host, "serves again after a stall", 5s)) << host.output();
+    EXPECT_TRUE(notify.receive_with("WATCHDOG=1", 5s)) << "no ping after the loop serves again";
+    sleeper.close();
     host.send_signal(SIGTERM);
     EXPECT_TRUE(host.wait_exit(10s) == ExitStatus::exited(0)) << host.output();
 }
