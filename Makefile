@@ -1,19 +1,29 @@
 # Portico — the two commands: `make run` and `make test`.
 # Both install the Debian packages the build needs when they are missing,
 # configure and build with CMake, then run the host or the whole test suite.
+# `make package` builds the .deb, `make install` installs (docs/deploy.md).
 
 BUILD      ?= build
 CONFIG     ?= config/portico.yaml
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD_TYPE ?= RelWithDebInfo
+# The install prefix the build is configured for: the binary's default config
+# is compiled in from it (/usr -> /etc/portico/portico.yaml), and the .deb
+# installs under it. Read once, when $(BUILD) is first configured.
+PREFIX     ?= /usr
 
 # Debian packages: compiler and build tools, Poco, yaml-cpp, GoogleTest, and
 # the real clients the plugin tests talk through (redis-cli/-benchmark, curl);
 # chromium renders the admin status page in its integration test; openssl
-# makes the TLS tests' certificates and, with python3's ssl, is their client.
-# systemd provides systemd-socket-activate for the socket activation tests.
+# makes the TLS tests' certificates and, with python3's ssl, is their client;
+# dpkg-dev computes the .deb's Depends (dpkg-shlibdeps) and systemd's
+# systemd-analyze checks the unit files (systemd-socket-activate runs the
+# socket activation tests); python3-prometheus-client's parser
+# reads /metrics in the admin tests; haproxy sends real PROXY protocol
+# headers to the parser's test.
 PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-            netcat-openbsd redis-tools curl chromium openssl python3 systemd
+            netcat-openbsd redis-tools curl chromium openssl python3 dpkg-dev systemd \
+            python3-prometheus-client haproxy
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -25,7 +35,7 @@ LAUNCHER := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPIL
 BENCH_PACKAGES := gnuplot-nox redis-server redis-tools nginx-light wrk python3 valgrind
 BENCH_BUILD    ?= $(BUILD)-release
 
-.PHONY: all deps build run test test-sanitize test-tsan check format clean bench-reload bench-idle bench bench-deps
+.PHONY: all deps configure build build-host run install package test test-sanitize test-tsan check format clean bench-reload bench-idle bench bench-deps
 
 all: build
 
@@ -40,16 +50,35 @@ deps:
 	fi
 
 $(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(LAUNCHER)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(LAUNCHER)
 
-build: deps $(BUILD)/CMakeCache.txt
+configure: deps $(BUILD)/CMakeCache.txt
+
+# Everything: host, plugins, tests, fuzz replays, bench tools.
+build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Only what `make run` serves: the host and the plugins we ship.
+build-host: configure
+	cmake --build $(BUILD) -j $(JOBS) --target portico portico_shipped_plugins
+
+# The checkout's config (plugins.dir: ../build/plugins), passed explicitly:
+# without --config the binary reads $PORTICO_CONFIG, else the installed
+# /etc/portico/portico.yaml.
+run: build-host
 	$(BUILD)/bin/portico --config $(CONFIG)
 
-check: build
+check: build-host
 	$(BUILD)/bin/portico --check --config $(CONFIG)
+
+# Host, plugins, config, systemd units, docs and SDK under $(PREFIX) (or
+# $(DESTDIR)$(PREFIX)); as root for the real thing, the package is better.
+install: build-host
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# The .deb (dpkg-deb -I/-c shows what it holds): $(BUILD)/portico_*.deb
+package: build-host
+	cd $(BUILD) && cpack -G DEB
 
 # Unit tests run in parallel; the tests that start real hosts run one at a
 # time, so floods, reload storms and 10 000-connection tests never compete

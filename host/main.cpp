@@ -9,7 +9,9 @@
 #include "app/Successor.h"
 #include "app/Worker.h"
 #include "config/ConfigLoader.h"
+#include "config/DefaultConfigPath.h"
 #include "net/InheritedSockets.h"
+#include "plugin/CrashReport.h"
 
 #include <Poco/Logger.h>
 
@@ -43,10 +45,11 @@ const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "       portico upgrade [--config FILE]\n"
                                "       portico --version | --help\n"
                                "\n"
-                               "Runs the network services described in FILE (default: config/portico.yaml),\n"
-                               "each served by a handler from a plugin (.so) in the config's plugins.dir.\n"
+                               "Runs the network services described in FILE, each served by a handler\n"
+                               "from a plugin (.so) in the config's plugins.dir.\n"
                                "\n"
-                               "  -c, --config FILE  the YAML config to use\n"
+                               "  -c, --config FILE  the YAML config to use (default: $PORTICO_CONFIG, else\n"
+                               "                     the installed one, named below; every command)\n"
                                "      --check        validate the config and load the plugins, print OK or\n"
                                "                     the errors (file:line:column), exit 0 or 2; serve nothing\n"
                                "      --version      print the version and the plugin ABI version\n"
@@ -60,12 +63,14 @@ const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "                     sockets; once that one serves, the old one drains and exits\n"
                                "\n"
                                "Signals: SIGTERM/SIGINT stop gracefully (open sessions finish until\n"
-                               "shutdown_timeout); SIGHUP reloads the config and plugins whose files changed;\n"
-                               "SIGUSR2 upgrades, as `portico upgrade` does.\n"
+                               "shutdown_timeout); SIGHUP re-reads the config (applying the difference)\n"
+                               "and reloads plugins whose files changed, like `portico reload`; SIGUSR2\n"
+                               "upgrades, as `portico upgrade` does.\n"
                                "Sockets passed by systemd (LISTEN_FDS) are served instead of bound.\n";
 
 struct Options {
-    std::string config = "config/portico.yaml";
+    std::string config;
+    std::optional<portico::host::DefaultConfig> default_config; // set when no --config was given
     bool check = false;
     bool version = false;
     bool help = false;
@@ -95,7 +100,44 @@ std::optional<Options> parse_options(int argc, char **argv) {
             return std::nullopt;
         }
     }
+    if (options.config.empty()) {
+        options.default_config = portico::host::default_config();
+        options.config = options.default_config->path;
+    }
     return options;
+}
+
+// Every problem that keeps the config from running, one line each in the
+// same "portico: FILE:LINE:COL: key: message" form, then one summary line.
+int report_problems(const Options &options, const std::vector<std::string> &problems) {
+    std::ostringstream text;
+    for (const std::string &problem : problems)
+        text << "portico: " << problem << "\n";
+    text << "portico: " << options.config << ": " << problems.size() << " error(s); "
+         << (options.check ? "the config cannot run" : "nothing was started") << "\n";
+    if (options.default_config)
+        text << "portico: " << portico::host::default_config_hint(*options.default_config) << "\n";
+    std::cerr << text.str();
+    // An upgrade's successor that cannot start tells its predecessor why, so
+    // the `portico upgrade` that started it can say so.
+    portico::host::report_to_predecessor(text.str());
+    return exit_usage;
+}
+
+// --check prints OK or the errors: info lines would only bury them.
+portico::host::LoggingConfig logging_for(const Options &options, portico::host::LoggingConfig logging) {
+    if (!options.check) return logging;
+    for (const char *chatty : {"trace", "debug", "information", "notice"})
+        if (logging.level == chatty) logging.level = "warning";
+    return logging;
+}
+
+// A stop signal that arrived while the host was starting: honoured between
+// start steps, since the signal loop does not run yet.
+bool stop_requested_during_start(const portico::host::SignalWaiter &signals, Poco::Logger &log) {
+    if (!signals.stop_pending()) return false;
+    log.notice("stop signal received while starting; exiting before serving");
+    return true;
 }
 
 // The path this binary was started from, resolved now: an upgrade starts
@@ -112,47 +154,56 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
     // First, before anything opens a descriptor or starts a process.
     const bool successor = started_by_upgrade();
     InheritedSockets passed = InheritedSockets::from_environment();
-    // A successor that cannot start tells its predecessor why, so the
-    // `portico upgrade` that started it can say so.
-    const auto fail = [&](const std::string &why) {
-        std::cerr << why;
-        report_to_predecessor(why);
-        return exit_usage;
-    };
     Config config;
+    std::vector<std::string> problems;
     try {
-        config = load_config_file(options.config);
+        std::vector<ConfigIssue> issues;
+        config = load_config_file(options.config, issues);
+        for (const ConfigIssue &issue : issues)
+            problems.push_back(issue.to_string());
     } catch (const ConfigError &e) {
-        std::ostringstream why;
         for (const ConfigIssue &issue : e.issues())
-            why << "portico: " << issue.to_string() << "\n";
-        why << "portico: " << options.config << ": " << e.issues().size() << " error(s); nothing was started\n";
-        return fail(why.str());
+            problems.push_back(issue.to_string());
+        return report_problems(options, problems);
     }
     try {
-        setup_logging(config.logging);
+        setup_logging(logging_for(options, config.logging));
     } catch (const std::exception &e) {
-        return fail("portico: " + options.config + ": logging: " + e.what() + "\n");
+        problems.push_back(options.config + ": logging: " + e.what());
     }
 
     Poco::Logger &host_log = Poco::Logger::get("portico.host");
-    host_log.information("portico %s (pid %d) starting%s", std::string(PORTICO_BINARY_VERSION),
-                         static_cast<int>(::getpid()),
-                         std::string(successor ? ", started by an upgrade with its predecessor's sockets" : ""));
+    if (!options.check)
+        host_log.information("portico %s (pid %d) starting%s", std::string(PORTICO_BINARY_VERSION),
+                             static_cast<int>(::getpid()),
+                             std::string(successor ? ", started by an upgrade with its predecessor's sockets" : ""));
+    if (stop_requested_during_start(signals, host_log)) return exit_ok;
     raise_open_files_limit(host_log);
-    warn_about_connection_limits(config, host_log);
+    if (problems.empty()) warn_about_connection_limits(config, host_log);
 
     Host host(std::move(config));
+    // Handlers and TLS files are checked even when some keys are wrong, so
+    // one run lists every problem; without plugins.dir there is nothing to load.
+    if (!host.config().plugins.dir.empty()) {
+        try {
+            host.load();
+        } catch (const StartupError &e) {
+            std::istringstream lines(e.what());
+            for (std::string line; std::getline(lines, line);)
+                problems.push_back(line);
+        }
+    }
+    if (!problems.empty()) return report_problems(options, problems);
+    if (options.check) {
+        std::cout << "OK: " << options.config << ": " << host.config().services.size() << " service(s), "
+                  << host.registry().current_all().size() << " plugin(s)\n";
+        return exit_ok;
+    }
+    if (stop_requested_during_start(signals, host_log)) return exit_ok;
     // Declared after the host: destroyed first, while everything its
     // requests read is alive. It keeps answering while sessions drain.
     std::unique_ptr<AdminServer> admin;
     try {
-        host.load();
-        if (options.check) {
-            std::cout << "OK: " << options.config << ": " << host.config().services.size() << " service(s), "
-                      << host.registry().current_all().size() << " plugin(s)\n";
-            return exit_ok;
-        }
         host.start(
             [&] {
                 const AdminConfig admin_config = host.config().admin;
@@ -161,12 +212,18 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
                 if (const auto fd = passed.claim(kAdminSocketName, *admin_config.listen, true,
                                                  admin_config.listen_pos.to_string() + ": admin.listen"))
                     admin_socket = server_socket_from_fd(*fd);
-                admin = std::make_unique<AdminServer>(host, admin_config, std::move(admin_socket));
+                // A predecessor's socket file is this process's to remove
+                // now; a socket unit's stays systemd's.
+                const bool owns_file = !admin_socket || successor;
+                admin = std::make_unique<AdminServer>(host, admin_config, std::move(admin_socket), owns_file);
                 admin->start();
             },
             &passed);
     } catch (const StartupError &e) {
-        return fail(std::string("portico: cannot start:\n") + e.what() + "\n");
+        std::istringstream lines(e.what());
+        for (std::string line; std::getline(lines, line);)
+            problems.push_back(line);
+        return report_problems(options, problems);
     }
     host.set_upgrade_command(started_binary(), std::move(args));
     if (admin)
@@ -195,6 +252,8 @@ int main(int argc, char **argv) {
     // First: block the signals we wait for, before any thread exists.
     const portico::host::SignalWaiter signals;
     portico::host::setup_default_logging();
+    // Before any plugin code can run: a crash in it is then reported on stderr.
+    portico::host::install_crash_report();
 
     if (argc > 1 && portico::host::is_worker_command(argv[1])) return portico::host::run_worker(argc, argv, signals);
     if (argc > 1 && portico::host::is_admin_command(argv[1]))
@@ -203,7 +262,7 @@ int main(int argc, char **argv) {
     const auto options = parse_options(argc, argv);
     if (!options) return exit_usage;
     if (options->help) {
-        std::cout << usage_text;
+        std::cout << usage_text << "\nInstalled config: " << portico::host::installed_config_path() << "\n";
         return exit_ok;
     }
     if (options->version) {

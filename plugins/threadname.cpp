@@ -1,5 +1,6 @@
-// threadname — answers each line with "<worker thread name>: <line>", showing
-// which pool worker served it (socketserver seed 001, ThreadingMixIn).
+// threadname — line-oriented: answers each line with "<worker thread name>:
+// <line>", showing which worker served it (the tests use it so); the
+// ThreadingMixIn example itself is socketserver.threadname_once.
 #include "portico/portico.hpp"
 
 #include <pthread.h>
@@ -11,9 +12,12 @@ class ThreadName : public portico::StreamHandler {
     void handle() override {
         char name[32] = "?";
         pthread_getname_np(pthread_self(), name, sizeof name);
-        while (auto line = stream().read_line()) stream().write_all(std::string(name) + ": " + std::string(*line));
+        while (auto line = stream().read_line())
+            stream().write_all(std::string(name) + ": " + std::string(*line));
     }
 };
 } // namespace
 
-PORTICO_PLUGIN("threadname", "1.0.0", reg) { reg.stream<ThreadName>("threadname"); }
+PORTICO_PLUGIN("threadname", "1.0.0", reg) {
+    reg.stream<ThreadName>("threadname");
+}

@@ -1,5 +1,5 @@
-// upper — answers each line with the same line in upper case, until EOF
-// (socketserver seeds 000 and 002: "Hello, Server!" → "HELLO, SERVER!").
+// upper — line-oriented: answers each line with the same line in upper case,
+// newline kept, until EOF. socketserver's one-recv example is socketserver.upper_once.
 #include "portico/portico.hpp"
 
 #include <cctype>
@@ -11,11 +11,14 @@ class Upper : public portico::StreamHandler {
         std::string out;
         while (auto line = stream().read_line()) {
             out.assign(*line);
-            for (char &c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            for (char &c : out)
+                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
             stream().write_all(out);
         }
     }
 };
 } // namespace
 
-PORTICO_PLUGIN("upper", "1.0.0", reg) { reg.stream<Upper>("upper"); }
+PORTICO_PLUGIN("upper", "1.0.0", reg) {
+    reg.stream<Upper>("upper");
+}

@@ -4,6 +4,7 @@
 
 #include "admin/AdminAuth.h"
 #include "config/ConfigLoader.h"
+#include "config/DefaultConfigPath.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -30,16 +31,20 @@ constexpr int exit_usage = 2;
 const char *const admin_usage = "usage: portico status [--config FILE] [--json]\n"
                                 "       portico reload [plugins|config|all] [--config FILE]\n"
                                 "       portico upgrade [--config FILE]\n"
+                                "       portico status|reload|upgrade --help\n"
                                 "\n"
                                 "Talk to the running host's admin server named by admin.listen in FILE\n"
-                                "(default: config/portico.yaml). The token is admin.token, else\n"
+                                "(default: $PORTICO_CONFIG, else the installed config that\n"
+                                "`portico --help` names). The token is admin.token, else\n"
                                 "$PORTICO_ADMIN_TOKEN.\n";
 
 struct AdminArgs {
     std::string command;
-    std::string config = "config/portico.yaml";
+    std::string config;
+    std::optional<DefaultConfig> default_config; // set when no --config was given
     std::string scope = "all";
     bool json = false;
+    bool help = false;
 };
 
 std::optional<AdminArgs> parse(const std::vector<std::string> &args, std::ostream &err) {
@@ -56,6 +61,8 @@ std::optional<AdminArgs> parse(const std::vector<std::string> &args, std::ostrea
             out.config = args[++i];
         } else if (arg.starts_with("--config=")) {
             out.config = arg.substr(9);
+        } else if (arg == "--help" || arg == "-h") {
+            out.help = true;
         } else if (arg == "--json" && out.command == "status") {
             out.json = true;
         } else if (out.command == "reload" && !scope_seen && (arg == "plugins" || arg == "config" || arg == "all")) {
@@ -65,6 +72,10 @@ std::optional<AdminArgs> parse(const std::vector<std::string> &args, std::ostrea
             err << "portico " << out.command << ": unexpected argument '" << arg << "'\n" << admin_usage;
             return std::nullopt;
         }
+    }
+    if (out.config.empty()) {
+        out.default_config = default_config();
+        out.config = out.default_config->path;
     }
     return out;
 }
@@ -212,6 +223,10 @@ int run_admin_command(const std::vector<std::string> &args, std::ostream &out, s
     const auto parsed = parse(args, err);
     if (!parsed) return exit_usage;
     const AdminArgs &a = *parsed;
+    if (a.help) {
+        out << admin_usage;
+        return exit_ok;
+    }
     const std::string who = "portico " + a.command + ": ";
 
     Config config;
@@ -220,6 +235,7 @@ int run_admin_command(const std::vector<std::string> &args, std::ostream &out, s
     } catch (const ConfigError &e) {
         for (const ConfigIssue &issue : e.issues())
             err << who << issue.to_string() << "\n";
+        if (a.default_config) err << who << default_config_hint(*a.default_config) << "\n";
         return exit_usage;
     }
     if (!config.admin.listen) {

@@ -23,13 +23,19 @@ struct AdminContext {
     const std::string token; // empty: no auth
     const std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
     std::atomic<bool> accepting{false}; // false before start and once shutdown began
+    // Host names besides IP literals and localhost that requests may carry (admin.hosts).
+    std::vector<std::string> host_names;
+    // False on a unix socket, which no browser can reach: Host is not checked there.
+    bool check_host = true;
 };
 
 struct AdminRequest {
     std::string method;
     std::string path;
     std::map<std::string, std::string> query;
-    std::string authorization; // the header's value, "" when absent
+    std::string authorization;         // the header's value, "" when absent
+    std::optional<std::string> host;   // the Host header
+    std::optional<std::string> origin; // the Origin header
 };
 
 struct AdminReply {
@@ -52,7 +58,6 @@ AdminReply serve_reload(AdminContext &context, const AdminRequest &request);
 AdminReply serve_upgrade(AdminContext &context);
 
 std::optional<ReloadScope> parse_reload_scope(const std::string &text);
-const char *to_string(ReloadScope scope);
 
 AdminReply text_reply(int status, std::string body);
 

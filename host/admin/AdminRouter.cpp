@@ -1,8 +1,10 @@
 // AdminRouter.cpp — which endpoint answers, which methods it takes, and the
-// token check. /health, /ready and the page itself are open (probes, and the
+// Host/Origin and token checks. /health, /ready and the page itself are open (probes, and the
 // page holds no data); everything that shows or changes state needs the token.
 #include "admin/AdminAuth.h"
 #include "admin/AdminEndpoints.h"
+#include "admin/AdminHttp.h"
+#include "admin/AdminOrigin.h"
 
 #include <array>
 #include <string_view>
@@ -46,7 +48,21 @@ AdminReply text_reply(int status, std::string body) {
     return reply;
 }
 
+// Refuses requests a browser could be tricked into sending: a foreign Host
+// (DNS rebinding) or a state-changing request from another origin.
+std::optional<AdminReply> refuse_foreign(const AdminContext &context, const AdminRequest &request) {
+    if (context.check_host && request.host)
+        if (auto reason = check_host_header(*request.host, context.host_names)) return text_reply(421, *reason + "\n");
+    const bool safe = request.method == "GET" || request.method == "HEAD";
+    if (!safe && request.origin && !(request.host && origin_is_same(*request.origin, *request.host)))
+        return text_reply(403, "cross-origin " + printable_excerpt(request.method, 20) + " refused: Origin '" +
+                                   printable_excerpt(*request.origin, 100) +
+                                   "' is not this admin server; use portico reload, curl or the status page\n");
+    return std::nullopt;
+}
+
 AdminReply route_admin_request(AdminContext &context, const AdminRequest &request) {
+    if (auto refused = refuse_foreign(context, request)) return std::move(*refused);
     const std::string path = request.path.size() > 1 && request.path.ends_with('/')
                                  ? request.path.substr(0, request.path.size() - 1)
                                  : request.path;
@@ -54,7 +70,7 @@ AdminReply route_admin_request(AdminContext &context, const AdminRequest &reques
         if (route.path != path) continue;
         const bool method_ok = request.method == route.method || (route.method == "GET" && request.method == "HEAD");
         if (!method_ok) {
-            AdminReply reply = text_reply(405, std::string(path) + " takes " + std::string(route.method) + "\n");
+            AdminReply reply = text_reply(405, printable_excerpt(path) + " takes " + std::string(route.method) + "\n");
             reply.headers.emplace_back("Allow", route.method == "GET" ? "GET, HEAD" : std::string(route.method));
             return reply;
         }
@@ -68,7 +84,7 @@ AdminReply route_admin_request(AdminContext &context, const AdminRequest &reques
         normalized.path = path;
         return dispatch(context, normalized);
     }
-    return text_reply(404, "no such admin endpoint: " + request.path +
+    return text_reply(404, "no such admin endpoint: " + printable_excerpt(request.path) +
                                " (try /, /health, /ready, /status, /metrics, POST /reload, POST /upgrade)\n");
 }
 

@@ -1,23 +1,22 @@
-// AdminServer.cpp — Poco's HTTPServer around route_admin_request(): parse the
-// URI, call the router, write the reply. A failure inside an endpoint becomes
-// a 500 with the reason, never an exception on Poco's worker thread.
+// AdminServer.cpp — binds admin.listen and runs AdminLoop around
+// route_admin_request(): turns a parsed request into an AdminRequest, routes
+// it, writes the reply. A failure inside an endpoint becomes a 500 with the
+// reason, never an exception on a loop or worker thread.
 #include "admin/AdminServer.h"
 
 #include "admin/AdminAuth.h"
 #include "admin/AdminEndpoints.h"
+#include "admin/AdminHttp.h"
+#include "admin/AdminLoop.h"
 
+#include <Poco/Exception.h>
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 
 #include <stdexcept>
+
+#include <unistd.h>
 
 namespace portico::host {
 namespace {
@@ -26,63 +25,62 @@ Poco::Logger &admin_log() {
     return Poco::Logger::get("portico.admin");
 }
 
-AdminRequest to_admin_request(Poco::Net::HTTPServerRequest &request) {
-    AdminRequest out;
-    out.method = request.getMethod();
-    const Poco::URI uri(request.getURI());
-    out.path = uri.getPath().empty() ? "/" : uri.getPath();
-    for (const auto &[key, value] : uri.getQueryParameters())
-        out.query[key] = value;
-    out.authorization = request.get("Authorization", "");
-    return out;
+// The decoded path of a request target, without a trailing slash; nullopt
+// when the target is not a valid URI.
+std::optional<std::string> route_path(const std::string &target) {
+    try {
+        std::string path = Poco::URI(target).getPath();
+        if (path.empty()) path = "/";
+        if (path.size() > 1 && path.ends_with('/')) path.pop_back();
+        return path;
+    } catch (const Poco::Exception &) {
+        return std::nullopt;
+    }
 }
 
-class AdminRequestHandler : public Poco::Net::HTTPRequestHandler {
-public:
-    explicit AdminRequestHandler(AdminContext &context) : context_(context) {}
+// Probes, the page and every refusal are answered on the loop thread; what
+// reads a snapshot or reloads goes to a worker.
+bool is_quick(const HttpRequestHead &head) {
+    const auto path = route_path(head.target);
+    return !path || (*path != "/status" && *path != "/metrics" && *path != "/reload" && *path != "/upgrade");
+}
 
-    void handleRequest(Poco::Net::HTTPServerRequest &request, Poco::Net::HTTPServerResponse &response) override {
-        AdminReply reply;
-        try {
-            reply = route_admin_request(context_, to_admin_request(request));
-        } catch (const Poco::Exception &e) {
-            reply = text_reply(500, "admin endpoint failed: " + e.displayText() + "\n");
-        } catch (const std::exception &e) {
-            reply = text_reply(500, std::string("admin endpoint failed: ") + e.what() + "\n");
-        }
-        if (reply.status >= 500)
-            admin_log().error("%s %s: %s", request.getMethod(), request.getURI(), reply.body);
-        else if (admin_log().debug())
-            admin_log().debug("%s %s from %s: %d", request.getMethod(), request.getURI(),
-                              request.clientAddress().toString(), reply.status);
-        response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
-        response.setContentType(reply.content_type);
-        response.set("Cache-Control", "no-store");
-        for (const auto &[name, value] : reply.headers)
-            response.set(name, value);
-        response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
-        std::ostream &out = response.send();
-        if (request.getMethod() != "HEAD") out << reply.body;
+AdminReply reply_for(AdminContext &context, const HttpRequestHead &head) {
+    if (head.minor_version >= 1 && !head.header("host") && context.check_host)
+        return text_reply(400, "missing Host header (HTTP/1.1 requires it)\n");
+    AdminRequest request;
+    request.method = head.method;
+    try {
+        const Poco::URI uri(head.target);
+        request.path = uri.getPath().empty() ? "/" : uri.getPath();
+        for (const auto &[key, value] : uri.getQueryParameters())
+            request.query[key] = value;
+    } catch (const Poco::Exception &) {
+        return text_reply(400, "bad request target: not a valid URI\n");
     }
+    request.authorization = head.header("authorization").value_or("");
+    request.host = head.header("host");
+    request.origin = head.header("origin");
+    return route_admin_request(context, request);
+}
 
-private:
-    AdminContext &context_;
-};
-
-class AdminHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
-public:
-    explicit AdminHandlerFactory(AdminContext &context) : context_(context) {}
-    Poco::Net::HTTPRequestHandler *createRequestHandler(const Poco::Net::HTTPServerRequest &) override {
-        // Poco's contract: the server takes ownership of the raw pointer.
-        return new AdminRequestHandler(context_);
+std::string respond(AdminContext &context, const HttpRequestHead &head, const std::string &peer) {
+    AdminReply reply;
+    try {
+        reply = reply_for(context, head);
+    } catch (const Poco::Exception &e) {
+        reply = text_reply(500, "admin endpoint failed: " + e.displayText() + "\n");
+    } catch (const std::exception &e) {
+        reply = text_reply(500, std::string("admin endpoint failed: ") + e.what() + "\n");
     }
-
-private:
-    AdminContext &context_;
-};
-
-bool is_loopback(const std::string &host) {
-    return host == "localhost" || host == "::1" || host.starts_with("127.");
+    if (reply.status >= 500)
+        admin_log().error("%s %s from %s: %s", head.method, printable_excerpt(head.target), peer, reply.body);
+    else if (admin_log().debug())
+        admin_log().debug("%s %s from %s: %d", head.method, printable_excerpt(head.target), peer, reply.status);
+    std::vector<std::pair<std::string, std::string>> headers{
+        {"Content-Type", reply.content_type}, {"Cache-Control", "no-store"}, {"Server", "portico"}};
+    headers.insert(headers.end(), reply.headers.begin(), reply.headers.end());
+    return http_response_bytes(reply.status, headers, reply.body, head.method == "HEAD");
 }
 
 Poco::Net::ServerSocket bind_admin(const AdminConfig &config) {
@@ -94,45 +92,42 @@ Poco::Net::ServerSocket bind_admin(const AdminConfig &config) {
         } else {
             const std::string host = listen.host.empty() ? "127.0.0.1" : listen.host;
             const Poco::Net::SocketAddress address(host, listen.port);
+            // SO_REUSEADDR only (restarts past TIME_WAIT); SO_REUSEPORT would
+            // let a second host share the port and answer half the requests.
             if (listen.is_v6())
                 socket.bind6(address, true, false, true);
             else
-                socket.bind(address, true);
+                socket.bind(address, true, false);
         }
-        socket.listen(64);
+        socket.listen(128);
     } catch (const Poco::Exception &e) {
         throw std::runtime_error("admin: cannot listen on " + listen.to_string() + ": " + e.displayText() + " (" +
-                                 config.listen_pos.to_string() + ")");
+                                 config.listen_pos.to_string() +
+                                 "; is another portico running with this admin.listen?)");
     }
+    socket.setBlocking(false);
     return socket;
 }
 
 } // namespace
 
-AdminServer::AdminServer(Host &host, const AdminConfig &config, std::optional<Poco::Net::ServerSocket> inherited)
+AdminServer::AdminServer(Host &host, const AdminConfig &config, std::optional<Poco::Net::ServerSocket> inherited,
+                         bool owns_file)
     : context_(std::make_unique<AdminContext>(host, effective_admin_token(config))) {
     if (!config.listen) throw std::logic_error("AdminServer needs admin.listen");
-    Poco::Net::ServerSocket socket = inherited ? *inherited : bind_admin(config);
-    socket_ = socket;
+    socket_ = std::make_unique<Poco::Net::ServerSocket>(inherited ? *inherited : bind_admin(config));
+    // AdminLoop accepts until EAGAIN: a passed socket may still block.
+    socket_->setBlocking(false);
     const ListenAddress &listen = *config.listen;
-    address_ = listen.kind == ListenAddress::Kind::unix_path ? listen.to_string() : socket.address().toString();
-    if (context_->token.empty() && listen.kind == ListenAddress::Kind::inet && !is_loopback(listen.host) &&
-        !listen.host.empty())
-        admin_log().warning("admin listens on %s without a token: anyone who can reach it can reload; set "
-                            "admin.token or $%s",
-                            address_, std::string(kAdminTokenEnv));
-
-    auto params = Poco::Net::HTTPServerParams::Ptr(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(4);
-    params->setMaxQueued(32);
-    params->setKeepAlive(true);
-    params->setMaxKeepAliveRequests(100);
-    params->setKeepAliveTimeout(Poco::Timespan(5, 0));
-    params->setTimeout(Poco::Timespan(10, 0));
-    params->setServerName("portico");
-    // Its own pool: never Poco's shared default pool, which plugins' code could also use.
-    pool_ = std::make_unique<Poco::ThreadPool>("admin", 1, 4, 60);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new AdminHandlerFactory(*context_), *pool_, socket, params);
+    if (listen.kind == ListenAddress::Kind::unix_path && owns_file) unix_path_ = listen.path;
+    address_ = listen.kind == ListenAddress::Kind::unix_path ? listen.to_string() : socket_->address().toString();
+    context_->host_names = config.hosts;
+    context_->check_host = listen.kind != ListenAddress::Kind::unix_path;
+    AdminContext &context = *context_;
+    AdminResponder responder{is_quick, [&context](const HttpRequestHead &head, const std::string &peer) {
+                                 return respond(context, head, peer);
+                             }};
+    loop_ = std::make_unique<AdminLoop>(socket_->impl()->sockfd(), std::move(responder));
 }
 
 AdminServer::~AdminServer() {
@@ -140,7 +135,7 @@ AdminServer::~AdminServer() {
 }
 
 void AdminServer::start() {
-    server_->start();
+    loop_->start();
     context_->accepting = true;
     admin_log().information("admin listening on %s%s", address_,
                             std::string(context_->token.empty() ? "" : " (bearer token required)"));
@@ -154,17 +149,15 @@ void AdminServer::stop() {
     if (stopped_) return;
     stopped_ = true;
     context_->accepting = false;
-    // stopAll(true) also aborts keep-alive connections, so no worker outlives us.
-    server_->stopAll(true);
-    server_.reset();
-    pool_->joinAll();
+    loop_->stop();
+    socket_->close();
+    if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
 }
 
 void AdminServer::stop_accepting() {
-    if (stopped_ || !server_) return;
-    // Not stopAll(): that would abort the connection the upgrade request
-    // itself is answered on.
-    server_->stop();
+    context_->accepting = false;
+    unix_path_.clear(); // the successor serves on that file now
+    loop_->stop_accepting();
 }
 
 std::string AdminServer::address() const {

@@ -2,6 +2,7 @@
 // per label set. Names follow Prometheus conventions (base units, _total).
 #include "admin/PrometheusText.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -58,27 +59,114 @@ private:
     std::string out_;
 };
 
+// Labelled by service only: a service's series keep their identity when it
+// goes from serving to retiring (state is on portico_service_info), so rate() works.
 template <class V>
 void per_service(Writer &w, const StatusSnapshot &snap, const std::string &name, const char *type, const char *help,
-                 const std::function<V(const ServiceStatus &)> &value) {
+                 const std::function<V(const ServiceStatus &)> &value,
+                 const std::function<bool(const ServiceStatus &)> &applies = {}) {
     w.family(name, type, help);
     for (const auto &s : snap.services)
-        w.sample(name, {{"service", s.name}, {"state", s.state}}, value(s));
+        if (!applies || applies(s)) w.sample(name, {{"service", s.name}}, value(s));
+}
+
+bool is_udp(const ServiceStatus &s) {
+    return s.protocol == "udp";
+}
+bool is_tcp(const ServiceStatus &s) {
+    return !is_udp(s);
+}
+
+// Every reason that can happen to the service is written, zero or not, so a
+// first refusal is a change of a series rather than a new one.
+void refusals(Writer &w, const StatusSnapshot &snap) {
+    const std::string name = "portico_service_connections_refused_total";
+    w.family(name, "counter", "Connections (UDP: datagrams) turned away, by reason.");
+    for (const auto &s : snap.services)
+        for (std::size_t i = 0; i < s.refused_by.size(); ++i) {
+            const auto reason = static_cast<RefusalReason>(i);
+            const bool possible = is_udp(s) ? reason == RefusalReason::allow_deny || reason == RefusalReason::rate_limit
+                                            : reason != RefusalReason::rate_limit;
+            if (possible)
+                w.sample(name, {{"service", s.name}, {"reason", std::string(kRefusalReasonNames[i])}}, s.refused_by[i]);
+        }
+}
+
+void drops(Writer &w, const StatusSnapshot &snap) {
+    const std::string name = "portico_service_datagrams_dropped_total";
+    w.family(name, "counter", "UDP datagrams let in but never handled, by reason.");
+    for (const auto &s : snap.services)
+        if (is_udp(s))
+            for (std::size_t i = 0; i < s.dropped_by.size(); ++i)
+                w.sample(name, {{"service", s.name}, {"reason", std::string(kDropReasonNames[i])}}, s.dropped_by[i]);
+}
+
+// The standard process_* families, as the Prometheus client libraries name them.
+void process_metrics(Writer &w, const ProcessStats &p) {
+    if (!p.available) return;
+    w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+    w.sample("process_cpu_seconds_total", {}, p.cpu_seconds);
+    w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    w.sample("process_resident_memory_bytes", {}, p.resident_bytes);
+    w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+    w.sample("process_virtual_memory_bytes", {}, p.virtual_bytes);
+    w.family("process_open_fds", "gauge", "Open file descriptors.");
+    w.sample("process_open_fds", {}, p.open_fds);
+    w.family("process_max_fds", "gauge", "The limit of open file descriptors (soft RLIMIT_NOFILE).");
+    w.sample("process_max_fds", {}, p.max_fds);
+    w.family("process_start_time_seconds", "gauge", "When the process started, seconds since the Unix epoch.");
+    w.sample("process_start_time_seconds", {}, p.start_time_seconds);
+    w.family("process_threads", "gauge", "Threads of the process.");
+    w.sample("process_threads", {}, p.threads);
 }
 
 void duration_histogram(Writer &w, const StatusSnapshot &snap) {
     const std::string name = "portico_service_session_duration_seconds";
-    w.family(name, "histogram", "Duration of ended sessions (connections).");
+    w.family(name, "histogram", "Duration of ended sessions (connections); UDP: of each datagram's handling.");
     for (const auto &s : snap.services) {
         uint64_t cumulative = 0;
         for (std::size_t i = 0; i < DurationHistogram::kBuckets; ++i) {
             cumulative += s.durations.buckets[i];
             const double le = i < DurationHistogram::kBounds.size() ? DurationHistogram::kBounds[i] : INFINITY;
-            w.sample(name + "_bucket", {{"service", s.name}, {"state", s.state}, {"le", number(le)}}, cumulative);
+            w.sample(name + "_bucket", {{"service", s.name}, {"le", number(le)}}, cumulative);
         }
-        w.sample(name + "_sum", {{"service", s.name}, {"state", s.state}}, s.durations.sum_seconds);
-        w.sample(name + "_count", {{"service", s.name}, {"state", s.state}}, s.durations.count);
+        w.sample(name + "_sum", {{"service", s.name}}, s.durations.sum_seconds);
+        w.sample(name + "_count", {{"service", s.name}}, s.durations.count);
     }
+}
+
+// One entry per service name: a config reload that replaces a service leaves
+// the old instance retiring next to the new one, and their counts add up
+// under the one series {service="name"}.
+std::vector<ServiceStatus> merge_by_name(const std::vector<ServiceStatus> &services) {
+    std::vector<ServiceStatus> out;
+    for (const ServiceStatus &s : services) {
+        const auto same =
+            std::find_if(out.begin(), out.end(), [&](const ServiceStatus &o) { return o.name == s.name; });
+        if (same == out.end()) {
+            out.push_back(s);
+            continue;
+        }
+        ServiceStatus &m = *same;
+        m.accepted += s.accepted;
+        m.datagrams += s.datagrams;
+        m.active += s.active;
+        m.refused += s.refused;
+        for (std::size_t i = 0; i < m.refused_by.size(); ++i)
+            m.refused_by[i] += s.refused_by[i];
+        m.dropped += s.dropped;
+        for (std::size_t i = 0; i < m.dropped_by.size(); ++i)
+            m.dropped_by[i] += s.dropped_by[i];
+        m.handler_errors += s.handler_errors;
+        m.timeouts += s.timeouts;
+        m.bytes_in += s.bytes_in;
+        m.bytes_out += s.bytes_out;
+        for (std::size_t i = 0; i < m.durations.buckets.size(); ++i)
+            m.durations.buckets[i] += s.durations.buckets[i];
+        m.durations.count += s.durations.count;
+        m.durations.sum_seconds += s.durations.sum_seconds;
+    }
+    return out;
 }
 
 } // namespace
@@ -99,6 +187,8 @@ std::string prometheus_label_value(const std::string &value) {
 }
 
 std::string prometheus_text(const StatusSnapshot &snap) {
+    StatusSnapshot merged = snap;
+    merged.services = merge_by_name(snap.services);
     Writer w;
     w.family("portico_build_info", "gauge", "Always 1; the version is a label.");
     w.sample("portico_build_info", {{"version", snap.portico_version}}, uint64_t{1});
@@ -106,8 +196,9 @@ std::string prometheus_text(const StatusSnapshot &snap) {
     w.sample("portico_start_time_seconds", {}, unix_seconds(snap.started_at));
     w.family("portico_ready", "gauge", "1 when every service is bound and the host is not stopping.");
     w.sample("portico_ready", {}, uint64_t{snap.ready ? 1u : 0u});
+    process_metrics(w, snap.process);
 
-    w.family("portico_service_info", "gauge", "Always 1; what each service is bound to.");
+    w.family("portico_service_info", "gauge", "Always 1; what each service is bound to and its state.");
     for (const auto &s : snap.services)
         w.sample("portico_service_info",
                  {{"service", s.name},
@@ -119,24 +210,27 @@ std::string prometheus_text(const StatusSnapshot &snap) {
                   {"plugin_version", s.plugin_version},
                   {"generation", std::to_string(s.generation)}},
                  uint64_t{1});
-    per_service<uint64_t>(w, snap, "portico_service_connections_total", "counter", "Connections handed to a handler.",
-                          [](const auto &s) { return s.accepted; });
-    per_service<int64_t>(w, snap, "portico_service_connections_active", "gauge", "Sessions open now.",
-                         [](const auto &s) { return s.active; });
-    per_service<uint64_t>(w, snap, "portico_service_connections_refused_total", "counter",
-                          "Connections turned away by limits.", [](const auto &s) { return s.refused; });
-    per_service<uint64_t>(w, snap, "portico_service_handler_errors_total", "counter", "Sessions whose handler failed.",
-                          [](const auto &s) { return s.handler_errors; });
-    per_service<uint64_t>(w, snap, "portico_service_timeouts_total", "counter",
+    per_service<uint64_t>(
+        w, merged, "portico_service_connections_total", "counter", "TCP connections handed to a handler.",
+        [](const auto &s) { return s.accepted; }, is_tcp);
+    per_service<uint64_t>(
+        w, merged, "portico_service_datagrams_total", "counter", "UDP datagrams handed to a handler.",
+        [](const auto &s) { return s.datagrams; }, is_udp);
+    per_service<int64_t>(w, merged, "portico_service_connections_active", "gauge",
+                         "Sessions open now (UDP: datagrams being handled).", [](const auto &s) { return s.active; });
+    refusals(w, merged);
+    drops(w, merged);
+    per_service<uint64_t>(w, merged, "portico_service_handler_errors_total", "counter",
+                          "Sessions whose handler failed.", [](const auto &s) { return s.handler_errors; });
+    per_service<uint64_t>(w, merged, "portico_service_timeouts_total", "counter",
                           "Sessions that ended on an idle, read or write timeout.",
                           [](const auto &s) { return s.timeouts; });
-    per_service<uint64_t>(w, snap, "portico_service_received_bytes_total", "counter",
-                          "Bytes read from peers (counted when a session ends).",
-                          [](const auto &s) { return s.bytes_in; });
-    per_service<uint64_t>(w, snap, "portico_service_sent_bytes_total", "counter",
-                          "Bytes written to peers (counted when a session ends).",
+    per_service<uint64_t>(w, merged, "portico_service_received_bytes_total", "counter",
+                          "Bytes read from peers, counted as they arrive.", [](const auto &s) { return s.bytes_in; });
+    per_service<uint64_t>(w, merged, "portico_service_sent_bytes_total", "counter",
+                          "Bytes written to peers, counted as they are sent.",
                           [](const auto &s) { return s.bytes_out; });
-    duration_histogram(w, snap);
+    duration_histogram(w, merged);
 
     w.family("portico_plugin_info", "gauge", "Always 1; the current version of each plugin.");
     for (const auto &p : snap.plugins)

@@ -2,6 +2,7 @@
 // runs the reload on this admin thread and answers with what changed or why
 // nothing did; 200 when it went through, 422 when something was refused.
 #include "admin/AdminEndpoints.h"
+#include "admin/AdminHttp.h"
 #include "admin/StatusJson.h"
 #include "app/Host.h"
 
@@ -14,23 +15,13 @@ std::optional<ReloadScope> parse_reload_scope(const std::string &text) {
     return std::nullopt;
 }
 
-const char *to_string(ReloadScope scope) {
-    switch (scope) {
-    case ReloadScope::plugins:
-        return "plugins";
-    case ReloadScope::config:
-        return "config";
-    case ReloadScope::all:
-        return "all";
-    }
-    return "all";
-}
-
 AdminReply serve_reload(AdminContext &context, const AdminRequest &request) {
     const auto found = request.query.find("scope");
     const std::string text = found == request.query.end() ? std::string() : found->second;
     const auto scope = parse_reload_scope(text);
-    if (!scope) return text_reply(400, "unknown reload scope '" + text + "': use plugins, config or all\n");
+    if (!scope)
+        return text_reply(400,
+                          "unknown reload scope '" + printable_excerpt(text, 40) + "': use plugins, config or all\n");
 
     const ReloadReport report = context.host.reload(*scope, "admin");
     ReloadRecord record;

@@ -12,11 +12,14 @@ namespace {
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
-Object::Ptr ordered() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
+Object::Ptr ordered() {
+    return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+}
 
 Array::Ptr strings(const std::vector<std::string> &items) {
     Array::Ptr array = new Array;
-    for (const auto &item : items) array->add(item);
+    for (const auto &item : items)
+        array->add(item);
     return array;
 }
 
@@ -36,7 +39,21 @@ Object::Ptr service_json(const ServiceStatus &s) {
     conns->set("active", s.active);
     conns->set("total", s.accepted);
     conns->set("refused", s.refused);
+    Object::Ptr refused_by = ordered();
+    for (std::size_t i = 0; i < s.refused_by.size(); ++i)
+        if (s.refused_by[i] > 0) refused_by->set(std::string(kRefusalReasonNames[i]), s.refused_by[i]);
+    conns->set("refused_by", refused_by);
     o->set("connections", conns);
+    if (s.protocol == "udp") {
+        Object::Ptr datagrams = ordered();
+        datagrams->set("handled", s.datagrams);
+        datagrams->set("dropped", s.dropped);
+        Object::Ptr dropped_by = ordered();
+        for (std::size_t i = 0; i < s.dropped_by.size(); ++i)
+            dropped_by->set(std::string(kDropReasonNames[i]), s.dropped_by[i]);
+        datagrams->set("dropped_by", dropped_by);
+        o->set("datagrams", datagrams);
+    }
     o->set("handler_errors", s.handler_errors);
     o->set("timeouts", s.timeouts);
     o->set("bytes_in", s.bytes_in);
@@ -100,18 +117,30 @@ std::string status_json(const StatusSnapshot &snap) {
     host->set("now", iso_time(snap.now));
     host->set("uptime_seconds", std::chrono::duration<double>(snap.now - snap.started_at).count());
     host->set("ready", snap.ready);
+    if (snap.process.available) {
+        Object::Ptr process = ordered();
+        process->set("cpu_seconds", snap.process.cpu_seconds);
+        process->set("resident_memory_bytes", snap.process.resident_bytes);
+        process->set("open_fds", snap.process.open_fds);
+        process->set("max_fds", snap.process.max_fds);
+        process->set("threads", snap.process.threads);
+        host->set("process", process);
+    }
     root->set("host", host);
 
     Array::Ptr services = new Array;
-    for (const auto &s : snap.services) services->add(service_json(s));
+    for (const auto &s : snap.services)
+        services->add(service_json(s));
     root->set("services", services);
 
     Array::Ptr plugins = new Array;
-    for (const auto &p : snap.plugins) plugins->add(plugin_json(p));
+    for (const auto &p : snap.plugins)
+        plugins->add(plugin_json(p));
     root->set("plugins", plugins);
 
     Array::Ptr draining = new Array;
-    for (const auto &d : snap.draining) draining->add(draining_json(d));
+    for (const auto &d : snap.draining)
+        draining->add(draining_json(d));
     root->set("draining", draining);
 
     Object::Ptr registry = ordered();
@@ -129,12 +158,15 @@ std::string status_json(const StatusSnapshot &snap) {
     reloads->set("failed", snap.reloads_failed);
     Array::Ptr history = new Array;
     // Newest first: what an operator looks for.
-    for (auto it = snap.reloads.rbegin(); it != snap.reloads.rend(); ++it) history->add(reload_object(*it));
+    for (auto it = snap.reloads.rbegin(); it != snap.reloads.rend(); ++it)
+        history->add(reload_object(*it));
     reloads->set("history", history);
     root->set("reloads", reloads);
     return to_text(root);
 }
 
-std::string reload_json(const ReloadRecord &record) { return to_text(reload_object(record)); }
+std::string reload_json(const ReloadRecord &record) {
+    return to_text(reload_object(record));
+}
 
 } // namespace portico::host

@@ -21,8 +21,8 @@ ServiceStatus status_of(Service &service, const std::string &state) {
     s.name = cfg.name;
     s.state = state;
     s.address = service.bound_address();
-    s.protocol = cfg.protocol == Protocol::udp ? "udp" : "tcp";
-    s.mode = mode_name(cfg.mode);
+    s.protocol = to_string(cfg.protocol);
+    s.mode = to_string(cfg.mode);
     s.handler = cfg.plugin + "." + cfg.handler;
     s.access_log = cfg.access_log;
     if (const auto binding = service.binding()) {
@@ -32,8 +32,14 @@ ServiceStatus status_of(Service &service, const std::string &state) {
     }
     const ServiceCounters &c = service.counters();
     s.accepted = c.accepted.load();
+    s.datagrams = c.datagrams.load();
     s.active = c.active.load();
     s.refused = c.refused.load();
+    for (std::size_t i = 0; i < s.refused_by.size(); ++i)
+        s.refused_by[i] = c.refused_by[i].load();
+    s.dropped = c.dropped.load();
+    for (std::size_t i = 0; i < s.dropped_by.size(); ++i)
+        s.dropped_by[i] = c.dropped_by[i].load();
     s.handler_errors = c.handler_errors.load();
     s.timeouts = c.timeouts.load();
     s.bytes_in = c.bytes_in.load();
@@ -73,6 +79,7 @@ StatusSnapshot take_snapshot(const Host &host, const ReloadHistory &history,
     snap.started_at = started_at;
     snap.now = std::chrono::system_clock::now();
     snap.ready = accepting && services_ready(host);
+    snap.process = read_process_stats();
 
     std::map<uint64_t, uint64_t> sessions_by_generation;
     const auto count_sessions = [&](Service &service) {

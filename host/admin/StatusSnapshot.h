@@ -4,10 +4,13 @@
 // without a host.
 #pragma once
 
+#include "admin/ProcessStats.h"
 #include "app/ReloadHistory.h"
 #include "plugin/PluginRegistry.h"
 #include "service/DurationHistogram.h"
+#include "service/ServiceCounters.h"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -28,9 +31,13 @@ struct ServiceStatus {
     std::string plugin_version;
     uint64_t generation = 0;
     bool access_log = false;
-    uint64_t accepted = 0;
+    uint64_t accepted = 0;  // TCP connections
+    uint64_t datagrams = 0; // UDP datagrams handled
     int64_t active = 0;
     uint64_t refused = 0;
+    std::array<uint64_t, static_cast<std::size_t>(RefusalReason::count_)> refused_by{};
+    uint64_t dropped = 0;
+    std::array<uint64_t, static_cast<std::size_t>(DropReason::count_)> dropped_by{};
     uint64_t handler_errors = 0;
     uint64_t timeouts = 0;
     uint64_t bytes_in = 0;
@@ -63,6 +70,7 @@ struct StatusSnapshot {
     std::chrono::system_clock::time_point started_at;
     std::chrono::system_clock::time_point now;
     bool ready = false;
+    ProcessStats process;
     std::vector<ServiceStatus> services;
     std::vector<PluginStatus> plugins;
     std::vector<DrainingStatus> draining;

@@ -9,7 +9,6 @@
 #include "net/HostApi.h"
 #include "net/TlsContext.h"
 #include "service/HandlerBinding.h"
-#include "service/ProcessService.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -45,9 +44,8 @@ std::vector<std::string> tls_problems(const Config &config, Poco::Logger &log) {
         if (!svc.tls) continue;
         try {
             const auto context = TlsContext::load(*svc.tls);
-            if (context->expired())
-                log.warning("service '%s': certificate %s (%s) expired on %s; clients will refuse it", svc.name,
-                            svc.tls->cert.string(), context->subject(), context->expires_text());
+            if (const std::string expired = context->expiry_warning(svc.name, svc.tls->cert); !expired.empty())
+                log.warning(expired);
         } catch (const TlsError &e) {
             const SourcePos &pos = e.key() == "key"  ? svc.tls->key_pos
                                    : e.key() == "ca" ? svc.tls->ca_pos
@@ -59,7 +57,37 @@ std::vector<std::string> tls_problems(const Config &config, Poco::Logger &log) {
     return problems;
 }
 
+// After `user:` drops root, every reload re-reads the TLS files as that
+// user: one only root can read would fail then, long after start. Said now.
+void warn_unreadable_after_drop(const Config &config, Poco::Logger &log) {
+    if (config.user.empty()) return;
+    for (const ServiceConfig &svc : config.services) {
+        if (!svc.tls) continue;
+        for (const auto &[key, file] : {std::pair<const char *, const std::filesystem::path *>{"cert", &svc.tls->cert},
+                                        {"key", &svc.tls->key},
+                                        {"ca", &svc.tls->ca}}) {
+            if (file->empty()) continue;
+            if (const std::string why = unreadable_by(config.user, *file); !why.empty())
+                log.warning("service '%s': tls.%s: %s; after dropping to user '%s' a reload cannot re-read it and "
+                            "keeps the old certificate: make it readable by that user or its group",
+                            svc.name, std::string(key), why, config.user);
+        }
+    }
+}
+
 } // namespace
+
+const char *to_string(ReloadScope scope) {
+    switch (scope) {
+    case ReloadScope::plugins:
+        return "plugins";
+    case ReloadScope::config:
+        return "config";
+    case ReloadScope::all:
+        return "all";
+    }
+    return "all";
+}
 
 Host::Host(Config config)
     : log_(Poco::Logger::get("portico.host")), config_(std::move(config)),
@@ -109,6 +137,8 @@ void Host::load() {
         problems.push_back(std::move(problem));
     if (std::string missing = check_user_exists(config_.user); !missing.empty())
         problems.push_back(config_.file.string() + ": " + missing);
+    else
+        warn_unreadable_after_drop(config_, log_);
     if (!problems.empty()) throw StartupError(join(problems, "\n"));
 }
 
@@ -119,6 +149,7 @@ std::vector<std::string> Host::handler_problems(const Config &config) const {
         loaded.push_back(version->plugin_name());
     for (std::size_t i = 0; i < config.services.size(); ++i) {
         const ServiceConfig &svc = config.services[i];
+        if (svc.handler_pos.line <= 0) continue; // missing or malformed: the config check reported it
         const std::string where = svc.handler_pos.to_string() + ": " + service_key(i) + ".handler: ";
         const std::string full = svc.plugin + "." + svc.handler;
         const auto version = registry_->current(svc.plugin);
@@ -158,7 +189,11 @@ std::shared_ptr<Service> Host::make_bound_service(const ServiceConfig &svc, cons
 void Host::adopt_passed_socket(Service &service, const ServiceConfig &svc, InheritedSockets &sockets) {
     const auto fd = sockets.claim(svc.name, svc.listen, svc.protocol == Protocol::tcp, svc.listen_pos.to_string());
     if (!fd) return;
-    adopt_inherited_socket(service, *fd);
+    // Poco's socket kinds tell a stream listener from a datagram socket.
+    if (svc.protocol == Protocol::udp)
+        service.adopt_listener(datagram_socket_from_fd(*fd), Service::ListenerOwner::another_process);
+    else
+        service.adopt_listener(server_socket_from_fd(*fd), Service::ListenerOwner::another_process);
     inherited_.insert(svc.name);
 }
 
@@ -309,7 +344,7 @@ ReloadReport Host::upgrade(std::string_view trigger) {
         } else {
             std::vector<PassedSocket> sockets;
             for (const auto &service : services())
-                if (const int fd = listening_fd(*service); fd >= 0) sockets.push_back({service->name(), fd});
+                if (const int fd = service->listener_fd(); fd >= 0) sockets.push_back({service->name(), fd});
             for (const HandoverSocket &extra : handover_sockets_)
                 sockets.push_back({extra.name, extra.fd});
             log_.information("upgrade: starting %s with %z listening socket(s)", upgrade_binary_.string(),
@@ -327,9 +362,11 @@ ReloadReport Host::upgrade(std::string_view trigger) {
             } else {
                 stopping_ = true; // no reload may change what the successor now serves
                 handed_over_ = true;
+                // First: the successor's own notifications count from now on.
+                notify_.main_pid(outcome.pid, "handed over to pid " + std::to_string(outcome.pid));
                 for (const auto &service : services()) {
                     service->handle()->stopping = true;
-                    keep_socket_open(*service);
+                    service->keep_listener_open();
                     service->stop_accepting();
                 }
                 for (const HandoverSocket &extra : handover_sockets_)
@@ -340,7 +377,6 @@ ReloadReport Host::upgrade(std::string_view trigger) {
                                          " stopped accepting, drains its sessions for up to shutdown_timeout and "
                                          "exits");
                 log_.information(report.changes.back());
-                notify_.main_pid(outcome.pid, "handed over to pid " + std::to_string(outcome.pid));
             }
         }
     }
@@ -360,7 +396,7 @@ ReloadReport Host::reload(ReloadScope scope, std::string_view trigger) {
     notify_.ready(status_line());
     ReloadRecord record;
     record.at = std::chrono::system_clock::now();
-    record.scope = scope == ReloadScope::plugins ? "plugins" : scope == ReloadScope::config ? "config" : "all";
+    record.scope = to_string(scope);
     record.trigger = std::string(trigger);
     record.changes = report.changes;
     record.errors = report.errors;
@@ -387,7 +423,7 @@ bool Host::shutdown() {
     for (const auto &service : handed_over_ ? std::vector<std::shared_ptr<Service>>{} : services) {
         service->handle()->stopping = true;
         // systemd's socket outlives this process: it queues connections for the next start.
-        if (inherited(service->name())) keep_socket_open(*service);
+        if (inherited(service->name())) service->keep_listener_open();
         service->stop_accepting();
     }
     const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;

@@ -31,6 +31,8 @@ namespace portico::host {
 class SignalWaiter;
 
 enum class ReloadScope { plugins, config, all };
+// "plugins", "config", "all": as the admin API and `portico reload` spell it.
+const char *to_string(ReloadScope scope);
 
 // How long an upgrade waits for the new process to report ready.
 inline constexpr std::chrono::seconds kUpgradeReadyTimeout{30};
@@ -74,15 +76,13 @@ public:
     // closes them. Returns false if some session would not end.
     bool shutdown();
 
-    // Loads plugin files that changed since they were loaded; services bound
-    // to a replaced plugin get the new version for new connections. Safe to
-    // call from any thread (signal loop, file watcher, admin server).
-    ReloadReport reload_plugins();
-    // Re-reads the YAML file; if valid, applies the difference (services
+    // What SIGHUP, the admin API and `portico reload` ask for; safe to call
+    // from any thread (signal loop, file watcher, admin server). Plugins:
+    // loads plugin files that changed since they were loaded; services bound
+    // to a replaced plugin get the new version for new connections. Config:
+    // re-reads the YAML file; if valid, applies the difference (services
     // added, removed, changed); if not, keeps running the old config and
     // reports the errors with file:line:column.
-    ReloadReport reload_config();
-    // What SIGHUP, the admin API and `portico reload` ask for.
     ReloadReport reload(ReloadScope scope);
     // reload(scope), recorded in reload_history() with what asked for it
     // ("admin", "SIGHUP", "watcher").
@@ -136,9 +136,10 @@ private:
     // plugins.drain_timeout, then are closed; then it is destroyed.
     void retire(std::shared_ptr<Service> old);
     void check_retired(std::shared_ptr<Service> old, std::chrono::steady_clock::time_point deadline);
-    // After drain_timeout, closes the sessions of `service` still running on
-    // a plugin version older than the current one.
-    void schedule_drain(const std::shared_ptr<Service> &service);
+    // drain_timeout after `replaced` (when a plugin reload replaced the
+    // binding of `service`), closes its sessions still running on a version
+    // replaced then or earlier.
+    void schedule_drain(const std::shared_ptr<Service> &service, std::chrono::steady_clock::time_point replaced);
     void start_watcher();
     // Services started on a passed socket keep it: a replacement with the
     // same address takes it over whatever its options, and stopping leaves

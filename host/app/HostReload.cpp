@@ -8,7 +8,6 @@
 #include "config/ConfigLoader.h"
 #include "plugin/PluginLoader.h"
 #include "service/HandlerBinding.h"
-#include "service/ProcessService.h"
 #include "service/StreamService.h"
 
 #include <algorithm>
@@ -27,6 +26,18 @@ std::string sha256_of_file(const std::filesystem::path &file) {
     return sha256_hex(bytes.data(), bytes.size());
 }
 
+// An expired certificate is a warning however it was loaded: at start
+// (Host.cpp), by a certificate reload, or with a service a reload started.
+void warn_if_expired(const Service &service, Poco::Logger &log) {
+    const auto *tcp = dynamic_cast<const StreamService *>(&service);
+    if (tcp == nullptr || !service.config().tls) return;
+    const auto context = tcp->tls_context();
+    if (!context) return;
+    if (const std::string expired = context->expiry_warning(service.name(), service.config().tls->cert);
+        !expired.empty())
+        log.warning(expired);
+}
+
 // Certificate files change on disk while the YAML stays the same: every
 // config reload re-reads them and swaps a service's TLS context when their
 // content changed. A file that cannot be used leaves the old context serving.
@@ -39,6 +50,7 @@ void reload_certificates(const std::vector<std::shared_ptr<Service>> &services, 
             if (std::string change = tcp->reload_tls(); !change.empty()) {
                 log.information(change);
                 report.changes.push_back(std::move(change));
+                warn_if_expired(*service, log);
             }
         } catch (const std::exception &e) {
             report.errors.push_back("service '" + service->name() + "': tls: " + e.what() +
@@ -74,13 +86,6 @@ ReloadReport Host::reload(ReloadScope scope) {
     return report;
 }
 
-ReloadReport Host::reload_plugins() {
-    return reload(ReloadScope::plugins);
-}
-ReloadReport Host::reload_config() {
-    return reload(ReloadScope::config);
-}
-
 PluginRegistry::Vetter Host::vetter_for_bound_handlers() const {
     return [services = services()](const PluginVersion &candidate) -> std::optional<std::string> {
         for (const auto &service : services) {
@@ -103,12 +108,13 @@ void Host::rebind_services(const std::shared_ptr<PluginVersion> &version, Reload
         if (svc.plugin != version->plugin_name()) continue;
         try {
             const auto previous = service->binding();
-            service->set_binding(HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
+            const auto replaced =
+                service->set_binding(HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
             report.changes.push_back("service '" + svc.name + "' now uses " + version->plugin_name() + " " +
                                      version->plugin_version() + " (generation " +
                                      std::to_string(version->generation()) + ")");
             log_.information(report.changes.back());
-            schedule_drain(service);
+            schedule_drain(service, replaced);
         } catch (const std::exception &e) {
             report.errors.push_back("service '" + svc.name + "' keeps its previous plugin version: " + e.what());
             log_.error(report.errors.back());
@@ -116,13 +122,15 @@ void Host::rebind_services(const std::shared_ptr<PluginVersion> &version, Reload
     }
 }
 
-void Host::schedule_drain(const std::shared_ptr<Service> &service) {
+void Host::schedule_drain(const std::shared_ptr<Service> &service, std::chrono::steady_clock::time_point replaced) {
     const auto drain = config_.plugins.drain_timeout;
     std::weak_ptr<Service> weak = service;
-    timer_.schedule(task([this, weak, drain] {
+    timer_.schedule(task([this, weak, drain, replaced] {
                         const auto service = weak.lock();
                         if (!service) return;
-                        const std::size_t closed = service->close_stale_sessions();
+                        // Only what this reload (or an earlier one) replaced: a
+                        // version replaced since has its own timer.
+                        const std::size_t closed = service->close_sessions_replaced_by(replaced);
                         if (closed > 0)
                             log_.warning("service '%s': closed %z session(s) still on an old plugin version after "
                                          "drain_timeout (%s)",
@@ -220,7 +228,7 @@ ReloadReport Host::reload_config_locked() {
         }
     }
     for (const std::string &name : diff.removed) {
-        if (inherited(name)) keep_socket_open(*current[name]);
+        if (inherited(name)) current[name]->keep_listener_open();
         inherited_.erase(name);
         retire(current[name]);
         report.changes.push_back("service '" + name + "' removed; its open connections drain");
@@ -260,6 +268,8 @@ ReloadReport Host::reload_config_locked() {
     if (report.changes.empty()) report.changes.push_back("config unchanged");
     for (const auto &change : report.changes)
         log_.information(change);
+    for (const auto &[name, service] : started)
+        warn_if_expired(*service, log_);
     for (const auto &error : report.errors)
         log_.error(error);
     return report;
@@ -270,14 +280,14 @@ std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const
     const bool same_options = old->config().reuse_port == svc.reuse_port &&
                               old->config().reuse_address == svc.reuse_address && old->config().backlog == svc.backlog;
     // A passed socket cannot be bound again: its options are its owner's.
-    const bool same_socket =
-        can_share_listener(*old, *fresh) && old->config().listen == svc.listen && (same_options || inherited(svc.name));
+    const bool same_socket = old->can_hand_over_listener_to(*fresh) && old->config().listen == svc.listen &&
+                             (same_options || inherited(svc.name));
     if (!same_socket && inherited(svc.name)) {
-        keep_socket_open(*old); // systemd's socket: the old service leaves it open
+        old->keep_listener_open(); // systemd's socket: the old service leaves it open
         inherited_.erase(svc.name);
     }
     if (same_socket) {
-        share_listener(*old, *fresh);
+        old->hand_over_listener(*fresh);
         fresh->start();
         retire(old); // stops the old accept loop once its queue is empty; the socket stays open
         return fresh;

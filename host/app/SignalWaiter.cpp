@@ -1,4 +1,5 @@
-// SignalWaiter.cpp
+// SignalWaiter.cpp — sigtimedwait on the blocked set; sigpending to peek
+// during start-up.
 #include "app/SignalWaiter.h"
 
 #include <cerrno>
@@ -28,6 +29,15 @@ std::optional<HostSignal> SignalWaiter::wait(std::chrono::milliseconds timeout) 
         if (errno == EINTR) continue;
         return std::nullopt; // EAGAIN: timed out
     }
+}
+
+bool SignalWaiter::stop_pending() const {
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (sigpending(&pending) != 0) return false;
+    for (const int sig : {SIGINT, SIGTERM, SIGQUIT})
+        if (sigismember(&pending, sig) == 1) return true;
+    return false;
 }
 
 } // namespace portico::host

@@ -18,6 +18,9 @@ public:
     SignalWaiter();
     // Waits for the next signal, or returns nullopt after `timeout`.
     std::optional<HostSignal> wait(std::chrono::milliseconds timeout) const;
+    // Whether SIGINT, SIGTERM or SIGQUIT is pending, without taking it: the
+    // start-up steps ask between themselves, before wait() runs.
+    bool stop_pending() const;
 
 private:
     sigset_t set_;

@@ -1,7 +1,7 @@
 // Worker.cpp — the child side of `mode: process`: parse the config text the
 // master handed over, load the one plugin version it named through a
 // registry of our own (shadow copy, checks, unload as usual), and serve the
-// inherited listening socket with an ordinary TcpService.
+// inherited listening socket with an ordinary ThreadsService.
 #include "app/Worker.h"
 
 #include "app/Logging.h"
@@ -10,7 +10,7 @@
 #include "net/HostApi.h"
 #include "plugin/PluginRegistry.h"
 #include "service/HandlerBinding.h"
-#include "service/TcpService.h"
+#include "service/ThreadsService.h"
 #include "service/WorkerSpawn.h"
 
 #include <Poco/Logger.h>
@@ -106,7 +106,7 @@ void wait_for_stop(const SignalWaiter &signals, pid_t master) {
 // Sessions end on their own; the master sends SIGKILL at its deadline
 // (shutdown_timeout, drain_timeout). Only an orphaned worker bounds its own
 // wait, by shutdown_timeout. False if some session would not end.
-bool drain(TcpService &service, pid_t master, Millis orphan_grace) {
+bool drain(ThreadsService &service, pid_t master, Millis orphan_grace) {
     const auto started = Clock::now();
     while (!service.wait_sessions(Clock::now() + std::chrono::milliseconds(200))) {
         if (::getppid() == master || Clock::now() - started < orphan_grace) continue;
@@ -138,8 +138,8 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     // now would hand new connections to the old version.
     if (signals.wait(std::chrono::milliseconds(0)) == HostSignal::stop) return exit_ok;
     {
-        TcpService service(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
-        service.adopt_listener(InheritedServerSocket(kWorkerListenFd));
+        ThreadsService service(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
+        service.adopt_listener(InheritedServerSocket(kWorkerListenFd), Service::ListenerOwner::another_process);
         service.start();
         log.information("worker %d of service '%s' serving (plugin %s %s)", static_cast<int>(::getpid()), svc.name,
                         svc.plugin, loaded.version->plugin_version());

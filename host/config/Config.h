@@ -29,8 +29,9 @@ struct SourcePos {
 enum class Protocol { tcp, udp };
 enum class ServiceMode { threads, single, process, events };
 
-// The YAML spelling of a mode ("threads", "events", ...).
-const char *mode_name(ServiceMode mode);
+// The YAML spellings ("tcp", "udp"; "threads", "events", ...).
+const char *to_string(Protocol protocol);
+const char *to_string(ServiceMode mode);
 
 struct ThreadsConfig {
     int min = 2;
@@ -59,7 +60,7 @@ enum class TlsVerify { none, optional, required };
 
 // A TCP service's `tls:` map. Paths are absolute (resolved against the config
 // file's folder). The files' contents are not part of the config: a reload
-// re-reads them (TcpService::reload_tls) even when this compares equal.
+// re-reads them (StreamService::reload_tls) even when this compares equal.
 struct TlsConfig {
     std::filesystem::path cert;
     std::filesystem::path key;
@@ -134,6 +135,7 @@ struct PluginsConfig {
 struct AdminConfig {
     std::optional<ListenAddress> listen; // absent: no admin server
     std::string token;                   // empty: no auth
+    std::vector<std::string> hosts;      // names a request's Host may carry besides IPs and localhost
     SourcePos listen_pos;                // of the `listen:` value
     bool operator==(const AdminConfig &) const = default;
 };

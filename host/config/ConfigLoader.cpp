@@ -3,16 +3,22 @@
 // To add a key, add a row to the table of the map it belongs in.
 #include "config/ConfigLoader.h"
 
+#include "config/BoundedFile.h"
 #include "config/ByteSize.h"
 #include "config/ConfigReader.h"
+#include "config/Suggest.h"
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <system_error>
+#include <utility>
+
+#include <yaml-cpp/depthguard.h>
 
 namespace portico::host {
 namespace {
@@ -241,6 +247,14 @@ void read_busy_message(ConfigReader &r, const YamlValue &v, ServiceConfig &out) 
         r.report(v, "busy_message is longer than 1024 bytes; keep it to one short line");
         return;
     }
+    // A trailing newline is the line's end; one inside would send several lines.
+    const std::string_view body = std::string_view(*text).substr(0, text->ends_with("\r\n") ? text->size() - 2
+                                                                    : text->ends_with('\n') ? text->size() - 1
+                                                                                            : text->size());
+    if (body.find_first_of("\r\n") != std::string_view::npos) {
+        r.report(v, "busy_message must be one line, without CR or LF inside (the host adds \\r\\n)");
+        return;
+    }
     out.busy_message = *text;
     if (!out.busy_message.empty() && out.busy_message.back() != '\n') out.busy_message += "\r\n";
 }
@@ -423,7 +437,7 @@ void read_tls(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     out.tls = std::move(tls);
 }
 
-// TLS is terminated by TcpService; elsewhere `tls:` would be silently plain.
+// TLS is terminated by the stream services (StreamService); elsewhere `tls:` would be silently plain.
 void check_tls_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
     const auto at = r.lookup(item, "tls");
     if (!at) return;
@@ -502,17 +516,58 @@ void read_admin_listen(ConfigReader &r, const YamlValue &v, AdminConfig &out) {
     }
 }
 
+// Host names, so a request for http://portico.internal:9900/ is accepted
+// while a rebound attacker's name is not.
+void read_admin_hosts(ConfigReader &r, const YamlValue &v, AdminConfig &out) {
+    const auto items = r.sequence(v, "a list of host names this admin server is reached by, like [portico.internal]");
+    if (!items) return;
+    for (const YamlValue &item : *items) {
+        const auto name = r.text(item, "a host name like portico.internal");
+        if (!name) continue;
+        if (name->empty() || name->find_first_of(":/ []") != std::string::npos)
+            r.report(item, "expected a host name without port or scheme, like portico.internal, got '" + *name + "'");
+        else
+            out.hosts.push_back(*name);
+    }
+}
+
 const Schema<AdminConfig> &admin_schema() {
     static const Schema<AdminConfig> schema{
         {"listen", read_admin_listen},
         {"token", set_text(&AdminConfig::token)},
+        {"hosts", read_admin_hosts},
     };
     return schema;
 }
 
+// The short names other tools use (info, warn, …) are accepted too, in any
+// case, and stored as Poco's name.
+void read_log_level(ConfigReader &r, const YamlValue &v, LoggingConfig &out) {
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> aliases{
+        {{"info", "information"}, {"warn", "warning"}, {"err", "error"}, {"crit", "critical"}}};
+    static constexpr std::array<std::string_view, 12> accepted{"trace",  "debug",    "information", "info",
+                                                               "notice", "warning",  "warn",        "error",
+                                                               "err",    "critical", "crit",        "fatal"};
+    const std::string expected = list_alternatives(kLogLevels) + " (or info, warn, err, crit)";
+    const auto typed = r.text(v, expected);
+    if (!typed) return;
+    std::string text = *typed;
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (const auto &[alias, name] : aliases)
+        if (text == alias) text = name;
+    if (std::find(kLogLevels.begin(), kLogLevels.end(), text) != kLogLevels.end()) {
+        out.level = text;
+        return;
+    }
+    std::string message = "expected " + expected + ", got '" + *typed + "'";
+    if (const auto suggestion = closest_match(text, accepted)) message += " (did you mean '" + *suggestion + "'?)";
+    r.report(v, std::move(message));
+}
+
 const Schema<LoggingConfig> &logging_schema() {
     static const Schema<LoggingConfig> schema{
-        {"level", set_choice(&LoggingConfig::level, kLogLevels)},
+        {"level", read_log_level},
         {"format", set_choice(&LoggingConfig::format, kLogFormats)},
     };
     return schema;
@@ -597,6 +652,23 @@ void check_free_addresses(ConfigReader &r, const Config &config) {
         r.report(config.admin.listen_pos, "admin.listen", std::move(*message));
 }
 
+bool is_loopback_host(const std::string &host) {
+    return host.empty() || host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// Anyone who can reach a non-loopback admin port could reload the host, so it
+// needs a token: admin.token or $PORTICO_ADMIN_TOKEN of this environment.
+void check_admin_token(ConfigReader &r, const AdminConfig &admin) {
+    if (!admin.listen || admin.listen->kind != ListenAddress::Kind::inet || is_loopback_host(admin.listen->host))
+        return;
+    const char *env = std::getenv("PORTICO_ADMIN_TOKEN");
+    if (!admin.token.empty() || (env && *env)) return;
+    r.report(admin.listen_pos, "admin.listen",
+             admin.listen->to_string() +
+                 " is reachable beyond this machine, and no token is set: set admin.token (or "
+                 "$PORTICO_ADMIN_TOKEN), or listen on loopback (127.0.0.1:PORT) or a unix: socket");
+}
+
 void read_document(ConfigReader &r, const YAML::Node &root, Config &config) {
     const YamlValue document = r.document(root);
     if (root.IsNull()) {
@@ -606,6 +678,7 @@ void read_document(ConfigReader &r, const YAML::Node &root, Config &config) {
     if (!read_map(r, document, config_schema(), config)) return;
     check_unique_names(r, config.services);
     check_free_addresses(r, config);
+    check_admin_token(r, config.admin);
 }
 
 std::string join_issues(const std::vector<ConfigIssue> &issues) {
@@ -615,13 +688,38 @@ std::string join_issues(const std::vector<ConfigIssue> &issues) {
     return text;
 }
 
+// The line of the second document's "---" marker; yaml-cpp gives a null
+// document no position, so fall back to scanning for the marker.
+SourcePos second_document_pos(const std::string &yaml, ConfigReader &reader, const YAML::Node &second) {
+    std::size_t line = 1, start = 0, markers = 0;
+    bool content_before = false;
+    while (start < yaml.size()) {
+        const std::size_t end = std::min(yaml.find('\n', start), yaml.size());
+        const std::string_view text(yaml.data() + start, end - start);
+        if (text.starts_with("---") && (text.size() == 3 || text[3] == ' ' || text[3] == '\r' || text[3] == '\t')) {
+            // A leading "---" opens the first document; any later one a second.
+            if (content_before || markers > 0) return SourcePos{"", static_cast<int>(line), 1};
+            ++markers;
+        } else if (!text.empty() && text[0] != '#' && text.find_first_not_of(" \t\r") != std::string_view::npos) {
+            content_before = true;
+        }
+        start = end + 1;
+        ++line;
+    }
+    return reader.pos_of(second.Mark());
+}
+
 [[noreturn]] void throw_one(const fs::path &file, int line, int column, std::string message) {
     throw ConfigError({ConfigIssue{SourcePos{file.string(), line, column}, "", std::move(message)}});
 }
 
 } // namespace
 
-const char *mode_name(ServiceMode mode) {
+const char *to_string(Protocol protocol) {
+    return protocol == Protocol::udp ? "udp" : "tcp";
+}
+
+const char *to_string(ServiceMode mode) {
     switch (mode) {
     case ServiceMode::threads:
         return "threads";
@@ -647,43 +745,66 @@ std::string ConfigIssue::to_string() const {
 ConfigError::ConfigError(std::vector<ConfigIssue> issues)
     : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
 
-Config load_config_text(const std::string &yaml, const fs::path &file) {
+namespace {
+
+// Parses and reads `yaml`; problems with keys go to `issues`, a file that is
+// not YAML at all throws.
+Config read_config_text(const std::string &yaml, const fs::path &file, std::vector<ConfigIssue> &issues) {
     std::error_code ec;
     const fs::path absolute = fs::absolute(file, ec).lexically_normal();
     ConfigReader reader(file.string(), (ec ? file : absolute).parent_path());
 
-    YAML::Node root;
+    std::vector<YAML::Node> documents;
     try {
-        root = YAML::Load(yaml);
+        documents = YAML::LoadAll(yaml);
+    } catch (const YAML::DeepRecursion &e) {
+        const SourcePos pos = reader.pos_of(e.mark);
+        throw_one(file, pos.line, pos.column,
+                  "YAML nesting too deep here (more than about " + std::to_string(kMaxYamlDepth) +
+                      " levels of lists and maps); a portico config needs a handful, flatten it");
     } catch (const YAML::Exception &e) {
         const SourcePos pos = reader.pos_of(e.mark);
         throw_one(file, pos.line, pos.column, "YAML syntax error: " + e.msg);
     }
+    // Everything after the first document would be silently ignored.
+    if (documents.size() > 1) {
+        const SourcePos pos = second_document_pos(yaml, reader, documents[1]);
+        throw_one(file, pos.line, pos.column,
+                  "a second YAML document starts here; a config is one document: remove this '---' and what "
+                  "follows, or merge it into the first");
+    }
+    const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
 
     Config config;
     config.file = ec ? file : absolute;
     read_document(reader, root, config);
-    auto issues = reader.take_issues();
+    issues = reader.take_issues();
+    return config;
+}
+
+std::string read_config_bytes(const fs::path &file) {
+    try {
+        return read_config_named_file(file, kMaxConfigBytes, "config file");
+    } catch (const BoundedFileError &e) {
+        throw_one(file, 0, 0, "cannot read config file: " + e.reason());
+    }
+}
+
+} // namespace
+
+Config load_config_text(const std::string &yaml, const fs::path &file) {
+    std::vector<ConfigIssue> issues;
+    Config config = read_config_text(yaml, file, issues);
     if (!issues.empty()) throw ConfigError(std::move(issues));
     return config;
 }
 
 Config load_config_file(const fs::path &file) {
-    std::error_code ec;
-    if (fs::is_directory(file, ec))
-        throw_one(file, 0, 0, "cannot read config file: it is a directory; pass the path of a YAML file");
-    errno = 0;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        const int err = errno;
-        throw_one(file, 0, 0,
-                  "cannot read config file: " +
-                      (err ? std::error_code(err, std::generic_category()).message() : std::string("open failed")));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw_one(file, 0, 0, "cannot read config file: read error");
-    return load_config_text(text.str(), file);
+    return load_config_text(read_config_bytes(file), file);
+}
+
+Config load_config_file(const fs::path &file, std::vector<ConfigIssue> &issues) {
+    return read_config_text(read_config_bytes(file), file, issues);
 }
 
 } // namespace portico::host

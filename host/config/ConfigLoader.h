@@ -4,6 +4,7 @@
 
 #include "config/Config.h"
 
+#include <cstddef>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -29,8 +30,19 @@ private:
     std::vector<ConfigIssue> issues_;
 };
 
+// A config is a few KiB; yaml-cpp's node tree costs about 14 times the text,
+// so a larger file is refused rather than parsed.
+inline constexpr std::size_t kMaxConfigBytes = std::size_t{4} << 20;
+// About how deep yaml-cpp 0.7 lets lists and maps nest: its parser's guard
+// counts 2000 recursions, some four per level.
+inline constexpr int kMaxYamlDepth = 500;
+
 // Loads and validates a YAML file. Throws ConfigError.
 Config load_config_file(const std::filesystem::path &file);
+// The same, but a config with bad keys is returned as far as it could be
+// read, its problems in `issues` (so --check can go on to the handlers); a
+// file that cannot be read or is not YAML still throws ConfigError.
+Config load_config_file(const std::filesystem::path &file, std::vector<ConfigIssue> &issues);
 // Same from text; `file` is used for messages and to resolve relative paths.
 Config load_config_text(const std::string &yaml, const std::filesystem::path &file);
 

@@ -128,6 +128,7 @@ void Fiber::resume() {
     if (eh_ == nullptr) eh_ = eh_globals();
     auto *eh = static_cast<EhGlobals *>(eh_);
     const EhGlobals caller_eh = std::exchange(*eh, EhGlobals{eh_caught_, eh_uncaught_});
+    const RunningCode *caller_running = exchange_running_code(running_);
 #ifdef PORTICO_FIBER_ASAN
     void *caller_fake_stack = nullptr;
     __sanitizer_start_switch_fiber(&caller_fake_stack, stack_.bottom(), stack_.size());
@@ -147,6 +148,7 @@ void Fiber::resume() {
     const EhGlobals fiber_eh = std::exchange(*eh, caller_eh);
     eh_caught_ = fiber_eh.caught_exceptions;
     eh_uncaught_ = fiber_eh.uncaught_exceptions;
+    running_ = exchange_running_code(caller_running);
     tl_current_ = previous_;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "event/FiberStack.h"
+#include "plugin/RunningCode.h"
 
 #include <cstddef>
 #include <memory>
@@ -63,6 +64,9 @@ private:
     void *eh_ = nullptr;
     void *eh_caught_ = nullptr;
     unsigned int eh_uncaught_ = 0;
+    // The plugin code this fiber runs (RunningCode.h), installed for the
+    // thread while it runs so a crash report names this fiber's handler.
+    const RunningCode *running_ = nullptr;
     // Sanitizer bookkeeping (unused in plain builds).
     void *fake_stack_ = nullptr;
     const void *caller_bottom_ = nullptr;

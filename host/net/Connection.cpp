@@ -30,10 +30,9 @@ portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_servic
     } catch (const Poco::Exception &) {
         // The peer may already be gone; addresses then stay empty.
     }
-    if (!blocking_) return;
-    // A slow reader must not pin a worker forever: writes give up after idle_timeout.
-    const auto idle_us = std::chrono::duration_cast<std::chrono::microseconds>(limits_.idle_timeout).count();
-    socket_.setSendTimeout(Poco::Timespan(idle_us));
+    // A slow reader must not pin a worker forever: each write is bounded by
+    // idle_timeout, armed here once so a steady connection never re-arms it.
+    if (blocking_) arm_timeout(SO_SNDTIMEO, armed_send_timeout_, limits_.idle_timeout);
 }
 
 int portico_conn::closed_status() const {
@@ -98,7 +97,8 @@ int portico_conn::wait_readable(int32_t timeout_ms) {
             }
             return PORTICO_ERR_TIMEOUT;
         }
-        if (blocking_ && arm_receive_timeout(std::chrono::ceil<std::chrono::microseconds>(deadline - now)))
+        if (blocking_ && arm_timeout(SO_RCVTIMEO, armed_receive_timeout_,
+                                     std::chrono::ceil<std::chrono::microseconds>(deadline - now)))
             return forced_ ? PORTICO_ERR_STOPPING : PORTICO_OK;
         switch (wait_->wait(want_write_, deadline)) {
         case portico::host::IoWait::Result::ready:
@@ -111,16 +111,16 @@ int portico_conn::wait_readable(int32_t timeout_ms) {
     }
 }
 
-// A plain socket blocks in recv(): SO_RCVTIMEO bounds that wait, so a read is
-// one system call instead of poll() + recv(). The armed value is kept while
-// it ends no earlier than the deadline and at most 1 ms after it, so a
-// connection in steady use sets it once; recv() failing with EAGAIN then
-// means a deadline has passed (recv_some).
-bool portico_conn::arm_receive_timeout(std::chrono::microseconds left) {
-    if (armed_receive_timeout_ >= left && armed_receive_timeout_ <= left + std::chrono::milliseconds(1)) return true;
+// A plain socket blocks in recv() and send(): SO_RCVTIMEO / SO_SNDTIMEO bound
+// those waits, so a read is one system call instead of poll() + recv(). The
+// armed value is kept while it ends no earlier than the deadline and at most
+// 1 ms after it, so a connection in steady use sets it once; the call failing
+// with EAGAIN (or a send returning short) then means a deadline has passed.
+bool portico_conn::arm_timeout(int option, std::chrono::microseconds &armed, std::chrono::microseconds left) {
+    if (armed >= left && armed <= left + std::chrono::milliseconds(1)) return true;
     const timeval tv{static_cast<time_t>(left.count() / 1'000'000), static_cast<suseconds_t>(left.count() % 1'000'000)};
-    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) return false;
-    armed_receive_timeout_ = left;
+    if (::setsockopt(fd_, SOL_SOCKET, option, &tv, sizeof tv) != 0) return false;
+    armed = left;
     return true;
 }
 
@@ -143,6 +143,7 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
         want_write_ = n == portico::host::Transport::want_write;
         if (n > 0) {
             bytes_in_ += static_cast<uint64_t>(n);
+            if (total_in_) total_in_->fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
             last_activity_ = Clock::now();
             // A short read of a plain stream socket took everything the
             // kernel had: the next read waits without trying recv first.
@@ -249,28 +250,41 @@ int portico_conn::write_all(const void *data, size_t len) {
 }
 
 int portico_conn::send_all(const char *data, size_t len) {
-    std::optional<Clock::time_point> stall_deadline; // set when the peer stops taking bytes
+    // Blocking: the kernel counts SO_SNDTIMEO down within one send() and
+    // returns short when it runs out, so a peer taking a trickle (a never-
+    // reading client's window still opening) would restart a per-call limit
+    // over and over. One deadline across the whole write, as reads have.
+    const auto write_deadline = Clock::now() + limits_.idle_timeout;
+    constexpr auto not_stalled = Clock::time_point::max();
+    auto stall_deadline = not_stalled; // non-blocking: set when the peer stops taking bytes
     while (len > 0) {
+        if (blocking_) {
+            const auto left = std::chrono::ceil<std::chrono::microseconds>(write_deadline - Clock::now());
+            // 0 would mean "no limit" to SO_SNDTIMEO.
+            if (left.count() <= 0) return PORTICO_ERR_TIMEOUT;
+            if (!arm_timeout(SO_SNDTIMEO, armed_send_timeout_, left)) return PORTICO_ERR_IO;
+        }
         const int64_t n = transport_->send(data, len);
         if (n > 0) {
             data += n;
             len -= static_cast<size_t>(n);
             bytes_out_ += static_cast<uint64_t>(n);
-            stall_deadline.reset();
+            if (total_out_) total_out_->fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+            stall_deadline = not_stalled;
             if (!blocking_) wait_->progressed();
             continue;
         }
         if (n == 0) return PORTICO_ERR_IO; // send() took nothing without saying why
         if (n != portico::host::Transport::want_read && n != portico::host::Transport::want_write)
             return static_cast<int>(n);
-        // Blocking: SO_SNDTIMEO (idle_timeout) ran out with the peer taking nothing.
+        // Blocking: SO_SNDTIMEO (what was left of the write's deadline) ran out with the peer taking nothing.
         if (blocking_) return PORTICO_ERR_TIMEOUT;
         if (forced_) return PORTICO_ERR_STOPPING;
         const bool write = n == portico::host::Transport::want_write;
-        if (!stall_deadline) stall_deadline = Clock::now() + limits_.idle_timeout;
+        if (stall_deadline == not_stalled) stall_deadline = Clock::now() + limits_.idle_timeout;
         wait_->drained(write);
-        if (wait_->wait(write, *stall_deadline) == portico::host::IoWait::Result::failed) return PORTICO_ERR_IO;
-        if (Clock::now() >= *stall_deadline) return PORTICO_ERR_TIMEOUT;
+        if (wait_->wait(write, stall_deadline) == portico::host::IoWait::Result::failed) return PORTICO_ERR_IO;
+        if (Clock::now() >= stall_deadline) return PORTICO_ERR_TIMEOUT;
     }
     return PORTICO_OK;
 }

@@ -3,10 +3,10 @@
 // socket I/O a stream handler does goes through here.
 #pragma once
 
-#include "portico/portico.h"
 #include "net/IoWait.h"
 #include "net/ServiceHandle.h"
 #include "net/Transport.h"
+#include "portico/portico.h"
 
 #include <Poco/Net/StreamSocket.h>
 
@@ -59,6 +59,12 @@ public:
     const std::string &local() const { return local_; }
     uint64_t bytes_in() const { return bytes_in_; }
     uint64_t bytes_out() const { return bytes_out_; }
+    // Also adds every byte read or written to these service-wide totals as
+    // it flows, so a long session shows in the metrics before it ends.
+    void count_into(std::atomic<uint64_t> *total_in, std::atomic<uint64_t> *total_out) {
+        total_in_ = total_in;
+        total_out_ = total_out;
+    }
     // Why the connection ended early, if the host ended it ("idle timeout").
     const char *end_reason() const { return end_reason_; }
     // Whether the host ended it with force_close() (shutdown, drain deadline).
@@ -69,12 +75,15 @@ private:
     // Waits until the socket is readable within the effective timeout.
     // Returns PORTICO_OK or a negative status.
     int wait_readable(int32_t timeout_ms);
-    // Plain sockets: bounds the next blocking recv() by `left` (SO_RCVTIMEO).
-    bool arm_receive_timeout(std::chrono::microseconds left);
+    // Plain sockets: bounds the next blocking recv() or send() by `left`
+    // (`option`: SO_RCVTIMEO or SO_SNDTIMEO, whose armed value is `armed`).
+    bool arm_timeout(int option, std::chrono::microseconds &armed, std::chrono::microseconds left);
     // Reads through the transport, waiting again while TLS needs more bytes.
     int64_t recv_some(void *buf, size_t cap, int32_t timeout_ms);
     // Sends all of data; PORTICO_ERR_TIMEOUT once the peer has taken nothing
-    // for idle_timeout.
+    // for idle_timeout (mode threads, plain: once the write has not been
+    // taken whole within idle_timeout, as a blocking send cannot tell a
+    // trickle from progress).
     int send_all(const char *data, size_t len);
     // Reads more bytes into the buffer; returns bytes read, 0 at EOF, <0 status.
     int64_t fill(int32_t timeout_ms);
@@ -95,6 +104,7 @@ private:
     const bool blocking_;
     bool want_write_ = false;                            // TLS: the last read needs the socket writable
     std::chrono::microseconds armed_receive_timeout_{0}; // plain: SO_RCVTIMEO now set (0: none)
+    std::chrono::microseconds armed_send_timeout_{0};    // plain: SO_SNDTIMEO now set (0: none)
     portico_service &service_;
     portico::host::ConnectionLimits limits_;
     std::string peer_;
@@ -112,6 +122,8 @@ private:
     Clock::time_point last_activity_;
     uint64_t bytes_in_ = 0;
     uint64_t bytes_out_ = 0;
+    std::atomic<uint64_t> *total_in_ = nullptr;
+    std::atomic<uint64_t> *total_out_ = nullptr;
 };
 
 namespace portico::host {

@@ -3,6 +3,8 @@
 // errors that name the file to fix.
 #include "net/TlsContext.h"
 
+#include "config/BoundedFile.h"
+
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Net/NetSSL.h>
 #include <Poco/Net/X509Certificate.h>
@@ -13,11 +15,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 namespace portico::host {
 namespace {
@@ -34,18 +32,16 @@ std::string key_of(const char *what) {
     return w == "certificate" ? "cert" : std::string(w);
 }
 
+// A certificate chain or CA bundle is kilobytes; the cap keeps a path like
+// /dev/zero or a misplaced disk image from being read into memory.
+constexpr std::size_t kTlsFileCap = std::size_t{1} << 20;
+
 std::string read_file(const fs::path &path, const char *what) {
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        const int err = errno;
-        throw TlsError(key_of(what), std::string(what) + " file " + path.string() +
-                                         ": cannot read it: " + (err ? std::strerror(err) : "open failed"));
+    try {
+        return read_config_named_file(path, kTlsFileCap, std::string(what) + " file");
+    } catch (const BoundedFileError &e) {
+        throw TlsError(key_of(what), e.what());
     }
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    if (in.bad()) throw TlsError(key_of(what), std::string(what) + " file " + path.string() + ": read error");
-    return bytes.str();
 }
 
 // The oldest queued OpenSSL error as text ("" when none); clears the queue.
@@ -170,6 +166,12 @@ int verify_mode(TlsVerify verify) {
 }
 
 } // namespace
+
+std::string TlsContext::expiry_warning(const std::string &service, const fs::path &cert) const {
+    if (!expired()) return {};
+    return "service '" + service + "': certificate " + cert.string() + " (" + subject_ + ") expired on " +
+           expires_text_ + "; clients will refuse it";
+}
 
 std::string TlsContext::read_fingerprint(const TlsConfig &config) {
     return fingerprint_of(read_files(config));

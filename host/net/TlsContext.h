@@ -9,6 +9,7 @@
 #include <Poco/Net/Context.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,8 @@ public:
     // "2030-01-01 00:00:00 UTC"
     const std::string &expires_text() const { return expires_text_; }
     bool expired() const { return std::chrono::system_clock::now() >= expires_; }
+    // The warning logged, at start and on reload alike, when expired(); "" otherwise.
+    std::string expiry_warning(const std::string &service, const std::filesystem::path &cert) const;
 
 private:
     TlsContext() = default;

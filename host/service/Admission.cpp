@@ -1,15 +1,45 @@
-// Admission.cpp
+// Admission.cpp — the admission checks, and the slots their tickets hold.
 #include "service/Admission.h"
+
+#include <utility>
 
 #include <sys/socket.h>
 
 namespace portico::host {
 
+Admission::Ticket::Ticket(Ticket &&other) noexcept
+    : admission_(std::exchange(other.admission_, nullptr)), slot_(other.slot_) {}
+
+Admission::Ticket &Admission::Ticket::operator=(Ticket &&other) noexcept {
+    if (this != &other) {
+        release();
+        admission_ = std::exchange(other.admission_, nullptr);
+        slot_ = other.slot_;
+    }
+    return *this;
+}
+
+Admission::Ticket::~Ticket() {
+    release();
+}
+
+void Admission::Ticket::release() {
+    if (admission_ == nullptr) return;
+    std::exchange(admission_, nullptr)->release(slot_);
+}
+
+bool Admission::Ticket::start() {
+    if (admission_ == nullptr) return true;
+    std::lock_guard lock(admission_->mutex_);
+    slot_->queued = false;
+    return !slot_->expired;
+}
+
 Admission::Admission(const ServiceConfig &config, ServiceCounters &counters, Poco::Logger &logger)
     : config_(config), counters_(counters), logger_(logger), allow_(config.allow), deny_(config.deny),
       rate_(config.accept_rate) {}
 
-bool Admission::admit(const Poco::Net::StreamSocket &socket, int queued, bool busy) {
+Admission::Ticket Admission::admit(const Poco::Net::StreamSocket &socket, int queued, bool busy) {
     const bool inet = config_.listen.kind == ListenAddress::Kind::inet;
     Poco::Net::IPAddress ip;
     std::string peer = "local peer";
@@ -19,38 +49,38 @@ bool Admission::admit(const Poco::Net::StreamSocket &socket, int queued, bool bu
             ip = address.host();
             peer = address.toString();
         } catch (const Poco::Exception &) {
-            return false; // already gone: nothing to serve, nothing to tell
+            return {}; // already gone: nothing to serve, nothing to tell
         }
         if (!deny_.empty() && deny_.contains(ip)) {
-            refuse(socket, peer, "source is in the deny list");
-            return false;
+            refuse(socket, peer, "source is in the deny list", RefusalReason::allow_deny);
+            return {};
         }
         if (!allow_.empty() && !allow_.contains(ip)) {
-            refuse(socket, peer, "source is not in the allow list");
-            return false;
+            refuse(socket, peer, "source is not in the allow list", RefusalReason::allow_deny);
+            return {};
         }
         if (!rate_allows(ip)) {
-            refuse(socket, peer, "source exceeds accept_rate");
-            return false;
+            refuse(socket, peer, "source exceeds accept_rate", RefusalReason::accept_rate);
+            return {};
         }
     }
     const std::string source = inet ? ip.toString() : std::string();
     std::lock_guard lock(mutex_);
-    if (static_cast<int>(admitted_.size()) >= config_.max_connections) {
-        refuse(socket, peer, "max_connections reached");
-        return false;
+    if (static_cast<int>(slots_.size()) >= config_.max_connections) {
+        refuse(socket, peer, "max_connections reached", RefusalReason::max_connections);
+        return {};
     }
     if (busy && queued >= config_.max_queued) {
-        refuse(socket, peer, "every worker is busy and max_queued connections wait");
-        return false;
+        refuse(socket, peer, "every worker is busy and max_queued connections wait", RefusalReason::queue_full);
+        return {};
     }
     if (inet && config_.per_source_max > 0 && per_source_[source] >= config_.per_source_max) {
-        refuse(socket, peer, "per_source_max reached for this source");
-        return false;
+        refuse(socket, peer, "per_source_max reached for this source", RefusalReason::per_source_max);
+        return {};
     }
     if (inet) ++per_source_[source];
-    admitted_[socket.impl()->sockfd()] = Admitted{Clock::now(), source};
-    return true;
+    slots_.push_front(Slot{Clock::now(), socket.impl()->sockfd(), source});
+    return Ticket(*this, slots_.begin());
 }
 
 bool Admission::rate_allows(const Poco::Net::IPAddress &ip) {
@@ -59,55 +89,42 @@ bool Admission::rate_allows(const Poco::Net::IPAddress &ip) {
     return rate_.allow(ip, Clock::now());
 }
 
-bool Admission::start(const Poco::Net::StreamSocket &socket) {
+void Admission::release(std::list<Slot>::iterator slot) {
     std::lock_guard lock(mutex_);
-    const auto it = admitted_.find(socket.impl()->sockfd());
-    if (it == admitted_.end()) return true; // admitted before a reload handed the listener over
-    it->second.queued = false;
-    return !it->second.expired;
-}
-
-void Admission::finish(const Poco::Net::StreamSocket &socket) {
-    std::lock_guard lock(mutex_);
-    release_locked(socket.impl()->sockfd());
-}
-
-void Admission::release_locked(int fd) {
-    const auto it = admitted_.find(fd);
-    if (it == admitted_.end()) return;
-    if (!it->second.source.empty()) {
-        const auto src = per_source_.find(it->second.source);
+    if (!slot->source.empty()) {
+        const auto src = per_source_.find(slot->source);
         if (src != per_source_.end() && --src->second <= 0) per_source_.erase(src);
     }
-    admitted_.erase(it);
+    slots_.erase(slot);
+}
+
+std::size_t Admission::admitted() {
+    std::lock_guard lock(mutex_);
+    return slots_.size();
 }
 
 void Admission::expire_queued(Clock::time_point now) {
     std::lock_guard lock(mutex_);
-    for (auto &[fd, entry] : admitted_) {
-        if (!entry.queued || entry.expired || now - entry.at < config_.queue_timeout) continue;
-        entry.expired = true;
-        ++counters_.refused;
+    for (Slot &slot : slots_) {
+        if (!slot.queued || slot.expired || now - slot.at < config_.queue_timeout) continue;
+        slot.expired = true;
+        counters_.count_refusal(RefusalReason::queue_timeout);
         if (!config_.busy_message.empty())
-            ::send(fd, config_.busy_message.data(), config_.busy_message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        // Poco still owns the socket (it sits in the dispatcher's queue);
-        // shutdown tells the client now, the worker closes it later.
-        ::shutdown(fd, SHUT_RDWR);
+            ::send(slot.fd, config_.busy_message.data(), config_.busy_message.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        // The ticket holder (Poco's queue, via ThreadsService) still owns the
+        // socket: shutdown tells the client now, the worker closes it later.
+        ::shutdown(slot.fd, SHUT_RDWR);
         logger_.warning("service '%s': refused a connection from %s that waited %s in the queue (queue_timeout); "
                         "raise threads.max or lower the load",
-                        config_.name, entry.source.empty() ? std::string("local peer") : entry.source,
+                        config_.name, slot.source.empty() ? std::string("local peer") : slot.source,
                         std::to_string(config_.queue_timeout.count()) + "ms");
     }
 }
 
-void Admission::clear() {
-    std::lock_guard lock(mutex_);
-    admitted_.clear();
-    per_source_.clear();
-}
-
-void Admission::refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason) {
-    const uint64_t refused = ++counters_.refused;
+void Admission::refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason,
+                       RefusalReason why) {
+    counters_.count_refusal(why);
+    const uint64_t refused = counters_.refused.load(std::memory_order_relaxed);
     if (!config_.busy_message.empty())
         ::send(socket.impl()->sockfd(), config_.busy_message.data(), config_.busy_message.size(),
                MSG_DONTWAIT | MSG_NOSIGNAL);

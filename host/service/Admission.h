@@ -5,8 +5,9 @@
 // max_connections and a full queue. A refusal is never silent: it is
 // counted, logged (throttled) with the peer and the reason, and the client
 // gets the optional busy_message line before the socket closes.
-// Also tracks when each admitted connection was accepted, so one that waits
-// in the queue longer than queue_timeout is refused instead of starving.
+// An admitted connection holds a Ticket, its slot, until the ticket is
+// destroyed; one that waits for a worker longer than queue_timeout is
+// refused instead of starving.
 #pragma once
 
 #include "config/Config.h"
@@ -19,8 +20,7 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include <chrono>
-#include <functional>
-#include <map>
+#include <list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -28,30 +28,57 @@
 namespace portico::host {
 
 class Admission {
+    struct Slot;
+
 public:
     using Clock = std::chrono::steady_clock;
+
+    // One admitted connection's place in max_connections and per_source_max:
+    // it travels with the socket (to the fiber, the worker) and frees its
+    // slot when destroyed, however the session ends or never starts. Empty
+    // (false) when the connection was refused. The Admission must outlive it.
+    class Ticket {
+    public:
+        Ticket() = default;
+        Ticket(Ticket &&other) noexcept;
+        Ticket &operator=(Ticket &&other) noexcept;
+        ~Ticket();
+        Ticket(const Ticket &) = delete;
+        Ticket &operator=(const Ticket &) = delete;
+
+        explicit operator bool() const { return admission_ != nullptr; }
+        // A worker (fiber) picked the connection up. False when it waited
+        // past queue_timeout and was already refused: the session must not
+        // run. True for an empty ticket (nothing to expire).
+        bool start();
+
+    private:
+        friend class Admission;
+        Ticket(Admission &admission, std::list<Slot>::iterator slot) : admission_(&admission), slot_(slot) {}
+        void release();
+
+        Admission *admission_ = nullptr;
+        std::list<Slot>::iterator slot_{}; // value-initialized: copied even when empty
+    };
 
     Admission(const ServiceConfig &config, ServiceCounters &counters, Poco::Logger &logger);
 
     // On the accept thread. `queued` is how many admitted connections still
-    // wait for a worker and `busy` whether every worker is taken. Returns
-    // true to admit; on false the caller closes the socket.
-    bool admit(const Poco::Net::StreamSocket &socket, int queued, bool busy);
-    // A worker picked the connection up. False when it waited past
-    // queue_timeout and was already refused: the session must not run.
-    bool start(const Poco::Net::StreamSocket &socket);
-    // The session has ended (or never ran): frees its per-source slot.
-    void finish(const Poco::Net::StreamSocket &socket);
+    // wait for a worker and `busy` whether every worker is taken. Returns the
+    // connection's ticket, or an empty one when it was refused (counted,
+    // logged, busy_message sent): the caller then closes the socket.
+    Ticket admit(const Poco::Net::StreamSocket &socket, int queued, bool busy);
     // Refuses (busy_message, shutdown) connections queued longer than
     // queue_timeout. Called periodically by the service.
     void expire_queued(Clock::time_point now);
-    // The service stopped: queued sockets are about to be closed by Poco.
-    void clear();
+    // Connections holding a ticket now.
+    std::size_t admitted();
 
 private:
-    struct Admitted {
+    struct Slot {
         Clock::time_point at;
-        std::string source;
+        int fd;             // to refuse it at queue_timeout while it waits
+        std::string source; // "" for a unix: peer
         bool queued = true; // no worker has picked it up yet
         bool expired = false;
     };
@@ -59,8 +86,8 @@ private:
     // Takes a token of accept_rate for `ip` (under mutex_).
     bool rate_allows(const Poco::Net::IPAddress &ip);
     // May run with mutex_ held or not (admit() refuses under it).
-    void refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason);
-    void release_locked(int fd);
+    void refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason, RefusalReason why);
+    void release(std::list<Slot>::iterator slot);
 
     const ServiceConfig &config_;
     ServiceCounters &counters_;
@@ -74,7 +101,7 @@ private:
     LogThrottle throttle_; // under throttle_mutex_ (refuse() runs inside and outside mutex_)
 
     std::mutex mutex_;                                // guards what workers, loops and the expiry timer touch
-    std::map<int, Admitted> admitted_;                // by socket fd: open until finish()
+    std::list<Slot> slots_;                           // one per live Ticket (stable iterators)
     std::unordered_map<std::string, int> per_source_; // open connections per source address
 };
 

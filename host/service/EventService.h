@@ -10,7 +10,7 @@
 #pragma once
 
 #include "event/EventLoop.h"
-#include "net/LogThrottle.h"
+#include "service/Acceptor.h"
 #include "service/PeriodicThread.h"
 #include "service/StreamService.h"
 
@@ -32,35 +32,27 @@ public:
     bool stalled() const override { return stalled_loops_.load() > 0; }
 
 private:
-    class Acceptor; // one per loop: the listening socket in that loop's epoll set
+    // One per loop: the listening socket in that loop's epoll set, and the
+    // sink that starts a fiber on that loop for each connection it admits.
+    class LoopListener;
 
-    // On the acceptor's loop thread when the listening socket is readable:
-    // accepts a bounded batch, runs admission, starts a session fiber for
-    // each.
-    void accept_ready(Acceptor &acceptor);
+    // On the listener's loop thread when the listening socket is readable:
+    // accepts a batch (Acceptor), then starts a session fiber for each
+    // admitted connection.
+    void accept_ready(LoopListener &listener);
     // After a pause for lack of descriptors: the socket back in the loop's set.
-    void listen_again(Acceptor &acceptor);
+    void listen_again(LoopListener &listener);
     // Counts the caller into accepts_running_ if still accepting.
     bool enter_accepting();
-    void start_session(EventLoop &loop, int fd);
-    // accept() failed with EMFILE/ENFILE: refuses one waiting connection by
-    // way of a spare descriptor (so the listener does not stay readable and
-    // spin the loop). Without a spare the caller pauses the listener.
-    enum class Refusal { refused, none_waiting, no_spare };
-    Refusal refuse_without_descriptors(int error);
-    void log_accept_error(const std::string &what);
     // Watchdog: warns about a loop stuck in handler code, and when it is back.
     void watch_loops();
 
     std::vector<std::unique_ptr<EventLoop>> loops_;
-    std::vector<std::unique_ptr<Acceptor>> acceptors_;
+    std::vector<std::unique_ptr<LoopListener>> listeners_;
+    std::unique_ptr<Acceptor> acceptor_; // shared by every loop
     int listen_fd_ = -1;
     std::atomic<bool> accepting_{false};
     std::atomic<int> accepts_running_{0}; // loops inside accept_ready now
-
-    std::mutex accept_errors_mutex_; // the loops share these
-    LogThrottle accept_errors_;
-    int spare_fd_ = -1;
 
     // Per loop, for the watchdog: the round it last saw, since when (steady
     // ns) the loop has been in that round without polling, and whether that

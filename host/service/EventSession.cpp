@@ -16,14 +16,13 @@ void EventSession::run() noexcept {
     try {
         // Deregistered (at the end of this scope) before the socket closes.
         FiberIo io(loop_, socket_.impl()->sockfd());
-        run_stream_session(service_, socket_, &io);
+        run_stream_session(service_, socket_, std::move(ticket_), &io);
     } catch (const std::exception &e) {
         // Only the host's own set-up can throw here (the handler's errors are
-        // reported across the C ABI): the client is dropped, the loop goes on.
-        // finish() may already have run (it is keyed by the descriptor, still
-        // open here, so a second call finds nothing).
-        service_.admission().finish(socket_);
-        ++service_.counters().refused;
+        // reported across the C ABI): the client is dropped, the loop goes on;
+        // its admission slot is freed with the ticket, wherever it is now.
+        ticket_ = {};
+        service_.counters().count_refusal(RefusalReason::no_resources);
         try {
             service_.handle()->logger.error("service '%s': cannot serve a connection: %s", service_.name(),
                                             std::string(e.what()));

@@ -4,8 +4,11 @@
 #pragma once
 
 #include "event/EventLoop.h"
+#include "service/Admission.h"
 
 #include <Poco/Net/StreamSocket.h>
+
+#include <utility>
 
 namespace portico::host {
 
@@ -13,13 +16,14 @@ class StreamService;
 
 class EventSession final : public FiberTask {
 public:
-    EventSession(StreamService &service, Poco::Net::StreamSocket socket, EventLoop &loop)
-        : service_(service), socket_(std::move(socket)), loop_(loop) {}
+    EventSession(StreamService &service, Poco::Net::StreamSocket socket, Admission::Ticket ticket, EventLoop &loop)
+        : service_(service), socket_(std::move(socket)), ticket_(std::move(ticket)), loop_(loop) {}
     void run() noexcept override;
 
 private:
     StreamService &service_;
     Poco::Net::StreamSocket socket_; // closed when the loop reaps the finished task
+    Admission::Ticket ticket_;       // handed to the session when it runs; freed with this task if it never does
     EventLoop &loop_;
 };
 

@@ -8,6 +8,8 @@
 #include "plugin/PluginVersion.h"
 #include "net/ServiceHandle.h"
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -30,6 +32,14 @@ public:
     const HandlerEntry &handler() const { return *handler_; }
     ServiceHandle &service() const { return *service_; }
 
+    // When a plugin reload replaced this binding as its service's current
+    // one; time_point::max() while it is current. Sessions on it may be
+    // closed for draining only drain_timeout after this.
+    std::chrono::steady_clock::time_point replaced_at() const {
+        return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(replaced_at_.load()));
+    }
+    void mark_replaced(std::chrono::steady_clock::time_point at) { replaced_at_ = at.time_since_epoch().count(); }
+
     // Runs the plugin's stream handler on conn; returns its status.
     int handle_stream(portico_conn *conn) const;
     int handle_datagram(portico_datagram *dgram) const;
@@ -43,6 +53,9 @@ private:
     std::shared_ptr<ServiceHandle> service_;
     void *state_ = nullptr;
     bool opened_ = false;
+    // Read by the drain timer while a reload may write it.
+    std::atomic<std::chrono::steady_clock::rep> replaced_at_{
+        std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
 };
 
 } // namespace portico::host

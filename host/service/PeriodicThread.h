@@ -1,6 +1,6 @@
 // PeriodicThread.h — a thread that runs one job every `period` until it is
 // stopped (or destroyed): a service's housekeeping, such as expiring queued
-// connections (TcpService) or watching for stalled event loops
+// connections (ThreadsService) or watching for stalled event loops
 // (EventService). stop() wakes it at once instead of waiting out a period.
 #pragma once
 

@@ -7,15 +7,11 @@
 // registry, watcher, admin), and a forked copy keeps only the forking thread,
 // with any lock another thread held locked forever. A fresh `portico
 // --worker` process loads its own copy of the plugin through its own registry
-// and serves the inherited socket with an ordinary TcpService.
+// and serves the inherited socket with an ordinary ThreadsService.
 #include "service/ProcessService.h"
 
 #include "config/ConfigLoader.h"
-#include "net/InheritedSockets.h"
-#include "net/Listener.h"
 #include "plugin/PluginRegistry.h"
-#include "service/StreamService.h"
-#include "service/UdpService.h"
 #include "service/WorkerSpawn.h"
 
 #include <Poco/Logger.h>
@@ -132,22 +128,12 @@ ProcessService::~ProcessService() {
 
 void ProcessService::start() {
     const ServiceConfig &cfg = config();
-    Poco::Net::ServerSocket socket;
-    try {
-        socket = listener_adopted_ ? listener_ : bind_listener(cfg);
-    } catch (const Poco::Exception &e) {
-        throw std::runtime_error("service '" + cfg.name + "': cannot listen on " + cfg.listen.to_string() + ": " +
-                                 e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
-    } catch (const std::runtime_error &e) {
-        throw std::runtime_error("service '" + cfg.name + "': cannot listen on " + cfg.listen.to_string() + ": " +
-                                 e.what() + " (" + cfg.listen_pos.to_string() + ")");
-    }
+    Poco::Net::ServerSocket socket = open_tcp_listener();
     // Every worker polls the one socket and the kernel hands each connection
     // to one of them; non-blocking, so the losers' accept() returns at once
     // instead of blocking a worker that then could not stop.
     socket.setBlocking(false);
-    bound_ = socket.address();
-    listener_ = socket;
+    listen_fd_ = socket.impl()->sockfd();
     config_fd_ = snapshot_config(cfg);
     supervisor_ = std::thread([this] { supervise(); });
 }
@@ -180,7 +166,7 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
         launch.service = name();
         launch.config_file = config().pos.file;
         launch.plugin_file = current->version().shadow_file();
-        launch.listen_fd = listener_.impl()->sockfd();
+        launch.listen_fd = listen_fd_;
         launch.config_fd = config_fd_;
         try {
             const pid_t pid = spawn_worker(launch);
@@ -295,24 +281,12 @@ void ProcessService::stop_accepting() {
     if (stopping_) return;
     stopping_ = true;
     signal_all_locked(SIGTERM);
-    if (listener_handed_over_ || listener_.impl()->sockfd() < 0) return;
+    if (listener_handed_over() || listen_fd_ < 0) return;
     // The workers hold copies of the socket, so closing ours alone would
     // leave it listening until the last worker has stopped. shutdown(2)
     // acts on the socket itself: it stops listening for every process now.
-    ::shutdown(listener_.impl()->sockfd(), SHUT_RDWR);
-    if (config().listen.kind == ListenAddress::Kind::unix_path) ::unlink(config().listen.path.c_str());
-    listener_.close();
-}
-
-Poco::Net::ServerSocket ProcessService::share_listener() {
-    std::lock_guard lock(mutex_);
-    listener_handed_over_ = true;
-    return listener_;
-}
-
-void ProcessService::adopt_listener(Poco::Net::ServerSocket socket) {
-    listener_ = std::move(socket);
-    listener_adopted_ = true;
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    close_listener();
 }
 
 bool ProcessService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
@@ -325,12 +299,11 @@ void ProcessService::close_sessions() {
     signal_all_locked(SIGKILL);
 }
 
-std::size_t ProcessService::close_stale_sessions() {
-    const std::shared_ptr<HandlerBinding> current = binding();
+std::size_t ProcessService::close_sessions_replaced_by(std::chrono::steady_clock::time_point replaced_by) {
     std::lock_guard lock(mutex_);
     std::size_t killed = 0;
     for (Worker &w : workers_) {
-        if (w.binding == current || w.killed) continue;
+        if (w.binding->replaced_at() > replaced_by || w.killed) continue;
         w.killed = true;
         ::kill(w.pid, SIGKILL);
         ++killed;
@@ -347,56 +320,6 @@ void ProcessService::stop_supervisor() {
         changed_.notify_all();
     }
     supervisor_.join();
-}
-
-std::string ProcessService::bound_address() const {
-    if (config().listen.kind == ListenAddress::Kind::unix_path) return config().listen.to_string();
-    return bound_.toString();
-}
-
-bool can_share_listener(const Service &from, const Service &to) {
-    // A UDP socket passes only to another UDP service.
-    const auto udp = [](const Service &s) { return dynamic_cast<const UdpService *>(&s) != nullptr; };
-    if (udp(from) || udp(to)) return udp(from) && udp(to);
-    auto shares = [](const Service &s) {
-        return dynamic_cast<const StreamService *>(&s) != nullptr ||
-               dynamic_cast<const ProcessService *>(&s) != nullptr;
-    };
-    return shares(from) && shares(to);
-}
-
-void share_listener(Service &from, Service &to) {
-    if (auto *udp = dynamic_cast<UdpService *>(&from)) {
-        if (auto *next = dynamic_cast<UdpService *>(&to)) next->adopt_socket(udp->share_socket());
-        return;
-    }
-    Poco::Net::ServerSocket socket;
-    if (auto *stream = dynamic_cast<StreamService *>(&from)) socket = stream->share_listener();
-    if (auto *proc = dynamic_cast<ProcessService *>(&from)) socket = proc->share_listener();
-    if (auto *stream = dynamic_cast<StreamService *>(&to)) stream->adopt_listener(socket);
-    if (auto *proc = dynamic_cast<ProcessService *>(&to)) proc->adopt_listener(socket);
-}
-
-void adopt_inherited_socket(Service &service, int fd) {
-    if (auto *udp = dynamic_cast<UdpService *>(&service)) return udp->adopt_socket(datagram_socket_from_fd(fd));
-    if (auto *stream = dynamic_cast<StreamService *>(&service))
-        return stream->adopt_listener(server_socket_from_fd(fd));
-    if (auto *proc = dynamic_cast<ProcessService *>(&service)) return proc->adopt_listener(server_socket_from_fd(fd));
-    ::close(fd);
-}
-
-int keep_socket_open(Service &service) {
-    if (auto *udp = dynamic_cast<UdpService *>(&service)) return udp->share_socket().impl()->sockfd();
-    if (auto *stream = dynamic_cast<StreamService *>(&service)) return stream->share_listener().impl()->sockfd();
-    if (auto *proc = dynamic_cast<ProcessService *>(&service)) return proc->share_listener().impl()->sockfd();
-    return -1;
-}
-
-int listening_fd(const Service &service) {
-    if (const auto *udp = dynamic_cast<const UdpService *>(&service)) return udp->socket_fd();
-    if (const auto *stream = dynamic_cast<const StreamService *>(&service)) return stream->listening_fd();
-    if (const auto *proc = dynamic_cast<const ProcessService *>(&service)) return proc->listening_fd();
-    return -1;
 }
 
 } // namespace portico::host

@@ -1,15 +1,12 @@
 // ProcessService.h — a `mode: process` service: the master binds the
 // listening socket and keeps `workers` child processes serving it, each a
-// portico worker running one TcpService on the inherited socket. A handler
+// portico worker running one ThreadsService on the inherited socket. A handler
 // that crashes takes down only its worker's connections; the master logs the
 // signal and starts a new worker (nginx's master/worker, socketserver's
 // ForkingMixIn with a pre-forked, supervised pool).
 #pragma once
 
 #include "service/Service.h"
-
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -40,16 +37,7 @@ public:
     void close_sessions() override;
     // SIGKILL to the workers still serving an old plugin version; returns
     // how many workers (not sessions: the master cannot see those) it killed.
-    std::size_t close_stale_sessions() override;
-    std::string bound_address() const override;
-
-    // Config reload on the same address, as TcpService's: the successor
-    // adopts the socket and starts; then this one stops accepting without
-    // closing it, so the kernel's backlog carries connections across.
-    Poco::Net::ServerSocket share_listener();
-    void adopt_listener(Poco::Net::ServerSocket socket);
-    // The listening socket's descriptor, for `portico upgrade` to pass on; -1 before start().
-    int listening_fd() const { return listener_.impl()->sockfd(); }
+    std::size_t close_sessions_replaced_by(std::chrono::steady_clock::time_point replaced_by) override;
 
 protected:
     // A plugin reload: start workers on the new version, then stop the old ones.
@@ -82,29 +70,10 @@ private:
     std::chrono::steady_clock::time_point next_spawn_{};
 
     int config_fd_ = -1; // sealed memfd with the config text the workers parse
-    Poco::Net::ServerSocket listener_;
-    bool listener_adopted_ = false;
-    bool listener_handed_over_ = false;
-    Poco::Net::SocketAddress bound_;
+    int listen_fd_ = -1; // the listening socket (Service::listener()) the workers inherit
     // Declared last: it spawns and reaps the workers, so it is the only thread
     // they are tied to (PR_SET_PDEATHSIG follows the spawning thread).
     std::thread supervisor_;
 };
-
-// Listener hand-over between two TCP services of any mode (threads, single,
-// process) for a config reload: true if both can pass the socket; then
-// share_listener gives `to` the socket of `from` (before `to` starts).
-bool can_share_listener(const Service &from, const Service &to);
-void share_listener(Service &from, Service &to);
-// Before `service` starts: serve on `fd`, a socket passed to this process
-// (socket activation, `portico upgrade`), instead of binding one. Takes
-// ownership of fd.
-void adopt_inherited_socket(Service &service, int fd);
-// The socket of `service` belongs to someone else too (systemd, or the
-// process `portico upgrade` started): stopping must neither shut it down
-// nor remove its unix: file. Returns its descriptor (-1: none).
-int keep_socket_open(Service &service);
-// The descriptor `service` listens or receives on, -1 if none.
-int listening_fd(const Service &service);
 
 } // namespace portico::host

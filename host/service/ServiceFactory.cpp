@@ -2,7 +2,7 @@
 #include "service/EventService.h"
 #include "service/ProcessService.h"
 #include "service/Service.h"
-#include "service/TcpService.h"
+#include "service/ThreadsService.h"
 #include "service/UdpService.h"
 
 #include <stdexcept>
@@ -17,7 +17,7 @@ std::unique_ptr<Service> make_service(const ServiceConfig &config, std::shared_p
             return std::make_unique<ProcessService>(config, std::move(handle), std::move(binding));
         if (config.mode == ServiceMode::events)
             return std::make_unique<EventService>(config, std::move(handle), std::move(binding));
-        return std::make_unique<TcpService>(config, std::move(handle), std::move(binding));
+        return std::make_unique<ThreadsService>(config, std::move(handle), std::move(binding));
     case Protocol::udp:
         return std::make_unique<UdpService>(config, std::move(handle), std::move(binding));
     }

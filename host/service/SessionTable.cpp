@@ -26,11 +26,12 @@ void SessionTable::close_all() {
         conn->force_close();
 }
 
-std::size_t SessionTable::close_not_on(const HandlerBinding *current) {
+std::size_t SessionTable::close_replaced_by(std::chrono::steady_clock::time_point replaced_by) {
     std::size_t closed = 0;
     std::lock_guard lock(mutex_);
+    // Each open session holds its binding, so the pointers are alive here.
     for (const auto &[conn, binding] : sessions_) {
-        if (binding == current) continue;
+        if (binding->replaced_at() > replaced_by) continue;
         conn->force_close();
         ++closed;
     }

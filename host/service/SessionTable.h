@@ -24,8 +24,9 @@ public:
     bool wait_empty(std::chrono::steady_clock::time_point deadline);
     // force_close() on every session (their blocked calls return "stopping").
     void close_all();
-    // force_close() on the sessions not running on `current`; returns how many.
-    std::size_t close_not_on(const HandlerBinding *current);
+    // force_close() on the sessions whose binding was replaced at or before
+    // `replaced_by`; returns how many.
+    std::size_t close_replaced_by(std::chrono::steady_clock::time_point replaced_by);
     std::map<uint64_t, std::size_t> by_generation();
 
 private:

@@ -1,12 +1,8 @@
-// StreamService.cpp — listener, TLS context and session table shared by the
+// StreamService.cpp — limits, TLS context and session table shared by the
 // stream service kinds.
 #include "service/StreamService.h"
 
-#include "net/Listener.h"
-
 #include <stdexcept>
-
-#include <unistd.h>
 
 namespace portico::host {
 namespace {
@@ -52,44 +48,10 @@ std::string StreamService::reload_tls() {
            ") for new connections; open ones keep the old one";
 }
 
-Poco::Net::ServerSocket StreamService::open_listener() {
-    const ServiceConfig &cfg = config();
-    if (!listener_adopted_) {
-        const auto fail = [&](const std::string &why) {
-            return std::runtime_error("service '" + cfg.name + "': cannot listen on " + cfg.listen.to_string() + ": " +
-                                      why + " (" + cfg.listen_pos.to_string() + ")");
-        };
-        try {
-            listener_ = bind_listener(cfg);
-        } catch (const Poco::Exception &e) {
-            throw fail(e.displayText());
-        } catch (const std::runtime_error &e) {
-            throw fail(e.what());
-        }
-    }
-    bound_ = listener_.address();
-    return listener_;
-}
-
-void StreamService::close_listener() {
-    if (listener_handed_over_) return;
-    if (config().listen.kind == ListenAddress::Kind::unix_path) ::unlink(config().listen.path.c_str());
-    listener_.close();
-}
-
-Poco::Net::ServerSocket StreamService::share_listener() {
-    listener_handed_over_ = true;
-    return listener_;
-}
-
-void StreamService::adopt_listener(Poco::Net::ServerSocket socket) {
-    listener_ = std::move(socket);
-    listener_adopted_ = true;
-}
-
-std::string StreamService::bound_address() const {
-    if (config().listen.kind == ListenAddress::Kind::unix_path) return config().listen.to_string();
-    return bound_.toString();
+void StreamService::stop_and_close_sessions() {
+    stop_accepting();
+    close_sessions();
+    wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
 }
 
 bool StreamService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
@@ -100,9 +62,8 @@ void StreamService::close_sessions() {
     sessions_.close_all();
 }
 
-std::size_t StreamService::close_stale_sessions() {
-    const std::shared_ptr<HandlerBinding> current = binding();
-    return sessions_.close_not_on(current.get());
+std::size_t StreamService::close_sessions_replaced_by(std::chrono::steady_clock::time_point replaced_by) {
+    return sessions_.close_replaced_by(replaced_by);
 }
 
 void StreamService::session_started(Connection &conn, const HandlerBinding &binding) {

@@ -1,31 +1,14 @@
 // StreamSession.cpp — the path from an accepted socket to a plugin's handle().
 #include "service/StreamSession.h"
 
+#include "plugin/RunningCode.h"
 #include "service/AccessLog.h"
 #include "service/StreamService.h"
 
 #include <Poco/Logger.h>
-#include <Poco/Thread.h>
-
-#include <algorithm>
-
-#include <pthread.h>
 
 namespace portico::host {
 namespace {
-
-// Names each worker thread after its service once ("upper:3"), so logs and
-// the threadname plugin show whose worker it is. Pool threads belong to one
-// service for life, so a per-thread flag is enough.
-void name_worker_thread(const std::string &service) {
-    thread_local bool named = false;
-    if (named) return;
-    named = true;
-    const Poco::Thread *thread = Poco::Thread::current();
-    const std::string id = thread ? std::to_string(thread->id()) : "main";
-    const std::string name = service.substr(0, 14 - std::min<std::size_t>(id.size(), 5)) + ":" + id;
-    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-}
 
 // Ends the session's registration however handle() leaves.
 class SessionRegistration {
@@ -60,15 +43,10 @@ void log_access(const Connection &conn, const HandlerBinding &binding, int rc, s
 
 } // namespace
 
-void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &socket, IoWait *wait) {
-    // Admitted on the accept thread (or loop); its per-source slot is freed however we leave.
-    Admission &admission = service.admission();
-    struct AdmissionSlot {
-        Admission &admission;
-        const Poco::Net::StreamSocket &socket;
-        ~AdmissionSlot() { admission.finish(socket); }
-    } slot{admission, socket};
-    if (!admission.start(socket)) return; // waited past queue_timeout: already refused
+void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &socket, Admission::Ticket ticket,
+                        IoWait *wait) {
+    // Admitted on the accept thread (or loop); `ticket` frees the slot however we leave.
+    if (!ticket.start()) return; // waited past queue_timeout: already refused
     const ServiceConfig &config = service.config();
     if (config.listen.kind == ListenAddress::Kind::inet) {
         try {
@@ -88,6 +66,7 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
     // if a reload swaps the certificate meanwhile.
     Connection conn(socket, binding->service(), service.limits(), service.tls_context(), wait);
     ServiceCounters &counters = service.counters();
+    conn.count_into(&counters.bytes_in, &counters.bytes_out);
     const auto started = std::chrono::steady_clock::now();
     int rc = PORTICO_OK;
     {
@@ -101,14 +80,16 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
                 log.information("service '%s': peer %s: TLS handshake failed: %s", service.name(), conn.peer(),
                                 tls_error);
         } else {
+            const PluginVersion &version = binding->version();
+            const RunningCodeScope running(service.name(), version.plugin_name(), version.plugin_version(),
+                                           version.generation(), version.plugin_name() + "." + binding->handler().name,
+                                           conn.peer());
             rc = binding->handle_stream(&conn);
         }
         if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
         if (rc == PORTICO_ERR_TIMEOUT) ++counters.timeouts;
     }
     const auto duration = std::chrono::steady_clock::now() - started;
-    counters.bytes_in += conn.bytes_in();
-    counters.bytes_out += conn.bytes_out();
     counters.session_duration.record(duration);
     if (config.access_log) log_access(conn, *binding, rc, duration);
     if (conn.end_reason() != nullptr) {
@@ -117,19 +98,6 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
             log.information("service '%s': peer %s: closed by the host: %s", service.name(), conn.peer(),
                             std::string(conn.end_reason()));
     }
-}
-
-StreamSession::StreamSession(const Poco::Net::StreamSocket &socket, StreamService &service)
-    : Poco::Net::TCPServerConnection(socket), service_(service) {}
-
-void StreamSession::run() {
-    name_worker_thread(service_.name());
-    run_stream_session(service_, socket(), nullptr);
-}
-
-Poco::Net::TCPServerConnection *StreamSessionFactory::createConnection(const Poco::Net::StreamSocket &socket) {
-    // Poco's factory contract: the dispatcher takes ownership of the raw pointer.
-    return new StreamSession(socket, service_);
 }
 
 } // namespace portico::host

@@ -3,6 +3,7 @@
 #include "service/UdpService.h"
 
 #include "net/Datagram.h"
+#include "plugin/RunningCode.h"
 
 #include <Poco/Logger.h>
 
@@ -73,13 +74,7 @@ Poco::Net::DatagramSocket UdpService::make_socket() const {
 
 void UdpService::start() {
     const ServiceConfig &cfg = config();
-    try {
-        if (!socket_adopted_) socket_ = make_socket();
-    } catch (const Poco::Exception &e) {
-        throw std::runtime_error("service '" + cfg.name + "': cannot listen on udp " + cfg.listen.to_string() + ": " +
-                                 e.displayText() + " (" + cfg.listen_pos.to_string() + ")");
-    }
-    bound_ = socket_.address();
+    socket_ = Poco::Net::DatagramSocket(open_listener([this] { return make_socket(); }));
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) throw std::runtime_error("service '" + cfg.name + "': eventfd failed: " + std::strerror(errno));
     workers_ = std::make_unique<DatagramWorkers>(workers_of(cfg), [this](DatagramJob &job) { run_handler(job); });
@@ -150,18 +145,18 @@ void UdpService::drop(const char *reason, const Poco::Net::SocketAddress &sender
 void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::Net::SocketAddress &sender) {
     ServiceCounters &counters = this->counters();
     if (!permitted(sender)) {
-        ++counters.refused;
+        counters.count_refusal(RefusalReason::allow_deny);
         drop("source not allowed", sender, denied_log_, "(allow/deny)");
         return;
     }
     if (size > config().max_datagram) {
-        ++counters.dropped;
+        counters.count_drop(DropReason::oversized);
         drop("too large", sender, oversized_log_,
              "(" + std::to_string(size) + " bytes, max_datagram is " + std::to_string(config().max_datagram) + ")");
         return;
     }
     if (!limiter_.allow(sender.host(), LogThrottle::Clock::now())) {
-        ++counters.refused;
+        counters.count_refusal(RefusalReason::rate_limit);
         drop("rate limit", sender, rate_log_,
              "(rate_limit.per_second " + std::to_string(config().rate_limit.per_second) + ")");
         return;
@@ -171,7 +166,7 @@ void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::N
     // version however long it waits in the queue and whatever reloads happen.
     DatagramJob job{std::string(data), sender, binding()};
     if (!workers_->try_submit(job)) {
-        ++counters.dropped;
+        counters.count_drop(DropReason::queue_full);
         drop("queue full", sender, queue_log_,
              "(all " + std::to_string(config().threads.max) + " workers busy, max_queued " +
                  std::to_string(config().max_queued) + " waiting)");
@@ -187,9 +182,18 @@ void UdpService::run_handler(DatagramJob &job) {
     datagram.socket = &socket_;
     datagram.service = &job.binding->service();
     ++counters.active;
-    const int rc = job.binding->handle_datagram(&datagram);
+    const auto started = std::chrono::steady_clock::now();
+    int rc;
+    {
+        const PluginVersion &version = job.binding->version();
+        const RunningCodeScope running(name(), version.plugin_name(), version.plugin_version(), version.generation(),
+                                       version.plugin_name() + "." + job.binding->handler().name,
+                                       job.sender.toString());
+        rc = job.binding->handle_datagram(&datagram);
+    }
+    counters.session_duration.record(std::chrono::steady_clock::now() - started);
     --counters.active;
-    ++counters.accepted;
+    ++counters.datagrams;
     counters.bytes_out += datagram.bytes_out;
     if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
 }
@@ -200,34 +204,19 @@ bool UdpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
 
 void UdpService::close_sessions() {
     if (!workers_) return;
-    counters().dropped += workers_->discard_queued([](const DatagramJob &) { return true; });
+    counters().count_drop(DropReason::discarded, workers_->discard_queued([](const DatagramJob &) { return true; }));
 }
 
-std::size_t UdpService::close_stale_sessions() {
+std::size_t UdpService::close_sessions_replaced_by(std::chrono::steady_clock::time_point replaced_by) {
     if (!workers_) return 0;
-    const std::shared_ptr<HandlerBinding> current = binding();
     const std::size_t dropped =
-        workers_->discard_queued([&](const DatagramJob &job) { return job.binding != current; });
-    counters().dropped += dropped;
+        workers_->discard_queued([&](const DatagramJob &job) { return job.binding->replaced_at() <= replaced_by; });
+    counters().count_drop(DropReason::discarded, dropped);
     return dropped;
-}
-
-std::string UdpService::bound_address() const {
-    return bound_.toString();
 }
 
 std::map<uint64_t, std::size_t> UdpService::sessions_by_generation() {
     return workers_ ? workers_->jobs_by_generation() : std::map<uint64_t, std::size_t>{};
-}
-
-Poco::Net::DatagramSocket UdpService::share_socket() {
-    stop_accepting();
-    return socket_;
-}
-
-void UdpService::adopt_socket(Poco::Net::DatagramSocket socket) {
-    socket_ = std::move(socket);
-    socket_adopted_ = true;
 }
 
 } // namespace portico::host

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "net/CidrList.h"
-#include "net/LogThrottle.h"
 #include "service/DatagramWorkers.h"
+#include "net/LogThrottle.h"
 #include "service/Service.h"
 #include "service/SourceRateLimiter.h"
 
@@ -38,20 +38,16 @@ public:
     // Drops the datagrams still queued (a running handler cannot be interrupted).
     void close_sessions() override;
     // Drops queued datagrams pinned to a replaced binding; returns how many.
-    std::size_t close_stale_sessions() override;
-    std::string bound_address() const override;
+    std::size_t close_sessions_replaced_by(std::chrono::steady_clock::time_point replaced_by) override;
     // Datagrams queued or being handled, per plugin generation they pinned.
     std::map<uint64_t, std::size_t> sessions_by_generation() override;
 
-    // For a config reload that keeps the address: the old service stops
-    // receiving and hands its socket to the new one, which receives from then
-    // on (datagrams in between wait in the kernel's buffer); the old one's
-    // queued datagrams still reply through the same, shared socket.
-    Poco::Net::DatagramSocket share_socket();
-    // Before start(): serve on `socket` instead of binding a new one.
-    void adopt_socket(Poco::Net::DatagramSocket socket);
-    // The socket's descriptor, for `portico upgrade` to pass on; -1 before start().
-    int socket_fd() const { return socket_.impl()->sockfd(); }
+protected:
+    // A config reload that keeps the address: this service stops receiving
+    // and the successor receives from then on (datagrams in between wait in
+    // the kernel's buffer); this one's queued datagrams still reply through
+    // the same, shared socket.
+    void before_hand_over() override { stop_accepting(); }
 
 private:
     Poco::Net::DatagramSocket make_socket() const;
@@ -74,10 +70,8 @@ private:
 
     // Declared before workers_: replies are sent from this socket, so it must
     // outlive every worker.
-    Poco::Net::DatagramSocket socket_;
-    Poco::Net::SocketAddress bound_;
-    bool socket_adopted_ = false;
-    int wake_fd_ = -1; // eventfd that stop_accepting signals to end the receive loop's poll
+    Poco::Net::DatagramSocket socket_; // Service::listener(), as a datagram socket
+    int wake_fd_ = -1;                 // eventfd that stop_accepting signals to end the receive loop's poll
     std::unique_ptr<DatagramWorkers> workers_;
     std::mutex stop_mutex_; // stop_accepting may come from the host and the destructor
     std::thread receiver_;

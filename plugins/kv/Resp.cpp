@@ -2,6 +2,8 @@
 #include "Resp.h"
 
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace portico::kv::resp {
@@ -79,9 +81,11 @@ void parse_inline(std::string_view input, Command &out, const Limits &limits) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     std::size_t pos = 0;
     while (pos < line.size()) {
-        while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
+        while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t'))
+            ++pos;
         const std::size_t start = pos;
-        while (pos < line.size() && line[pos] != ' ' && line[pos] != '\t') ++pos;
+        while (pos < line.size() && line[pos] != ' ' && line[pos] != '\t')
+            ++pos;
         if (pos > start) {
             if (out.args.size() == limits.max_args) return fail(out, "too many inline arguments");
             out.args.push_back(line.substr(start, pos - start));
@@ -154,7 +158,22 @@ void append_bulk(std::string &out, std::string_view bytes) {
     out += "\r\n";
 }
 
-void append_null(std::string &out) { out += "$-1\r\n"; }
+void append_null(std::string &out) {
+    out += "$-1\r\n";
+}
+
+void append_null_array(std::string &out) {
+    out += "*-1\r\n";
+}
+
+void append_double(std::string &out, double value) {
+    if (std::isinf(value)) return append_bulk(out, value > 0 ? "inf" : "-inf");
+    // Redis 7.0 prints scores with %.17g: exact round trips, and its replies
+    // are what clients compare against.
+    char buf[64];
+    const int n = std::snprintf(buf, sizeof buf, "%.17g", value);
+    append_bulk(out, std::string_view(buf, static_cast<std::size_t>(n)));
+}
 
 void append_array(std::string &out, std::size_t count) {
     char buf[24];

@@ -15,9 +15,9 @@ namespace portico::kv::resp {
 // Bounds on what one command may claim, so hostile input cannot make the
 // server allocate or wait for unbounded amounts.
 struct Limits {
-    std::size_t max_args = 1024 * 1024;        // elements of one command array
-    std::size_t max_bulk = 64 * 1024 * 1024;   // bytes of one argument
-    std::size_t max_inline = 64 * 1024;        // bytes of one inline command line
+    std::size_t max_args = 1024 * 1024;      // elements of one command array
+    std::size_t max_bulk = 64 * 1024 * 1024; // bytes of one argument
+    std::size_t max_inline = 64 * 1024;      // bytes of one inline command line
 };
 
 enum class ParseStatus {
@@ -45,11 +45,13 @@ void parse_command(std::string_view input, Command &out, const Limits &limits = 
 std::optional<int64_t> parse_int64(std::string_view text);
 
 // Reply encoders: each appends one RESP2 value to `out`.
-void append_simple(std::string &out, std::string_view text);  // +text
+void append_simple(std::string &out, std::string_view text);   // +text
 void append_error(std::string &out, std::string_view message); // -message (CR/LF replaced by spaces)
-void append_integer(std::string &out, int64_t value);           // :value
-void append_bulk(std::string &out, std::string_view bytes);     // $len bytes
-void append_null(std::string &out);                             // $-1
-void append_array(std::string &out, std::size_t count);         // *count, then count values
+void append_integer(std::string &out, int64_t value);          // :value
+void append_bulk(std::string &out, std::string_view bytes);    // $len bytes
+void append_null(std::string &out);                            // $-1
+void append_null_array(std::string &out);                      // *-1
+void append_double(std::string &out, double value);            // $len %.17g, "inf", "-inf"
+void append_array(std::string &out, std::size_t count);        // *count, then count values
 
 } // namespace portico::kv::resp

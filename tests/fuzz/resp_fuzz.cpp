@@ -1,6 +1,8 @@
-// resp_fuzz.cpp — fuzz target for the kv plugin's RESP2 parser: whatever the
-// bytes, parsing a pipelined buffer must terminate, never read outside it,
-// and report consistent results.
+// resp_fuzz.cpp — fuzz target for the kv plugin's RESP2 parser and command
+// layer: whatever the bytes, parsing a pipelined buffer must terminate, never
+// read outside it, and report consistent results; every parsed command runs
+// against a real Keyspace and must append exactly one reply.
+#include "Commands.h"
 #include "Resp.h"
 
 #include <cstddef>
@@ -18,12 +20,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const std::string_view input(reinterpret_cast<const char *>(data), size);
     std::string_view rest = input;
     resp::Command command;
+    portico::kv::Keyspace keys;
+    const portico::kv::ServerInfo server{"fuzz", 0};
+    portico::kv::TimeMs now = 1'000'000; // one ms per command, so expiry happens too
+    std::string reply;
     for (;;) {
         resp::parse_command(rest, command, limits);
         if (command.status != resp::ParseStatus::complete) break;
         if (command.consumed == 0 || command.consumed > rest.size()) std::abort();
         for (const std::string_view arg : command.args)
             if (arg.data() < rest.data() || arg.data() + arg.size() > rest.data() + command.consumed) std::abort();
+        if (!command.args.empty()) {
+            reply.clear();
+            portico::kv::execute(keys, server, command.args, reply, ++now);
+            if (reply.empty() ||
+                (reply[0] != '+' && reply[0] != '-' && reply[0] != ':' && reply[0] != '$' && reply[0] != '*'))
+                std::abort();
+        }
         rest.remove_prefix(command.consumed);
     }
     if (command.status == resp::ParseStatus::error && command.error.empty()) std::abort();
@@ -33,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     resp::append_array(encoded, 1);
     resp::append_bulk(encoded, input.substr(0, 64));
     resp::parse_command(encoded, command, limits);
-    if (command.status != resp::ParseStatus::complete || command.args.size() != 1 || command.args[0] != input.substr(0, 64))
+    if (command.status != resp::ParseStatus::complete || command.args.size() != 1 ||
+        command.args[0] != input.substr(0, 64))
         std::abort();
     return 0;
 }

@@ -3,6 +3,8 @@
 // and how it ended, in the text (in both modes) and the JSON-lines log
 // formats.
 #include "harness/AdminHost.h"
+#include "harness/AdminStatus.h"
+#include "harness/Deadline.h"
 #include "harness/Json.h"
 #include "harness/Modes.h"
 #include "harness/Paths.h"
@@ -61,7 +63,18 @@ TEST_P(AccessLog, TextLineForACleanSession) {
         TcpClient client(host.port("quiet"));
         EXPECT_EQ(client.round_trip("x"), "x");
     }
-    std::this_thread::sleep_for(300ms);
+    // The quiet session's end reached its counters, which its thread updates
+    // just before it would write an access line; a later upper session's
+    // line then shows the log has moved past that point.
+    EXPECT_TRUE(wait_until(
+        [&] { return service_named(Json::parse(host.get("/status").body), "quiet")["bytes_in"].number() == 1; }, 5s))
+        << "the quiet session never ended";
+    {
+        TcpClient client(host.port("upper"));
+        EXPECT_EQ(client.round_trip("again\n"), "AGAIN\n");
+    }
+    EXPECT_TRUE(wait_until([&] { return host.process().count_log_lines({"access service=upper "}) == 2; }, 5s))
+        << host.process().log_text();
     EXPECT_TRUE(lines_containing(host.process().log_text(), {"access service=quiet"}).empty())
         << "access_log is off by default";
 }

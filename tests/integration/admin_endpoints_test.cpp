@@ -58,10 +58,16 @@ TEST(AdminEndpoints, StatusReportsServicesAndPluginsWithTheTrafficTheTestSent) {
     ASSERT_TRUE(wait_until(
         [&] {
             status = Json::parse(host.get("/status").body);
-            return service_named(status, "upper")["bytes_in"].number() == 18;
+            // Every counter asserted below: each session's thread updates
+            // them, some after its client already has the answer.
+            const Json &upper = service_named(status, "upper");
+            const Json &echo = service_named(status, "echo");
+            return upper["bytes_in"].number() == 18 && upper["bytes_out"].number() == 18 &&
+                   upper["connections"]["active"].number() == 0 && upper["connections"]["total"].number() == 3 &&
+                   echo["connections"]["active"].number() == 1 && echo["connections"]["total"].number() == 1;
         },
         5s))
-        << "bytes of ended sessions never reached /status";
+        << "the traffic sent never reached /status";
 
     EXPECT_TRUE(status["host"]["ready"].boolean());
     const Json &upper = service_named(status, "upper");

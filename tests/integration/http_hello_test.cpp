@@ -1,6 +1,7 @@
 // http_hello_test.cpp — the HTTP/1.1 responder as curl and a hand-typed
 // request see it: 200 for GET /, keep-alive across requests, 405 for other
-// methods, 400 and a close for what is not HTTP.
+// methods, 100 Continue for a client that expects it, 400 and a close for
+// what is not HTTP.
 #include "harness/ConfigBuilder.h"
 #include "harness/ExternalTool.h"
 #include "harness/Paths.h"
@@ -65,6 +66,29 @@ TEST(HttpHello, CurlGetsTheBody) {
     EXPECT_NE(head.output.find("Content-Length: 20\r\n"), std::string::npos) << head.describe();
 }
 
+// curl asks "Expect: 100-continue" before a large body and waits up to a
+// second for the interim answer; http_hello gives it, so the body goes at once.
+TEST(HttpHello, AnswersExpect100ContinueBeforeReadingTheBody) {
+    TempDir dir;
+    auto host = start_http(dir);
+    const std::string url = "http://127.0.0.1:" + std::to_string(host->port("web")) + "/";
+    const auto body = dir.write_file("body.bin", std::string(64 * 1024, 'x'));
+    // The header is set explicitly: curl's own size threshold for it differs
+    // between versions.
+    const ToolResult post = curl({"-v", "-H", "Expect: 100-continue", "--data-binary", "@" + body.string(), url});
+    ASSERT_EQ(post.status, ExitStatus::exited(0)) << post.describe();
+    EXPECT_NE(post.output.find("> Expect: 100-continue"), std::string::npos) << post.output;
+    EXPECT_NE(post.output.find("< HTTP/1.1 100 Continue"), std::string::npos) << post.output;
+    EXPECT_NE(post.output.find("< HTTP/1.1 405 Method Not Allowed"), std::string::npos) << post.output;
+    EXPECT_EQ(post.output.find("Done waiting for 100-continue"), std::string::npos) << post.output;
+    // The body was read: the connection stayed usable for curl's next request.
+    const ToolResult again =
+        curl({"-v", "-H", "Expect: 100-continue", "--data-binary", "@" + body.string(), url, "--next", "-v", url});
+    ASSERT_EQ(again.status, ExitStatus::exited(0)) << again.describe();
+    EXPECT_NE(again.output.find("Hello from portico!"), std::string::npos) << again.output;
+    EXPECT_NE(again.output.find("Re-using existing connection"), std::string::npos) << again.output;
+}
+
 TEST(HttpHello, CurlReusesOneConnectionForSeveralRequests) {
     TempDir dir;
     auto host = start_http(dir);
@@ -75,7 +99,8 @@ TEST(HttpHello, CurlReusesOneConnectionForSeveralRequests) {
     ASSERT_EQ(run.status, ExitStatus::exited(0)) << run.describe();
     EXPECT_NE(run.output.find("Re-using existing connection"), std::string::npos) << run.describe();
     std::size_t bodies = 0;
-    for (std::size_t at = 0; (at = run.output.find("Hello from portico!", at)) != std::string::npos; ++at) ++bodies;
+    for (std::size_t at = 0; (at = run.output.find("Hello from portico!", at)) != std::string::npos; ++at)
+        ++bodies;
     EXPECT_EQ(bodies, 3u) << run.describe();
 }
 
@@ -112,8 +137,9 @@ TEST(HttpHello, MalformedRequestsGet400AndAClose) {
     auto host = start_http(dir);
     const auto port = host->port("web");
 
-    for (const std::string request : {"this is not http\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/1.1\r\nno colon here\r\n\r\n",
-                                      "GET / HTTP/1.1\r\n\r\n" /* no Host */, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"}) {
+    for (const std::string request :
+         {"this is not http\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+          "GET / HTTP/1.1\r\n\r\n" /* no Host */, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"}) {
         TcpClient client(port);
         client.send(request);
         const auto reply = client.read_until_closed();

@@ -1,6 +1,7 @@
 // limits_timeouts_test.cpp — clients that make no progress (issue 4), in
 // both modes: a silent peer and a slowloris dribbling one byte a second are
-// cut at idle_timeout, a line past max_line is an error to the handler and
+// cut at idle_timeout, so is a client that sends and never reads (issue 14
+// item 12: mode threads cut it at 3x idle_timeout), a line past max_line is an error to the handler and
 // is never buffered whole; well-behaved clients are untouched meanwhile.
 // What only mode events adds (read_timeout in a fiber, a parked write) is in
 // events_limits_timeouts_test.cpp.
@@ -9,6 +10,8 @@
 #include "harness/Elapsed.h"
 #include "harness/HarnessError.h"
 #include "harness/Modes.h"
+#include "harness/Paths.h"
+#include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
 #include "harness/ProcStatus.h"
 #include "harness/ShippedHost.h"
@@ -108,6 +111,45 @@ TEST_P(LimitsTimeouts, OverlongLineIsAnErrorAndIsNeverBufferedWhole) {
     TcpClient next(port);
     next.send("next\n");
     EXPECT_EQ(next.read_line(), "NEXT\n") << "the host serves the next connection";
+}
+
+// A client that sends and never reads: echo's write blocks once the buffers
+// are full, and then its reads stop too. idle_timeout bounds the whole
+// blocked write, not each send() of it: in mode threads a blocking send
+// taking a trickle used to restart the limit, cutting the client only after
+// about three idle_timeouts.
+TEST_P(LimitsTimeouts, AClientThatNeverReadsIsCutAtIdleTimeout) {
+    constexpr std::size_t kLimit = 512u << 20; // the host must have stopped reading long before
+    constexpr Millis kIdle = 2000ms;
+    TempDir dir;
+    ConfigBuilder config;
+    config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("echo")}));
+    in_mode(config.service("echo", "echo.echo"), GetParam()).option("idle_timeout", "2s");
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("echo");
+
+    TcpClient hoarder(port);
+    const std::string chunk(256 * 1024, 'h');
+    std::string send_error;
+    std::size_t sent = 0;
+    const auto start = Clock::now();
+    try {
+        for (; sent < kLimit; sent += chunk.size())
+            hoarder.send(chunk, 10s);
+    } catch (const HarnessError &e) {
+        send_error = e.what();
+    }
+    const Millis took = since(start);
+
+    ASSERT_FALSE(send_error.empty()) << "the host read " << sent << " bytes without being able to write them back";
+    EXPECT_EQ(send_error.find("timed out"), std::string::npos)
+        << "the host stopped reading but never cut the connection: " << send_error;
+    EXPECT_GE(took, kIdle - 200ms) << "cut before idle_timeout";
+    // Generous for a loaded machine, and still well below the two
+    // idle_timeouts a per-send limit needs at the least.
+    EXPECT_LT(took, kIdle * 7 / 4) << "cut long after idle_timeout (2s); sent " << sent << " bytes";
+    EXPECT_TRUE(host.wait_for_log_line({peer_of(hoarder), "closed by the host: write timeout"}, 5s));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, LimitsTimeouts, ::testing::Values("threads", "events"),

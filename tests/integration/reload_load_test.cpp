@@ -82,10 +82,17 @@ TEST(ReloadUnderLoad, TwentySwapsUnderChurnDropNothingMixNothingAndUnloadOldVers
     EXPECT_GT(result.by_prefix[0], 0u) << "no reply came from version A";
     EXPECT_GT(result.by_prefix[1], 0u) << "no reply came from version B";
     EXPECT_GT(result.connections, 200u) << "too little churn to mean anything";
+    // The last SIGHUP may still be on its way when the swap it raced landed.
+    EXPECT_TRUE(wait_until([&] { return host.count_log_lines({"SIGHUP: reloading"}) >= 4; }, scaled<Millis>(5s, 15s)));
     EXPECT_EQ(host.count_log_lines({"SIGHUP: reloading"}), 4u);
 
     // Twenty swaps end on A.
     EXPECT_EQ(ask(port, "after"), "A after\n");
+    // SIGHUPs are handled one after another: the fifth one's "config
+    // unchanged" proves the fourth reload is over, refusals included.
+    host.send_signal(SIGHUP);
+    EXPECT_TRUE(wait_until([&] { return host.count_log_lines({"config unchanged"}) >= 5; }, scaled<Millis>(5s, 15s)))
+        << host.log_text();
     EXPECT_TRUE(lines_containing(host.log_text(), {"reload refused"}).empty());
 
     // With the load gone, every replaced version is unloaded (at the latest
@@ -128,6 +135,8 @@ TEST(ReloadUnderLoad, SighupLoadsAReplacedFileWhenWatchingIsOff) {
     EXPECT_FALSE(wait_until([&] { return ask(port, "x") == "B x\n"; }, 500ms, 20ms));
     host.send_signal(SIGHUP);
     EXPECT_TRUE(wait_until([&] { return ask(port, "x") == "B x\n"; }, scaled<Millis>(3s, 10s), 5ms));
+    // The swap serves before its log line is written.
+    EXPECT_TRUE(host.wait_for_log("service 'flip' now uses flip B", 5s));
     EXPECT_EQ(host.count_log_lines({"service 'flip' now uses flip B"}), 1u);
 }
 

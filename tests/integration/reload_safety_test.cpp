@@ -70,6 +70,8 @@ TEST(ReloadSafety, TruncatedOrGarbagePluginFileLeavesTheOldVersionServing) {
     // A good file after the bad ones loads as usual.
     replace_by_rename(test_plugin("flip_b"), setup.installed);
     EXPECT_TRUE(wait_until([&] { return ask(port, "v") == "B v\n"; }, scaled<Millis>(5s, 15s), 10ms));
+    // The swap serves before its log line is written.
+    EXPECT_TRUE(host.wait_for_log("service 'flip' now uses flip B", 5s));
     EXPECT_EQ(host.count_log_lines({"service 'flip' now uses flip B"}), 1u);
 }
 
@@ -110,6 +112,10 @@ TEST(ReloadSafety, APluginFileWrittenSlowlyIsLoadedOnlyWhenComplete) {
     EXPECT_GT(answered_by_a.load(), 10);
     EXPECT_TRUE(wait_until([&] { return ask(port, "y") == "B y\n"; }, scaled<Millis>(5s, 15s), 10ms))
         << "the complete file was not loaded";
+    // B serves a moment before its load is logged. The watcher tries files
+    // one at a time, so once the load of the complete file is logged, any
+    // attempt on the half-written one would have been logged before it.
+    EXPECT_TRUE(host.wait_for_log("loaded plugin 'flip' B", 5s)) << host.log_text();
     EXPECT_EQ(host.count_log_lines({"reload refused"}), 0u) << "the half-written file was tried";
     EXPECT_EQ(host.count_log_lines({"loaded plugin 'flip' B"}), 1u);
 }

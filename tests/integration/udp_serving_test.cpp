@@ -35,7 +35,7 @@ ServiceSpec &udp(ConfigBuilder &config, std::string name, std::string handler) {
     return config.service(std::move(name), std::move(handler)).option("protocol", "udp");
 }
 
-// Seed 001: the UDPServer example.
+// udp_upper answers byte for byte (the UDPServer example, with strip(), is in seeds_test.cpp).
 TEST(UdpServing, UpperAnswersADatagramUpperCased) {
     TempDir dir;
     auto host = start_udp(dir, [](ConfigBuilder &c) { udp(c, "upper", "udp_upper"); });

@@ -215,6 +215,10 @@ TEST(Upgrade, FiveUpgradesUnderChurnRefuseNothingAndHandEveryNewConnectionToTheN
         const int code =
             upgrade == 1 ? (host->wait_exit(20s) == ExitStatus::exited(0) ? 0 : 1) : wait_orphan_exit(current, 20s);
         EXPECT_EQ(code, 0) << "pid " << current;
+        // It handed the admin socket on: its file is the new process's now.
+        EXPECT_TRUE(fs::exists(fs::symlink_status(setup.admin)))
+            << "the old process removed the handed-over admin file";
+        EXPECT_EQ(status_pid(host->config_path()), next);
         current = next;
         const auto progress = load.round_trips() + 200;
         EXPECT_TRUE(wait_until([&] { return load.round_trips() >= progress; }, scaled<Millis>(10s, 30s)));
@@ -228,6 +232,7 @@ TEST(Upgrade, FiveUpgradesUnderChurnRefuseNothingAndHandEveryNewConnectionToTheN
     EXPECT_TRUE(processes_running_from(setup.dir.path()).empty()) << "a portico process outlived the test";
     EXPECT_EQ(TcpClient::probe_connect(port), ECONNREFUSED) << "the service's socket outlived every process";
     EXPECT_EQ(run_portico({"status", "--config", host->config_path().string()}).status, ExitStatus::exited(1));
+    EXPECT_FALSE(fs::exists(fs::symlink_status(setup.admin))) << "the last process left the admin socket file behind";
 }
 
 // A successor that exits at once, and one that refuses its config: the old

@@ -27,7 +27,8 @@ struct AdminHostSpec {
     std::filesystem::path plugin_dir;
     std::vector<AdminServiceSpec> services;
     std::string admin_listen = "127.0.0.1:0";
-    std::string token;                // admin.token; empty: none in the file
+    std::string token;       // admin.token; empty: none in the file
+    std::string admin_extra; // more keys of the admin block, each line "  key: value\n"
     std::string logging_format = "text";
     std::string shutdown_timeout = "5s";
 
@@ -37,6 +38,7 @@ struct AdminHostSpec {
             out += "  - name: " + s.name + "\n    listen: 127.0.0.1:0\n    handler: " + s.handler + "\n" + s.extra;
         out += "admin:\n  listen: \"" + admin_listen + "\"\n";
         if (!token.empty()) out += "  token: \"" + token + "\"\n";
+        out += admin_extra;
         out += "logging: {level: information, format: " + logging_format + "}\n";
         out += "shutdown_timeout: " + shutdown_timeout + "\n";
         return out;
@@ -45,13 +47,12 @@ struct AdminHostSpec {
 
 // Starts the host and waits until it is ready and its admin server listens.
 class AdminHost {
-  public:
+public:
     AdminHost(const TempDir &dir, const AdminHostSpec &spec)
         : process_(std::make_unique<PorticoProcess>(dir, spec.yaml())) {
         if (!process_->wait_ready())
             throw HarnessError("portico did not become ready; its log:\n" + process_->log_text());
-        const auto match =
-            process_->wait_for_log(std::regex(R"(admin listening on (?:\[[^\]]*\]|[0-9.]+):(\d+))"), 5s);
+        const auto match = process_->wait_for_log(std::regex(R"(admin listening on (?:\[[^\]]*\]|[0-9.]+):(\d+))"), 5s);
         if (!match) throw HarnessError("no 'admin listening on' line; the log:\n" + process_->log_text());
         admin_port_ = static_cast<std::uint16_t>(std::stoi((*match)[1]));
     }
@@ -67,7 +68,7 @@ class AdminHost {
         return http_post(admin_port_, target, token);
     }
 
-  private:
+private:
     std::unique_ptr<PorticoProcess> process_;
     std::uint16_t admin_port_ = 0;
 };

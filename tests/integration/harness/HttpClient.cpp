@@ -19,7 +19,8 @@ namespace portico::test {
 namespace {
 
 std::string lower(std::string text) {
-    for (char &c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char &c : text)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return text;
 }
 
@@ -66,10 +67,14 @@ HttpResponse http_request(std::uint16_t port, const HttpRequest &request, Millis
     const std::string what = request.method + " " + request.target + " on port " + std::to_string(port);
     const Deadline deadline(timeout);
     TcpClient client(port, deadline.remaining());
-    std::string text = request.method + " " + request.target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                       std::to_string(port) + "\r\nConnection: close\r\nContent-Length: " +
-                       std::to_string(request.body.size()) + "\r\n";
-    for (const auto &[name, value] : request.headers) text += name + ": " + value + "\r\n";
+    // The test's own Host header, if it brings one, replaces the default.
+    const bool own_host = std::any_of(request.headers.begin(), request.headers.end(),
+                                      [](const auto &header) { return lower(header.first) == "host"; });
+    std::string text = request.method + " " + request.target + " HTTP/1.1\r\n" +
+                       (own_host ? std::string() : "Host: 127.0.0.1:" + std::to_string(port) + "\r\n") +
+                       "Connection: close\r\nContent-Length: " + std::to_string(request.body.size()) + "\r\n";
+    for (const auto &[name, value] : request.headers)
+        text += name + ": " + value + "\r\n";
     text += "\r\n" + request.body;
     client.send(text, deadline.remaining());
     return parse_response(client.read_until_eof(deadline.remaining()), what);

@@ -26,7 +26,8 @@ struct HttpRequest {
     std::string body;
 };
 
-// Sends `request` to 127.0.0.1:port with "Connection: close" and reads the
+// Sends `request` to 127.0.0.1:port with "Connection: close" (and "Host:
+// 127.0.0.1:port" unless request.headers has a Host) and reads the
 // whole response. Throws HarnessError on a connection failure, a timeout or
 // a response that is not HTTP.
 HttpResponse http_request(std::uint16_t port, const HttpRequest &request, Millis timeout = 10s);

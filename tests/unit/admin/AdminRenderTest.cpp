@@ -2,8 +2,8 @@
 // snapshot; the reload history's bound; the token check.
 #include "admin/AdminAuth.h"
 #include "admin/PrometheusText.h"
-#include "app/ReloadHistory.h"
 #include "admin/StatusJson.h"
+#include "app/ReloadHistory.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -40,9 +40,9 @@ StatusSnapshot sample_snapshot() {
     s.bytes_in = 100;
     s.bytes_out = 200;
     DurationHistogram h;
-    h.record(std::chrono::microseconds(500));    // le 0.001
-    h.record(std::chrono::milliseconds(30));     // le 0.05
-    h.record(std::chrono::seconds(4000));        // +Inf
+    h.record(std::chrono::microseconds(500)); // le 0.001
+    h.record(std::chrono::milliseconds(30));  // le 0.05
+    h.record(std::chrono::seconds(4000));     // +Inf
     s.durations = h.snapshot();
     snap.services.push_back(s);
     PluginStatus p;
@@ -92,17 +92,17 @@ TEST(PrometheusText, CountersGaugesAndACumulativeHistogram) {
     const std::string text = prometheus_text(sample_snapshot());
     const auto has = [&](const std::string &line) { return text.find(line + "\n") != std::string::npos; };
     EXPECT_TRUE(has("# TYPE portico_service_connections_total counter"));
-    EXPECT_TRUE(has("portico_service_connections_total{service=\"upper\",state=\"serving\"} 7"));
-    EXPECT_TRUE(has("portico_service_connections_active{service=\"upper\",state=\"serving\"} 2"));
-    EXPECT_TRUE(has("portico_service_received_bytes_total{service=\"upper\",state=\"serving\"} 100"));
+    EXPECT_TRUE(has("portico_service_connections_total{service=\"upper\"} 7"));
+    EXPECT_TRUE(has("portico_service_connections_active{service=\"upper\"} 2"));
+    EXPECT_TRUE(has("portico_service_received_bytes_total{service=\"upper\"} 100"));
     EXPECT_TRUE(has("# TYPE portico_service_session_duration_seconds histogram"));
-    const std::string bucket = "portico_service_session_duration_seconds_bucket{service=\"upper\",state=\"serving\",le=";
+    const std::string bucket = "portico_service_session_duration_seconds_bucket{service=\"upper\",le=";
     EXPECT_TRUE(has(bucket + "\"0.001\"} 1"));
     EXPECT_TRUE(has(bucket + "\"0.01\"} 1"));
     EXPECT_TRUE(has(bucket + "\"0.05\"} 2"));
     EXPECT_TRUE(has(bucket + "\"1800\"} 2"));
     EXPECT_TRUE(has(bucket + "\"+Inf\"} 3"));
-    EXPECT_TRUE(has("portico_service_session_duration_seconds_count{service=\"upper\",state=\"serving\"} 3"));
+    EXPECT_TRUE(has("portico_service_session_duration_seconds_count{service=\"upper\"} 3"));
     EXPECT_TRUE(has("portico_plugin_info{plugin=\"upper\",version=\"1.0.0\",file=\"/plugins/up\\\"per.so\",sha256=\"" +
                     std::string(64, 'a') + "\",generation=\"3\"} 1"));
     EXPECT_TRUE(has("portico_plugin_draining_sessions{plugin=\"upper\",version=\"0.9\",generation=\"1\"} 2"));
@@ -139,7 +139,8 @@ TEST(ReloadHistory, KeepsTheLastTwentyAndCountsAll) {
                 history.record(std::move(r));
             }
         });
-    for (auto &t : threads) t.join();
+    for (auto &t : threads)
+        t.join();
     EXPECT_EQ(history.entries().size(), ReloadHistory::kCapacity);
     EXPECT_EQ(history.total(), 100u);
     EXPECT_EQ(history.failed(), 20u);

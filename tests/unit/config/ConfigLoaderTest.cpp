@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -202,7 +204,7 @@ services:
     EXPECT_EQ(config.services[0].events.stack, 1024u * 1024u);
     EXPECT_EQ(config.services[1].events.loops, 0); // one per CPU, decided at start
     EXPECT_EQ(config.services[1].events.stack, 256u * 1024u);
-    EXPECT_STREQ(portico::host::mode_name(config.services[1].mode), "events");
+    EXPECT_STREQ(portico::host::to_string(config.services[1].mode), "events");
 }
 
 TEST(ConfigLoader, FlattensServiceSettings) {
@@ -221,8 +223,9 @@ services:
 )",
                                            kFile);
     const std::map<std::string, std::string> expected{
-        {"greeting", "hello"}, {"nested.a", "1"}, {"nested.deeper.b", "two words"}, {"list.0", "x"},
-        {"list.1", "y"},       {"list.2.k", "v"}, {"empty", ""},                    {"quoted", "007"},
+        {"greeting", "hello"}, {"nested.a", "1"}, {"nested.deeper.b", "two words"},
+        {"list.0", "x"},       {"list.1", "y"},   {"list.2.k", "v"},
+        {"empty", ""},         {"quoted", "007"},
     };
     EXPECT_EQ(config.services.at(0).settings, expected);
 }
@@ -337,7 +340,7 @@ logging: {level: loud}
         "t.yaml:12:3: plugins.dri: unknown key 'dri' (did you mean 'dir'?)",
         "t.yaml:12:3: plugins: missing required key 'dir' (e.g. dir: ./plugins)",
         "t.yaml:13:18: logging.level: expected one of 'trace', 'debug', 'information', 'notice', 'warning', "
-        "'error', 'critical', 'fatal', got 'loud'",
+        "'error', 'critical', 'fatal' (or info, warn, err, crit), got 'loud'",
     };
     EXPECT_EQ(issues, expected);
 }
@@ -416,9 +419,82 @@ TEST(ConfigLoader, NamesAMissingFileAndTheReason) {
         load_config_file(dir.path());
         FAIL() << "expected ConfigError";
     } catch (const ConfigError &e) {
-        EXPECT_EQ(std::string(e.what()),
-                  dir.path().string() + ": cannot read config file: it is a directory; pass the path of a YAML file");
+        EXPECT_EQ(std::string(e.what()), dir.path().string() +
+                                             ": cannot read config file: it is a directory, not a regular file; "
+                                             "name a file");
     }
+}
+
+TEST(ConfigLoader, RefusesAConfigFileOverTheCapBeforeParsingIt) {
+    const TempDir dir;
+    const fs::path file = dir.path() / "huge.yaml";
+    std::ofstream(file) << kMinimal;
+    fs::resize_file(file, portico::host::kMaxConfigBytes + 1); // sparse: no disk, no time
+    try {
+        load_config_file(file);
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError &e) {
+        EXPECT_EQ(std::string(e.what()), file.string() + ": cannot read config file: it is larger than the limit of "
+                                                         "4 MiB; is this the right file?");
+    }
+}
+
+TEST(ConfigLoader, AFifoAsConfigFileIsAnErrorNotAHang) {
+    const TempDir dir;
+    const fs::path fifo = dir.path() / "portico.yaml";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    // Nobody ever writes it: a blocking open would wait for ever, and ctest's
+    // timeout would be the only way out.
+    try {
+        load_config_file(fifo);
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError &e) {
+        EXPECT_EQ(std::string(e.what()),
+                  fifo.string() +
+                      ": cannot read config file: it is a FIFO (named pipe), not a regular file; name a file");
+    }
+}
+
+TEST(ConfigLoader, DeepNestingIsNamedWithItsPlace) {
+    const std::string message = "YAML nesting too deep here (more than about 500 levels of lists and maps)";
+    // Block style: the position is the line where the limit was crossed,
+    // well inside the 600 levels, not the end of the file.
+    std::string block = "plugins: {dir: p}\n"
+                        "services:\n"
+                        "  - name: a\n"
+                        "    listen: 127.0.0.1:9000\n"
+                        "    handler: x\n"
+                        "    config:\n";
+    for (int level = 0; level < 600; ++level)
+        block += std::string(6 + 2 * level, ' ') + "k:\n";
+    block += std::string(6 + 2 * 600, ' ') + "v\n";
+    const auto issues = issues_of(block);
+    ASSERT_EQ(issues.size(), 1u);
+    EXPECT_NE(issues[0].find(message), std::string::npos) << issues[0];
+    int line = 0;
+    ASSERT_EQ(std::sscanf(issues[0].c_str(), "t.yaml:%d:", &line), 1) << issues[0];
+    EXPECT_GT(line, 100) << issues[0];
+    EXPECT_LT(line, 600) << issues[0];
+    // Flow style: yaml-cpp has read ahead to the end by then; the message is the same.
+    const auto flow =
+        issues_of("plugins: {dir: p}\nservices:\n  - {name: a, listen: 127.0.0.1:9000, handler: x, config: {k: " +
+                  std::string(600, '[') + std::string(600, ']') + "}}\n");
+    ASSERT_EQ(flow.size(), 1u);
+    EXPECT_NE(flow[0].find(message), std::string::npos) << flow[0];
+}
+
+TEST(ConfigLoader, AcceptsTheUsualShortLogLevelNames) {
+    const std::string base = std::string(kMinimal) + "logging: {level: ";
+    EXPECT_EQ(load_config_text(base + "info}\n", "t.yaml").logging.level, "information");
+    EXPECT_EQ(load_config_text(base + "warn}\n", "t.yaml").logging.level, "warning");
+    EXPECT_EQ(load_config_text(base + "WARNING}\n", "t.yaml").logging.level, "warning");
+    EXPECT_EQ(load_config_text(base + "err}\n", "t.yaml").logging.level, "error");
+    EXPECT_EQ(load_config_text(base + "debug}\n", "t.yaml").logging.level, "debug");
+}
+
+TEST(ConfigLoader, BusyMessageMayEndWithItsNewline) {
+    const std::string yaml = std::string(kMinimal) + "    busy_message: \"busy\\r\\n\"\n";
+    EXPECT_EQ(load_config_text(yaml, "t.yaml").services.at(0).busy_message, "busy\r\n");
 }
 
 TEST(ConfigLoader, ReportsSyntaxErrorsOfAFileWithItsName) {
@@ -437,8 +513,7 @@ TEST(ConfigLoader, ReportsSyntaxErrorsOfAFileWithItsName) {
 
 TEST(ConfigLoader, ShippedConfigParses) {
     const fs::path file = fs::path(PORTICO_SOURCE_DIR) / "config" / "portico.yaml";
-    if (!fs::exists(file))
-        GTEST_SKIP() << file << " does not exist yet";
+    if (!fs::exists(file)) GTEST_SKIP() << file << " does not exist yet";
     try {
         const Config config = load_config_file(file);
         EXPECT_FALSE(config.services.empty());
