@@ -1,5 +1,5 @@
 # Portico — the two commands: `make run` and `make test`.
-# Both install the Debian packages the build needs when they are missing,
+# Both run `make deps` first (installs the missing Debian packages, saying why),
 # configure and build with CMake, then run the host or the whole test suite.
 # `make package` builds the .deb, `make install` installs (docs/deploy.md).
 
@@ -12,19 +12,47 @@ BUILD_TYPE ?= RelWithDebInfo
 # installs under it. Read once, when $(BUILD) is first configured.
 PREFIX     ?= /usr
 
-# Debian packages: compiler and build tools, Poco, yaml-cpp, GoogleTest, and
-# the real clients the plugin tests talk through (redis-cli/-benchmark, curl);
-# chromium renders the admin status page in its integration test; openssl
-# makes the TLS tests' certificates and, with python3's ssl, is their client;
-# dpkg-dev computes the .deb's Depends (dpkg-shlibdeps) and systemd's
-# systemd-analyze checks the unit files (systemd-socket-activate runs the
-# socket activation tests); python3-prometheus-client's parser
-# reads /metrics in the admin tests; haproxy sends real PROXY protocol
-# headers to the parser's test.
-PACKAGES := cmake g++ make pkg-config libpoco-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-            netcat-openbsd redis-tools curl chromium openssl python3 dpkg-dev systemd \
-            python3-prometheus-client haproxy
+# The Debian packages `make deps` installs when missing, each with why.
+# `make run` and `make test` run `make deps` first; it prints what it
+# installs and the reason, and does nothing when all are there.
+PACKAGES += cmake
+why.cmake := build: the build system
+PACKAGES += g++
+why.g++ := build: the C++20 compiler
+PACKAGES += make
+why.make := build: drives cmake
+PACKAGES += pkg-config
+why.pkg-config := build: finds libraries
+PACKAGES += libpoco-dev
+why.libpoco-dev := build: Poco (Foundation, Net, Util, NetSSL, JSON), the engine of the host
+PACKAGES += libyaml-cpp-dev
+why.libyaml-cpp-dev := build: the YAML config loader
+PACKAGES += libgtest-dev
+why.libgtest-dev := test: GoogleTest, unit and integration tests
+PACKAGES += libgmock-dev
+why.libgmock-dev := test: GoogleMock, with GoogleTest
+PACKAGES += netcat-openbsd
+why.netcat-openbsd := test and README: nc, the seed exchange from a shell
+PACKAGES += redis-tools
+why.redis-tools := test: redis-cli and redis-benchmark against the kv plugin
+PACKAGES += curl
+why.curl := test: HTTP client for http_hello and the admin API
+PACKAGES += chromium
+why.chromium := test: renders the admin status page
+PACKAGES += openssl
+why.openssl := test: makes the certificates of the TLS tests
+PACKAGES += python3
+why.python3 := test: TLS client (ssl module), socketserver-style clients
+PACKAGES += dpkg-dev
+why.dpkg-dev := package: dpkg-shlibdeps computes the Depends of the .deb
+PACKAGES += systemd
+why.systemd := test: systemd-analyze verifies the unit files, systemd-socket-activate passes sockets
+PACKAGES += python3-prometheus-client
+why.python3-prometheus-client := test: a real Prometheus parser reads /metrics
+PACKAGES += haproxy
+why.haproxy := test: sends real PROXY protocol headers to the parser
 
+rparen := )
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # ccache, when installed, speeds up rebuilds in several checkouts; never required.
@@ -44,7 +72,11 @@ deps:
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "Installing missing packages:$$missing"; \
+	  echo "make deps: installing the missing Debian packages:"; \
+	  for p in $$missing; do \
+	    case $$p in $(foreach p,$(patsubst why.%,%,$(filter why.%,$(.VARIABLES))),$(p)$(rparen) why="$(why.$(p))";;) *$(rparen) why="(asked for by this make target)";; esac; \
+	    printf '  %-26s %s\n' "$$p" "$$why"; \
+	  done; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi

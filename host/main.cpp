@@ -12,6 +12,7 @@
 #include "config/DefaultConfigPath.h"
 #include "net/InheritedSockets.h"
 #include "plugin/CrashReport.h"
+#include "plugin/PluginCheck.h"
 
 #include <Poco/Logger.h>
 
@@ -255,6 +256,8 @@ int main(int argc, char **argv) {
     // Before any plugin code can run: a crash in it is then reported on stderr.
     portico::host::install_crash_report();
 
+    if (argc > 1 && portico::host::is_check_plugin_command(argv[1]))
+        portico::host::run_check_plugin_command(argc, argv);
     if (argc > 1 && portico::host::is_worker_command(argv[1])) return portico::host::run_worker(argc, argv, signals);
     if (argc > 1 && portico::host::is_admin_command(argv[1]))
         return portico::host::run_admin_command(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);

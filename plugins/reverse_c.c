@@ -126,4 +126,4 @@ static const portico_plugin_desc descriptor = {
     "reverse_c",   "1.0.0",             reverse_init,      NULL,
 };
 
-__attribute__((visibility("default"))) const portico_plugin_desc *portico_plugin_v1(void) { return &descriptor; }
+PORTICO_PLUGIN_ENTRY(&descriptor)

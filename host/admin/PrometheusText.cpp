@@ -256,6 +256,9 @@ std::string prometheus_text(const StatusSnapshot &snap) {
     w.sample("portico_plugin_unloads_total", {}, snap.registry.unloads);
     w.family("portico_plugin_unload_leaks_total", "counter", "Unloads whose mapping stayed (dlclose no-op).");
     w.sample("portico_plugin_unload_leaks_total", {}, snap.registry.unload_leaks);
+    w.family("portico_plugin_stuck_calls", "gauge",
+             "Plugin init/unload calls past plugins.call_timeout, not returned.");
+    w.sample("portico_plugin_stuck_calls", {}, snap.registry.stuck_calls);
 
     w.family("portico_reloads_total", "counter", "Reloads requested (admin, SIGHUP), by result.");
     w.sample("portico_reloads_total", {{"result", "ok"}}, snap.reloads_total - snap.reloads_failed);

@@ -148,6 +148,7 @@ std::string status_json(const StatusSnapshot &snap) {
     registry->set("loads_failed", snap.registry.loads_failed);
     registry->set("unloads", snap.registry.unloads);
     registry->set("unload_leaks", snap.registry.unload_leaks);
+    registry->set("stuck_plugin_calls", snap.registry.stuck_calls);
     registry->set("last_error", snap.registry.last_error);
     const bool has_error_time = snap.registry.last_error_at.time_since_epoch().count() != 0;
     registry->set("last_error_at", has_error_time ? iso_time(snap.registry.last_error_at) : std::string());

@@ -91,7 +91,15 @@ const char *to_string(ReloadScope scope) {
 
 Host::Host(Config config)
     : log_(Poco::Logger::get("portico.host")), config_(std::move(config)),
-      registry_(std::make_unique<PluginRegistry>(host_api(), shadow_parent())) {}
+      registry_(std::make_unique<PluginRegistry>(host_api(), shadow_parent())) {
+    apply_plugin_policy(config_.plugins);
+}
+
+void Host::apply_plugin_policy(const PluginsConfig &plugins) {
+    // New plugin files are first loaded by this very binary in a check
+    // process (see plugin/PluginCheck.h).
+    registry_->set_policy(plugins.strict, plugins.call_timeout, "/proc/self/exe");
+}
 
 Host::~Host() {
     watcher_.reset();
@@ -125,9 +133,19 @@ void Host::load_plugin_files(const PluginsConfig &plugins) {
     for (const std::string &problem : list.problems)
         log_.warning(problem);
     for (const auto &file : list.files) {
-        const LoadOutcome outcome = registry_->load(file);
+        const LoadOutcome outcome = load_plugin_file(file);
         if (!outcome.ok) log_.warning("plugin refused: %s", outcome.error);
     }
+}
+
+LoadOutcome Host::load_plugin_file(const std::filesystem::path &file, const PluginRegistry::Vetter &vet) {
+    const auto seen = fingerprint_of(file);
+    LoadOutcome outcome = registry_->load(file, vet);
+    if (outcome.ok)
+        refused_files_.forget(file);
+    else
+        refused_files_.remember(file, seen);
+    return outcome;
 }
 
 void Host::load() {
@@ -392,7 +410,8 @@ ReloadReport Host::upgrade(std::string_view trigger) {
 
 ReloadReport Host::reload(ReloadScope scope, std::string_view trigger) {
     notify_.reloading("reloading (" + std::string(trigger) + ")");
-    ReloadReport report = reload(scope);
+    // An explicit request retries every refused file; a file change only the changed ones.
+    ReloadReport report = reload_retrying(scope, trigger != "watcher");
     notify_.ready(status_line());
     ReloadRecord record;
     record.at = std::chrono::system_clock::now();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "app/PluginWatcher.h"
+#include "app/RefusedFiles.h"
 #include "app/ReloadHistory.h"
 #include "app/SystemdNotify.h"
 #include "config/Config.h"
@@ -122,7 +123,7 @@ public:
 private:
     std::vector<std::string> handler_problems(const Config &config) const;
     PluginRegistry::Vetter vetter_for_bound_handlers() const;
-    ReloadReport reload_plugins_locked();
+    ReloadReport reload_plugins_locked(bool retry_refused = true);
     ReloadReport reload_config_locked();
     void load_plugin_files(const PluginsConfig &plugins);
     void rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report);
@@ -148,6 +149,13 @@ private:
     // The passed socket for `svc`, adopted before it starts (`where` for errors).
     void adopt_passed_socket(Service &service, const ServiceConfig &svc, InheritedSockets &sockets);
     void send_watchdog_if_healthy();
+    // plugins.strict and call_timeout for the loads from now on.
+    void apply_plugin_policy(const PluginsConfig &plugins);
+    // registry_->load(file), remembering a refusal in refused_files_.
+    LoadOutcome load_plugin_file(const std::filesystem::path &file, const PluginRegistry::Vetter &vet = {});
+    // reload(scope); a watcher's reload does not retry refused files that
+    // did not change since (retry_refused false).
+    ReloadReport reload_retrying(ReloadScope scope, bool retry_refused);
 
     Poco::Logger &log_;
     mutable std::mutex config_mutex_; // guards config_ for readers
@@ -171,6 +179,7 @@ private:
     };
     std::vector<HandoverSocket> handover_sockets_; // under control_mutex_
     std::unique_ptr<PluginWatcher> watcher_;
+    RefusedFiles refused_files_; // under control_mutex_ (or before any thread starts)
     // Runs drain deadlines and retirement checks; declared last so it stops
     // first, before the services and plugins its tasks refer to.
     Poco::Util::Timer timer_;

@@ -73,12 +73,16 @@ Poco::Clock clock_in(std::chrono::milliseconds delay) {
 } // namespace
 
 ReloadReport Host::reload(ReloadScope scope) {
+    return reload_retrying(scope, true);
+}
+
+ReloadReport Host::reload_retrying(ReloadScope scope, bool retry_refused) {
     std::lock_guard control(control_mutex_);
     if (stopping_) return ReloadReport{{}, {"the host is stopping; reload refused"}};
     ReloadReport report;
     if (scope == ReloadScope::config || scope == ReloadScope::all) report = reload_config_locked();
     if ((scope == ReloadScope::plugins || scope == ReloadScope::all) && report.ok()) {
-        ReloadReport plugins = reload_plugins_locked();
+        ReloadReport plugins = reload_plugins_locked(retry_refused);
         report.changes.insert(report.changes.end(), plugins.changes.begin(), plugins.changes.end());
         report.errors.insert(report.errors.end(), plugins.errors.begin(), plugins.errors.end());
     }
@@ -139,7 +143,7 @@ void Host::schedule_drain(const std::shared_ptr<Service> &service, std::chrono::
                     clock_in(drain));
 }
 
-ReloadReport Host::reload_plugins_locked() {
+ReloadReport Host::reload_plugins_locked(bool retry_refused) {
     ReloadReport report;
     std::map<std::filesystem::path, std::string> loaded_sha;
     for (const auto &version : registry_->current_all())
@@ -150,9 +154,12 @@ ReloadReport Host::reload_plugins_locked() {
     for (const auto &file : list.files) {
         const auto known = loaded_sha.find(file);
         if (known != loaded_sha.end() && known->second == sha256_of_file(file)) continue;
-        const LoadOutcome outcome = registry_->load(file, vetter_for_bound_handlers());
+        if (!retry_refused && refused_files_.unchanged(file)) continue; // refused and logged already
+        const LoadOutcome outcome = load_plugin_file(file, vetter_for_bound_handlers());
         if (!outcome.ok) {
-            report.errors.push_back("plugin reload refused, previous version keeps serving: " + outcome.error);
+            report.errors.push_back(known != loaded_sha.end()
+                                        ? "plugin reload refused, previous version keeps serving: " + outcome.error
+                                        : "plugin not loaded: " + outcome.error);
             log_.error(report.errors.back());
             continue;
         }
@@ -180,7 +187,10 @@ ReloadReport Host::reload_config_locked() {
     }
     const ConfigDiff diff = diff_configs(config_, next);
     // New plugin files (a new dir or list) are loaded before handlers are checked.
-    if (diff.plugins_changed) load_plugin_files(next.plugins);
+    if (diff.plugins_changed) {
+        apply_plugin_policy(next.plugins);
+        load_plugin_files(next.plugins);
+    }
     const std::vector<std::string> problems = handler_problems(next);
     if (!problems.empty()) {
         report.errors = problems;

@@ -28,7 +28,8 @@ PluginWatcher::PluginWatcher(std::filesystem::path dir, Callback on_change)
         if (stop_fd_ >= 0) ::close(stop_fd_);
         throw std::runtime_error("cannot watch " + dir_.string() + ": " + why);
     }
-    const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM;
+    // IN_ATTRIB: a chmod or chown may fix a refused file (or the folder itself).
+    const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB;
     if (inotify_add_watch(inotify_fd_, dir_.c_str(), mask) < 0) {
         const std::string why = std::strerror(errno);
         ::close(inotify_fd_);
@@ -79,7 +80,11 @@ void PluginWatcher::read_events() {
                 pending_["*"] = Pending{true, std::chrono::steady_clock::now()};
                 continue;
             }
-            if (ev->len == 0) continue;
+            if (ev->len == 0) {
+                // The folder's own mode or owner changed: every file may load now.
+                if (ev->mask & IN_ATTRIB) pending_["*"] = Pending{true, std::chrono::steady_clock::now()};
+                continue;
+            }
             const std::string name = ev->name;
             if (!name.ends_with(".so")) continue;
             if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
@@ -89,7 +94,8 @@ void PluginWatcher::read_events() {
             }
             Pending &p = pending_[name];
             p.last_event = std::chrono::steady_clock::now();
-            if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) p.closed = true;
+            // A chmod/chown is complete when reported (unless a write is still open: then its close follows).
+            if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB)) p.closed = true;
             if (ev->mask & IN_MOVED_TO) {
                 // A file renamed into place was complete before the rename:
                 // its size now is final, so one quiet period is enough.

@@ -128,6 +128,8 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
 
     // Declared before everything that holds a plugin version: it goes last.
     PluginRegistry registry(host_api(), shadow_parent());
+    // The master already ran this file through a check process.
+    registry.set_policy(config.plugins.strict, config.plugins.call_timeout, {});
     const LoadOutcome loaded = registry.load(options.plugin_file);
     if (!loaded.ok) throw std::runtime_error(loaded.error);
     if (loaded.version->plugin_name() != svc.plugin)

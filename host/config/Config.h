@@ -128,6 +128,8 @@ struct PluginsConfig {
     std::vector<std::string> load;         // file names in dir to load; empty: every *.so
     bool watch = true;                     // hot reload on file change
     Millis drain_timeout = Millis(30'000); // old versions' sessions are closed after this
+    Millis call_timeout = Millis(5'000);   // deadline of a plugin's init/unload (and of its check process)
+    bool strict = false;                   // refuse plugins that cannot be unloaded, not only warn
     SourcePos dir_pos;
     bool operator==(const PluginsConfig &) const = default;
 };

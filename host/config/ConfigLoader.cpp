@@ -86,12 +86,26 @@ void read_plugin_list(ConfigReader &r, const YamlValue &v, PluginsConfig &out) {
     }
 }
 
+// Zero would refuse every plugin: init always needs some time.
+void read_call_timeout(ConfigReader &r, const YamlValue &v, PluginsConfig &out) {
+    const auto value = r.duration(v);
+    if (!value) return;
+    if (value->count() <= 0) {
+        r.report(v,
+                 "must be more than 0 (how long a plugin's init or unload may take, like 5s), got " + v.node.Scalar());
+        return;
+    }
+    out.call_timeout = *value;
+}
+
 const Schema<PluginsConfig> &plugins_schema() {
     static const Schema<PluginsConfig> schema{
         {"dir", read_plugin_dir, true, "dir: ./plugins"},
         {"load", read_plugin_list},
         {"watch", set_bool(&PluginsConfig::watch)},
         {"drain_timeout", set_duration(&PluginsConfig::drain_timeout)},
+        {"call_timeout", read_call_timeout},
+        {"strict", set_bool(&PluginsConfig::strict)},
     };
     return schema;
 }

@@ -130,6 +130,40 @@ std::optional<ElfProblem> check_elf_shared_object(std::span<const std::byte> byt
     return std::nullopt;
 }
 
+std::vector<std::string> gnu_unique_symbols(std::span<const std::byte> bytes, size_t limit) {
+    std::vector<std::string> names;
+    const uint64_t size = bytes.size();
+    if (size < sizeof(Elf64_Ehdr)) return names;
+    const auto eh = read_at<Elf64_Ehdr>(bytes, 0);
+    uint64_t shnum = eh.e_shnum;
+    uint64_t table_last = 0;
+    if (eh.e_shoff == 0 || eh.e_shentsize != sizeof(Elf64_Shdr) ||
+        !table_end(eh.e_shoff, 1, sizeof(Elf64_Shdr), table_last) || table_last > size)
+        return names;
+    if (shnum == 0) shnum = read_at<Elf64_Shdr>(bytes, eh.e_shoff).sh_size;
+    if (!table_end(eh.e_shoff, shnum, sizeof(Elf64_Shdr), table_last) || table_last > size) return names;
+    auto section = [&](uint64_t i) { return read_at<Elf64_Shdr>(bytes, eh.e_shoff + i * sizeof(Elf64_Shdr)); };
+    for (uint64_t i = 0; i < shnum; ++i) {
+        const auto symtab = section(i);
+        if (symtab.sh_type != SHT_DYNSYM || symtab.sh_link >= shnum) continue;
+        const auto strtab = section(symtab.sh_link);
+        uint64_t sym_end = 0;
+        uint64_t str_end = 0;
+        if (!table_end(symtab.sh_offset, 1, symtab.sh_size, sym_end) || sym_end > size ||
+            !table_end(strtab.sh_offset, 1, strtab.sh_size, str_end) || str_end > size)
+            continue;
+        const uint64_t count = symtab.sh_size / sizeof(Elf64_Sym);
+        for (uint64_t k = 1; k < count && names.size() < limit; ++k) {
+            const auto sym = read_at<Elf64_Sym>(bytes, symtab.sh_offset + k * sizeof(Elf64_Sym));
+            if (ELF64_ST_BIND(sym.st_info) != STB_GNU_UNIQUE || sym.st_shndx == SHN_UNDEF) continue;
+            if (sym.st_name >= strtab.sh_size) continue;
+            const auto *start = reinterpret_cast<const char *>(bytes.data() + strtab.sh_offset + sym.st_name);
+            names.emplace_back(start, strnlen(start, strtab.sh_size - sym.st_name));
+        }
+    }
+    return names;
+}
+
 std::string describe_elf_problem(const std::string &file, const ElfProblem &problem) {
     switch (problem.kind) {
     case ElfProblem::Kind::truncated:

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace portico::host {
 
@@ -23,6 +24,13 @@ struct ElfProblem {
 // host's machine whose program headers, segments and section headers all lie
 // within the bytes.
 std::optional<ElfProblem> check_elf_shared_object(std::span<const std::byte> bytes);
+
+// The names of the dynamic symbols bound STB_GNU_UNIQUE (g++ gives them to
+// template and inline-function statics unless built with -fno-gnu-unique):
+// glibc never unmaps an object that has one, so it cannot be hot-reloaded
+// without leaking. Only for bytes check_elf_shared_object accepted; a
+// malformed .dynsym yields what could be read. At most `limit` names.
+std::vector<std::string> gnu_unique_symbols(std::span<const std::byte> bytes, size_t limit = 5);
 
 // The full sentence for a problem, starting with the file's path:
 // "<file>: is not an ELF shared object (...)" / "<file>: truncated ELF file (...)".

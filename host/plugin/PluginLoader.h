@@ -4,13 +4,16 @@
 // refusal is one sentence that starts with the file's path.
 #pragma once
 
+#include "plugin/PluginCall.h"
 #include "plugin/PluginVersion.h"
 #include "portico/portico.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace portico::host {
 
@@ -19,7 +22,9 @@ namespace portico::host {
 class LoadedLibrary {
 public:
     // Takes ownership of an already written shadow file; opens nothing yet.
-    explicit LoadedLibrary(std::filesystem::path shadow_file);
+    // The unload hook runs through `caller`: one that misses its deadline
+    // leaves the library mapped (its code may still run) and the copy on disk.
+    LoadedLibrary(std::filesystem::path shadow_file, PluginCaller caller);
     ~LoadedLibrary();
     LoadedLibrary(const LoadedLibrary &) = delete;
     LoadedLibrary &operator=(const LoadedLibrary &) = delete;
@@ -37,6 +42,7 @@ public:
 
 private:
     std::filesystem::path shadow_file_;
+    PluginCaller caller_;
     void *handle_ = nullptr;
     void (*unload_hook_)(void) = nullptr;
 };
@@ -44,14 +50,33 @@ private:
 struct LoadResult {
     std::unique_ptr<PluginVersion> version; // set on success
     std::string error;                      // set on failure: "<file>: <reason>"
+    std::vector<std::string> warnings;      // loaded, but with these caveats (sentences naming the file)
+};
+
+// How carefully a file is loaded (plugins.strict, plugins.call_timeout).
+struct LoadPolicy {
+    // Refuse, rather than only warn about, a plugin that cannot be unloaded
+    // (STB_GNU_UNIQUE symbols).
+    bool strict = false;
+    // Runs init and unload with their deadline; shared by every load so
+    // that its stuck() counts them all.
+    PluginCaller caller{std::chrono::milliseconds(5000)};
+    // The portico binary to run `__check-plugin` with before a copy is
+    // loaded in-process; empty: no check process (unit tests, workers).
+    std::filesystem::path check_program;
 };
 
 // Loads `file` as generation `generation`, its shadow copy written to
 // `<shadow_dir>/<stem>.<generation>.so`. `api` is handed to the plugin's init
 // and must outlive the version. On failure nothing is left behind: the copy
-// is closed and deleted.
+// is closed and deleted (unless init is stuck: then its copy stays mapped).
 LoadResult load_plugin_version(const std::filesystem::path &file, const std::filesystem::path &shadow_dir,
-                               uint64_t generation, const portico_host_api *api);
+                               uint64_t generation, const portico_host_api *api, const LoadPolicy &policy = {});
+
+// What a check process does with a copy: dlopen it, find its entry point and
+// check the descriptor; "" when all is well, else the reason. The library
+// stays open (the process exits right after).
+std::string probe_plugin_copy(const std::filesystem::path &copy);
 
 // Hex SHA-256 of `data` (Poco::SHA2Engine).
 std::string sha256_hex(const void *data, size_t len);

@@ -91,6 +91,7 @@ PluginRegistry::PluginRegistry(const portico_host_api *api, const std::filesyste
                                 "cannot create a plugin shadow directory under " + shadow_parent.string());
     shadow_dir_ = std::filesystem::canonical(dir);
     unloader_ = std::make_shared<Unloader>();
+    callers_.push_back(policy_.caller);
 }
 
 PluginRegistry::~PluginRegistry() {
@@ -106,6 +107,17 @@ PluginRegistry::~PluginRegistry() {
     unloader_->stop();
     std::error_code ignored;
     std::filesystem::remove_all(shadow_dir_, ignored);
+}
+
+void PluginRegistry::set_policy(bool strict, std::chrono::milliseconds call_timeout,
+                                std::filesystem::path check_program) {
+    std::lock_guard lock(mutex_);
+    policy_.strict = strict;
+    policy_.check_program = std::move(check_program);
+    if (call_timeout != policy_.caller.timeout()) {
+        policy_.caller = PluginCaller(call_timeout);
+        callers_.push_back(policy_.caller);
+    }
 }
 
 LoadOutcome PluginRegistry::refuse(LoadOutcome outcome, std::string error) {
@@ -130,12 +142,16 @@ LoadOutcome PluginRegistry::load(const std::filesystem::path &file, const Vetter
 
     std::lock_guard load_lock(load_mutex_);
     uint64_t generation = 0;
+    LoadPolicy policy;
     {
         std::lock_guard lock(mutex_);
         generation = next_generation_++;
+        policy = policy_;
     }
-    auto loaded = load_plugin_version(outcome.file, shadow_dir_, generation, api_);
+    auto loaded = load_plugin_version(outcome.file, shadow_dir_, generation, api_, policy);
     if (!loaded.version) return refuse(std::move(outcome), std::move(loaded.error));
+    for (const std::string &warning : loaded.warnings)
+        logger().warning(warning);
     auto candidate = std::move(loaded.version);
     const std::string name = candidate->plugin_name();
 
@@ -191,9 +207,11 @@ LoadOutcome PluginRegistry::load(const std::filesystem::path &file, const Vetter
     std::string message = "loaded plugin '" + name + "' " + version->plugin_version() + " from " + where +
                           " (generation " + std::to_string(generation) + ", sha256 " + version->sha256() +
                           ", handlers: " + handler_list(*version) + ")";
-    if (old)
-        message += "; generation " + std::to_string(old->generation()) + " drains (" +
-                   std::to_string(old.use_count() - 1) + " users)";
+    if (old) {
+        const long users = old.use_count() - 1;
+        message += "; generation " + std::to_string(old->generation()) + " drains (" + std::to_string(users) +
+                   (users == 1 ? " user)" : " users)");
+    }
     logger().information(message);
 
     outcome.ok = true;
@@ -236,6 +254,11 @@ RegistryStats PluginRegistry::stats() const {
         out = stats_;
     }
     out.unloads = unloader_->unloads();
+    {
+        std::lock_guard lock(mutex_);
+        for (const PluginCaller &caller : callers_)
+            out.stuck_calls += caller.stuck();
+    }
     out.unload_leaks = unloader_->leaks();
     return out;
 }

@@ -4,6 +4,7 @@
 // fully loaded, initialised and accepted; the swap is then atomic.
 #pragma once
 
+#include "plugin/PluginLoader.h"
 #include "plugin/PluginVersion.h"
 #include "portico/portico.h"
 
@@ -46,6 +47,7 @@ struct RegistryStats {
     uint64_t loads_failed = 0;
     uint64_t unloads = 0;
     uint64_t unload_leaks = 0; // dlclose left the mapping in place (STB_GNU_UNIQUE, …)
+    uint64_t stuck_calls = 0;  // plugin init/unload calls past plugins.call_timeout that have not returned
     std::string last_error;    // newest refusal, with file and reason
     std::chrono::system_clock::time_point last_error_at{};
 };
@@ -68,6 +70,10 @@ public:
     // plugin name (replacing the version loaded from the same file); on any
     // failure nothing changes and the outcome says why. Thread-safe.
     LoadOutcome load(const std::filesystem::path &file, const Vetter &vet = {});
+
+    // How later loads check and run a plugin (plugins.strict, call_timeout,
+    // the check process). Thread-safe; the stuck-call count carries over.
+    void set_policy(bool strict, std::chrono::milliseconds call_timeout, std::filesystem::path check_program);
 
     std::shared_ptr<PluginVersion> current(std::string_view plugin) const;
     std::vector<std::shared_ptr<PluginVersion>> current_all() const;
@@ -96,6 +102,8 @@ private:
     std::map<std::filesystem::path, std::string> file_to_plugin_;
     std::vector<Replaced> replaced_; // pruned once unloaded
     RegistryStats stats_;
+    LoadPolicy policy_;
+    std::vector<PluginCaller> callers_; // every caller ever used: their stuck calls all count
 };
 
 // Removes `portico-<pid>-*` directories under `shadow_parent` whose process is

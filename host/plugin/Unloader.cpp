@@ -77,7 +77,8 @@ void Unloader::destroy(std::unique_ptr<PluginVersion> version) noexcept {
                         "-fno-gnu-unique, as the SDK's portico_add_plugin does, and avoid thread_local objects "
                         "with destructors");
         } else {
-            log.debug("unloaded plugin '" + plugin + "' generation " + std::to_string(generation));
+            log.information("unloaded plugin '" + plugin + "' generation " + std::to_string(generation) + " from " +
+                            source + " (an older version, no longer in use)");
         }
     } catch (...) {
         version.reset(); // logging failed; the unload itself must still happen

@@ -8,6 +8,7 @@
 #include <Poco/Logger.h>
 #include <Poco/Net/StreamSocketImpl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -24,9 +25,9 @@ int open_spare() {
 
 } // namespace
 
-Acceptor::Acceptor(StreamService &service, int listen_fd, bool nonblocking)
+Acceptor::Acceptor(StreamService &service, int listen_fd, bool nonblocking, int batch)
     : service_(service), listen_fd_(listen_fd), accept_flags_(SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0)),
-      spare_fd_(open_spare()) {}
+      batch_(std::clamp(batch, 1, kBatch)), spare_fd_(open_spare()) {}
 
 Acceptor::~Acceptor() {
     if (spare_fd_ >= 0) ::close(spare_fd_);
@@ -34,7 +35,7 @@ Acceptor::~Acceptor() {
 
 Acceptor::Batch Acceptor::accept_batch() {
     Batch batch;
-    for (int attempt = 0; attempt < kBatch; ++attempt) {
+    for (int attempt = 0; attempt < batch_; ++attempt) {
         const int fd = ::accept4(listen_fd_, nullptr, nullptr, accept_flags_);
         if (fd >= 0) {
             batch.fds[batch.count++] = fd;

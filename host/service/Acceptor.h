@@ -51,12 +51,16 @@ public:
     // `nonblocking`: accepted sockets are non-blocking (mode events, whose
     // waits are the loop's), or blocking (mode threads: a Connection there
     // blocks in recv/send, bounded by SO_RCVTIMEO/SO_SNDTIMEO).
-    Acceptor(StreamService &service, int listen_fd, bool nonblocking);
+    // `batch`: connections taken per call, at most kBatch. A socket shared
+    // with other processes (the workers of mode process) takes one at a
+    // time, like nginx's `multi_accept off`: the first worker to wake would
+    // otherwise take every waiting connection and the others none.
+    Acceptor(StreamService &service, int listen_fd, bool nonblocking, int batch = kBatch);
     ~Acceptor();
     Acceptor(const Acceptor &) = delete;
     Acceptor &operator=(const Acceptor &) = delete;
 
-    // Accepts what waits now, up to kBatch attempts (refusals and retries
+    // Accepts what waits now, up to `batch` attempts (refusals and retries
     // count). Safe from several threads at once (the loops of mode events).
     Batch accept_batch();
     // Admission for one accepted descriptor (the socket owns it from here):
@@ -76,6 +80,7 @@ private:
     StreamService &service_;
     const int listen_fd_;
     const int accept_flags_; // for accept4
+    const int batch_;        // 1..kBatch
     std::mutex mutex_;       // the spare and the throttle, shared by every accepting thread
     int spare_fd_ = -1;
     LogThrottle errors_;

@@ -203,7 +203,9 @@ void ThreadsService::start() {
     pool_ = std::make_unique<Poco::ThreadPool>(cfg.name, min_threads, max_threads, idle_seconds,
                                                cfg.threads.stack_kib * 1024);
     queue_ = std::make_unique<PocoQueue>(*this, *pool_, max_threads);
-    acceptor_ = std::make_unique<Acceptor>(*this, socket.impl()->sockfd(), false);
+    // A process-mode worker shares the socket with its siblings.
+    const int batch = cfg.mode == ServiceMode::process ? 1 : Acceptor::kBatch;
+    acceptor_ = std::make_unique<Acceptor>(*this, socket.impl()->sockfd(), false, batch);
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) throw std::runtime_error("service '" + cfg.name + "': eventfd failed: " + std::strerror(errno));
     accept_thread_ = std::thread([this] { accept_loop(); });

@@ -13,8 +13,13 @@ function(portico_add_plugin name)
     C_VISIBILITY_PRESET hidden
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
-  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
+  # C never emits STB_GNU_UNIQUE symbols; only a C++ project has to opt out.
+  get_property(portico_languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+  if("CXX" IN_LIST portico_languages)
+    target_compile_features(${name} PRIVATE cxx_std_17)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
+    endif()
   endif()
   # Per source language, so a project that enables only CXX (or only C) works.
   target_compile_options(${name} PRIVATE

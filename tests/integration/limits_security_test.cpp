@@ -16,6 +16,9 @@
 #include <csignal>
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <pwd.h>
 #include <unistd.h>
@@ -57,6 +60,72 @@ TEST(LimitsSecurity, PluginInAFolderWritableByOthersIsRefusedUnlessSticky) {
     fs::permissions(plugins, fs::perms(01777)); // like /tmp: others cannot replace our files
     auto host = start_upper_from(dir, plugins);
     EXPECT_TRUE(host->wait_ready()) << "a sticky folder is safe";
+}
+
+// Like sshd's StrictModes: only root and the user portico runs as may own
+// or write the plugin file and its folders (issue 14). Needs root to chown.
+class StrictOwnership : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "chown to another user needs the test to run as root";
+        const passwd *nobody = ::getpwnam("nobody");
+        if (nobody == nullptr) GTEST_SKIP() << "this machine has no user 'nobody'";
+        other_uid = nobody->pw_uid;
+        other_gid = nobody->pw_gid;
+        plugins = make_plugin_dir(dir, {shipped_plugin("upper")});
+    }
+    // Starts the host, which has no plugin left for its service: exit 2, and
+    // the log must hold a line naming the file with `reason`.
+    void expect_refused(std::initializer_list<std::string_view> reason) {
+        auto host = start_upper_from(dir, plugins);
+        EXPECT_EQ(host->wait_exit(10s), ExitStatus::exited(2));
+        std::vector<std::string_view> parts{"upper.so"};
+        parts.insert(parts.end(), reason.begin(), reason.end());
+        bool found = false;
+        for (const std::string &line : lines_containing(host->log_text(), {"upper.so"})) {
+            bool all = true;
+            for (const auto part : parts)
+                all = all && line.find(part) != std::string::npos;
+            found = found || all;
+        }
+        EXPECT_TRUE(found) << host->log_text();
+    }
+    TempDir dir;
+    fs::path plugins;
+    uid_t other_uid = 0;
+    gid_t other_gid = 0;
+};
+
+TEST_F(StrictOwnership, PluginFileOwnedByAnotherUserIsRefused) {
+    ASSERT_EQ(::chown((plugins / "upper.so").c_str(), other_uid, 0), 0);
+    expect_refused({"is owned by user 'nobody' (uid " + std::to_string(other_uid) + "), mode 0", "chown root"});
+}
+
+TEST_F(StrictOwnership, PluginFolderOwnedByAnotherUserIsRefused) {
+    ASSERT_EQ(::chown(plugins.c_str(), other_uid, 0), 0);
+    expect_refused({"is in a folder owned by user 'nobody'", plugins.string()});
+}
+
+TEST_F(StrictOwnership, FolderWritableByAnotherGroupIsRefused) {
+    ASSERT_EQ(::chown(plugins.c_str(), 0, other_gid), 0);
+    fs::permissions(plugins, fs::perms(0775));
+    expect_refused({"is in a folder writable by group", "mode 0775", "chmod g-w " + plugins.string()});
+}
+
+TEST_F(StrictOwnership, FileWritableByAnotherGroupIsRefused) {
+    ASSERT_EQ(::chown((plugins / "upper.so").c_str(), 0, other_gid), 0);
+    fs::permissions(plugins / "upper.so", fs::perms(0664));
+    expect_refused({"is writable by group", "mode 0664", "chmod g-w"});
+}
+
+TEST_F(StrictOwnership, RootsOwnGroupMayWriteAndTheHostServes) {
+    ASSERT_EQ(::chown(plugins.c_str(), 0, 0), 0);
+    fs::permissions(plugins, fs::perms(0775));
+    auto host = start_upper_from(dir, plugins);
+    ASSERT_TRUE(host->wait_ready()) << "a folder only root's group may write is trusted";
+    TcpClient client(host->port("upper"));
+    client.send("ok\n");
+    EXPECT_EQ(client.read_line(), "OK\n");
 }
 
 TEST(LimitsSecurity, UserDropsRootAfterBindingAndStillServesAndReloads) {

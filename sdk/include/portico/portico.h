@@ -191,6 +191,25 @@ typedef struct portico_plugin_desc {
  * descriptor: it is called before the magic and version are checked.    */
 typedef const portico_plugin_desc *(*portico_plugin_entry)(void);
 
+/* Marks a definition as exported from the plugin, with C linkage even in a
+ * C++ file. The SDK's portico_add_plugin builds with hidden visibility, so
+ * the entry point must carry it or the host cannot find it.              */
+#ifdef __cplusplus
+#define PORTICO_EXPORT extern "C" __attribute__((visibility("default")))
+#else
+#define PORTICO_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Defines the entry point of a plugin written in C, returning `desc` (the
+ * address of a static portico_plugin_desc):
+ *   static const portico_plugin_desc descriptor = { PORTICO_MAGIC, ... };
+ *   PORTICO_PLUGIN_ENTRY(&descriptor)
+ * C++ plugins use PORTICO_PLUGIN from portico.hpp instead.               */
+#define PORTICO_PLUGIN_ENTRY(desc)                                                                                     \
+    PORTICO_EXPORT const portico_plugin_desc *portico_plugin_v1(void) {                                                \
+        return (desc);                                                                                                 \
+    }
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,10 @@
 #ifndef PORTICO_PORTICO_HPP
 #define PORTICO_PORTICO_HPP
 
+#if __cplusplus < 201703L
+#error "portico.hpp needs C++17 or newer (-std=c++17); a C plugin includes portico.h only"
+#endif
+
 #include "portico.h"
 
 #include <chrono>
@@ -480,7 +484,7 @@ private:
 
 } // namespace portico
 
-#define PORTICO_DETAIL_EXPORT extern "C" __attribute__((visibility("default")))
+#define PORTICO_DETAIL_EXPORT PORTICO_EXPORT
 
 // Defines the plugin's entry point; the block that follows registers handlers:
 //   PORTICO_PLUGIN("text", "1.0.0", reg) { reg.stream<Upper>("upper"); }

@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -14,6 +15,7 @@ namespace portico::host {
 namespace {
 
 using plugin_test::read_file;
+using plugin_test::shipped_plugin;
 using plugin_test::test_plugin;
 
 std::vector<std::byte> bytes_of(const std::string &s) {
@@ -155,6 +157,17 @@ TEST(ElfCheck, DescribesWithFileFirst) {
               "/p/x.so: truncated ELF file (why)");
     EXPECT_EQ(describe_elf_problem("/p/x.so", {ElfProblem::Kind::not_shared_object, "why"}),
               "/p/x.so: is not an ELF shared object (why)");
+}
+
+TEST(ElfCheck, FindsTheGnuUniqueSymbolOfAPluginBuiltWithoutTheSdkFlags) {
+    const auto names = gnu_unique_symbols(bytes_of(read_file(test_plugin("gnu_unique"))));
+    // Its own inline-function static, and any the standard library's templates add.
+    EXPECT_NE(std::find(names.begin(), names.end(), "_ZZ12lines_servedvE5count"), names.end()); // lines_served()::count
+}
+
+TEST(ElfCheck, AnSdkBuiltPluginHasNoGnuUniqueSymbol) {
+    EXPECT_TRUE(gnu_unique_symbols(bytes_of(read_file(shipped_plugin("upper")))).empty());
+    EXPECT_TRUE(gnu_unique_symbols(minimal_so()).empty()) << "no section table: nothing to report";
 }
 
 } // namespace
