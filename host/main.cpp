@@ -6,15 +6,18 @@
 #include "app/Logging.h"
 #include "app/ResourceLimits.h"
 #include "app/SignalWaiter.h"
+#include "app/Successor.h"
 #include "app/Worker.h"
 #include "config/ConfigLoader.h"
 #include "config/DefaultConfigPath.h"
+#include "net/InheritedSockets.h"
 #include "plugin/CrashReport.h"
 #include "plugin/PluginCheck.h"
 
 #include <Poco/Logger.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -22,6 +25,14 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
+
+// The version this binary reports; a test build sets its own so that two
+// builds can be told apart (tests/integration/upgrade_test.cpp).
+#ifndef PORTICO_BINARY_VERSION
+#define PORTICO_BINARY_VERSION PORTICO_VERSION
+#endif
 
 namespace {
 
@@ -32,6 +43,7 @@ constexpr int exit_usage = 2; // bad flags, bad config, cannot start
 const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "       portico status [--config FILE] [--json]\n"
                                "       portico reload [plugins|config|all] [--config FILE]\n"
+                               "       portico upgrade [--config FILE]\n"
                                "       portico --version | --help\n"
                                "\n"
                                "Runs the network services described in FILE, each served by a handler\n"
@@ -48,10 +60,14 @@ const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "                     services, counters, plugin versions and last reload\n"
                                "  reload [SCOPE]     ask it to reload plugins, config or all (default all);\n"
                                "                     the token is admin.token or $PORTICO_ADMIN_TOKEN\n"
+                               "  upgrade            ask it to start the portico binary now on disk with its\n"
+                               "                     sockets; once that one serves, the old one drains and exits\n"
                                "\n"
                                "Signals: SIGTERM/SIGINT stop gracefully (open sessions finish until\n"
                                "shutdown_timeout); SIGHUP re-reads the config (applying the difference)\n"
-                               "and reloads plugins whose files changed, like `portico reload`.\n";
+                               "and reloads plugins whose files changed, like `portico reload`; SIGUSR2\n"
+                               "upgrades, as `portico upgrade` does.\n"
+                               "Sockets passed by systemd (LISTEN_FDS) are served instead of bound.\n";
 
 struct Options {
     std::string config;
@@ -95,12 +111,17 @@ std::optional<Options> parse_options(int argc, char **argv) {
 // Every problem that keeps the config from running, one line each in the
 // same "portico: FILE:LINE:COL: key: message" form, then one summary line.
 int report_problems(const Options &options, const std::vector<std::string> &problems) {
+    std::ostringstream text;
     for (const std::string &problem : problems)
-        std::cerr << "portico: " << problem << "\n";
-    std::cerr << "portico: " << options.config << ": " << problems.size() << " error(s); "
-              << (options.check ? "the config cannot run" : "nothing was started") << "\n";
+        text << "portico: " << problem << "\n";
+    text << "portico: " << options.config << ": " << problems.size() << " error(s); "
+         << (options.check ? "the config cannot run" : "nothing was started") << "\n";
     if (options.default_config)
-        std::cerr << "portico: " << portico::host::default_config_hint(*options.default_config) << "\n";
+        text << "portico: " << portico::host::default_config_hint(*options.default_config) << "\n";
+    std::cerr << text.str();
+    // An upgrade's successor that cannot start tells its predecessor why, so
+    // the `portico upgrade` that started it can say so.
+    portico::host::report_to_predecessor(text.str());
     return exit_usage;
 }
 
@@ -120,8 +141,20 @@ bool stop_requested_during_start(const portico::host::SignalWaiter &signals, Poc
     return true;
 }
 
-int serve(const Options &options, const portico::host::SignalWaiter &signals) {
+// The path this binary was started from, resolved now: an upgrade starts
+// whatever file is at that path then (/proc/self/exe would name the old,
+// replaced file). Empty when it cannot be read.
+std::filesystem::path started_binary() {
+    std::error_code error;
+    auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+    return error ? std::filesystem::path() : path;
+}
+
+int serve(const Options &options, const portico::host::SignalWaiter &signals, std::vector<std::string> args) {
     using namespace portico::host;
+    // First, before anything opens a descriptor or starts a process.
+    const bool successor = started_by_upgrade();
+    InheritedSockets passed = InheritedSockets::from_environment();
     Config config;
     std::vector<std::string> problems;
     try {
@@ -141,6 +174,10 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
     }
 
     Poco::Logger &host_log = Poco::Logger::get("portico.host");
+    if (!options.check)
+        host_log.information("portico %s (pid %d) starting%s", std::string(PORTICO_BINARY_VERSION),
+                             static_cast<int>(::getpid()),
+                             std::string(successor ? ", started by an upgrade with its predecessor's sockets" : ""));
     if (stop_requested_during_start(signals, host_log)) return exit_ok;
     raise_open_files_limit(host_log);
     if (problems.empty()) warn_about_connection_limits(config, host_log);
@@ -168,18 +205,37 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals) {
     // requests read is alive. It keeps answering while sessions drain.
     std::unique_ptr<AdminServer> admin;
     try {
-        host.start([&] {
-            const AdminConfig admin_config = host.config().admin;
-            if (!admin_config.listen) return;
-            admin = std::make_unique<AdminServer>(host, admin_config);
-            admin->start();
-        });
+        host.start(
+            [&] {
+                const AdminConfig admin_config = host.config().admin;
+                if (!admin_config.listen) return;
+                std::optional<Poco::Net::ServerSocket> admin_socket;
+                if (const auto fd = passed.claim(kAdminSocketName, *admin_config.listen, true,
+                                                 admin_config.listen_pos.to_string() + ": admin.listen"))
+                    admin_socket = server_socket_from_fd(*fd);
+                // A predecessor's socket file is this process's to remove
+                // now; a socket unit's stays systemd's.
+                const bool owns_file = !admin_socket || successor;
+                admin = std::make_unique<AdminServer>(host, admin_config, std::move(admin_socket), owns_file);
+                admin->start();
+            },
+            &passed);
     } catch (const StartupError &e) {
         std::istringstream lines(e.what());
         for (std::string line; std::getline(lines, line);)
             problems.push_back(line);
         return report_problems(options, problems);
     }
+    host.set_upgrade_command(started_binary(), std::move(args));
+    if (admin)
+        host.add_handover_socket(kAdminSocketName, admin->listening_fd(), [&admin] {
+            admin->set_not_ready();
+            admin->stop_accepting();
+        });
+    if (successor)
+        report_to_predecessor("");
+    else
+        host.announce_ready();
     host.run(signals);
     if (admin) admin->set_not_ready();
     if (!host.shutdown()) {
@@ -213,12 +269,12 @@ int main(int argc, char **argv) {
         return exit_ok;
     }
     if (options->version) {
-        std::cout << "portico " << PORTICO_VERSION << " (plugin ABI " << PORTICO_ABI_VERSION << "." << PORTICO_ABI_MINOR
-                  << ")\n";
+        std::cout << "portico " << PORTICO_BINARY_VERSION << " (plugin ABI " << PORTICO_ABI_VERSION << "."
+                  << PORTICO_ABI_MINOR << ")\n";
         return exit_ok;
     }
     try {
-        return serve(*options, signals);
+        return serve(*options, signals, std::vector<std::string>(argv, argv + argc));
     } catch (const std::exception &e) {
         Poco::Logger::get("portico").fatal("unexpected error: %s", std::string(e.what()));
         return exit_failure;

@@ -30,7 +30,8 @@ constexpr int exit_usage = 2;
 
 const char *const admin_usage = "usage: portico status [--config FILE] [--json]\n"
                                 "       portico reload [plugins|config|all] [--config FILE]\n"
-                                "       portico status --help | portico reload --help\n"
+                                "       portico upgrade [--config FILE]\n"
+                                "       portico status|reload|upgrade --help\n"
                                 "\n"
                                 "Talk to the running host's admin server named by admin.listen in FILE\n"
                                 "(default: $PORTICO_CONFIG, else the installed config that\n"
@@ -202,7 +203,11 @@ int print_reload(const HttpAnswer &answer, std::ostream &out, std::ostream &err)
     const bool ok = root->getValue<bool>("ok");
     const auto changes = root->getArray("changes");
     const auto errors = root->getArray("errors");
-    out << "reload " << root->getValue<std::string>("scope") << ": " << (ok ? "ok" : "refused") << "\n";
+    const std::string scope = root->getValue<std::string>("scope");
+    if (scope == "upgrade")
+        out << "upgrade: " << (ok ? "ok" : "failed") << "\n";
+    else
+        out << "reload " << scope << ": " << (ok ? "ok" : "refused") << "\n";
     print_lines(out, "", changes);
     print_lines(err, "error: ", errors);
     return ok ? exit_ok : exit_failure;
@@ -211,7 +216,7 @@ int print_reload(const HttpAnswer &answer, std::ostream &out, std::ostream &err)
 } // namespace
 
 bool is_admin_command(const std::string &word) {
-    return word == "status" || word == "reload";
+    return word == "status" || word == "reload" || word == "upgrade";
 }
 
 int run_admin_command(const std::vector<std::string> &args, std::ostream &out, std::ostream &err) {
@@ -241,14 +246,15 @@ int run_admin_command(const std::vector<std::string> &args, std::ostream &out, s
     const std::string where = config.admin.listen->to_string();
     try {
         AdminClient client(*config.admin.listen, effective_admin_token(config.admin));
-        const HttpAnswer answer =
-            a.command == "status" ? client.call("GET", "/status") : client.call("POST", "/reload?scope=" + a.scope);
+        const HttpAnswer answer = a.command == "status"    ? client.call("GET", "/status")
+                                  : a.command == "upgrade" ? client.call("POST", "/upgrade")
+                                                           : client.call("POST", "/reload?scope=" + a.scope);
         if (answer.status == 401) {
             err << who << "the admin server at " << where << " refused the token: set admin.token in " << a.config
                 << " or $" << kAdminTokenEnv << " to the host's token\n";
             return exit_failure;
         }
-        if (a.command == "reload" && (answer.status == 200 || answer.status == 422))
+        if (a.command != "status" && (answer.status == 200 || answer.status == 422))
             return print_reload(answer, out, err);
         if (answer.status != 200) {
             err << who << where << " answered HTTP " << answer.status << ": " << answer.body;

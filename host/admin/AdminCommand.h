@@ -9,7 +9,7 @@
 
 namespace portico::host {
 
-// Whether argv[1] names an admin subcommand ("status", "reload").
+// Whether argv[1] names an admin subcommand ("status", "reload", "upgrade").
 bool is_admin_command(const std::string &word);
 
 // `args` are argv[1..] ("status", "--config", "x.yaml", …). Returns the exit

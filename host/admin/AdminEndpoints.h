@@ -54,6 +54,8 @@ AdminReply serve_status(AdminContext &context);
 AdminReply serve_metrics(AdminContext &context);
 AdminReply serve_status_page();
 AdminReply serve_reload(AdminContext &context, const AdminRequest &request);
+// POST /upgrade: answers once the new binary serves (200) or failed (422).
+AdminReply serve_upgrade(AdminContext &context);
 
 std::optional<ReloadScope> parse_reload_scope(const std::string &text);
 

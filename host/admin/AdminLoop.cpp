@@ -92,6 +92,7 @@ struct AdminLoop::State {
     const AdminLoopLimits limits;
     int wake_fd = -1;
     std::atomic<bool> stopping{false};
+    std::atomic<bool> accepting{true};
     std::thread loop_thread;
     std::vector<std::thread> workers;
 
@@ -307,7 +308,7 @@ struct AdminLoop::State {
             fds.clear();
             ids.clear();
             fds.push_back({wake_fd, POLLIN, 0});
-            fds.push_back({now >= accept_paused_until ? listen_fd : -1, POLLIN, 0});
+            fds.push_back({now >= accept_paused_until && accepting.load() ? listen_fd : -1, POLLIN, 0});
             for (const auto &[id, c] : connections) {
                 short events = 0;
                 // A request being worked on is not read further (its bytes are all in).
@@ -390,6 +391,11 @@ void AdminLoop::start() {
     for (std::size_t i = 0; i < state_->limits.workers; ++i)
         state_->workers.emplace_back([this, i] { state_->run_worker(i); });
     state_->loop_thread = std::thread([this] { state_->run_loop(); });
+}
+
+void AdminLoop::stop_accepting() {
+    state_->accepting = false;
+    state_->wake();
 }
 
 void AdminLoop::stop() {

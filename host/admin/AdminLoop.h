@@ -44,6 +44,9 @@ public:
     AdminLoop &operator=(const AdminLoop &) = delete;
 
     void start();
+    // Takes no new connection from now on; those open are answered as
+    // usual. Safe from a worker (the upgrade request stops its own server).
+    void stop_accepting();
     // Closes every connection and joins the threads (a running request finishes first).
     void stop();
 

@@ -18,13 +18,14 @@ struct Route {
     bool needs_token;
 };
 
-constexpr std::array<Route, 6> kRoutes{{
+constexpr std::array<Route, 7> kRoutes{{
     {"/health", "GET", false},
     {"/ready", "GET", false},
     {"/", "GET", false},
     {"/status", "GET", true},
     {"/metrics", "GET", true},
     {"/reload", "POST", true},
+    {"/upgrade", "POST", true},
 }};
 
 AdminReply dispatch(AdminContext &context, const AdminRequest &request) {
@@ -34,6 +35,7 @@ AdminReply dispatch(AdminContext &context, const AdminRequest &request) {
     if (path == "/") return serve_status_page();
     if (path == "/status") return serve_status(context);
     if (path == "/metrics") return serve_metrics(context);
+    if (path == "/upgrade") return serve_upgrade(context);
     return serve_reload(context, request);
 }
 
@@ -83,7 +85,7 @@ AdminReply route_admin_request(AdminContext &context, const AdminRequest &reques
         return dispatch(context, normalized);
     }
     return text_reply(404, "no such admin endpoint: " + printable_excerpt(request.path) +
-                               " (try /, /health, /ready, /status, /metrics, POST /reload)\n");
+                               " (try /, /health, /ready, /status, /metrics, POST /reload, POST /upgrade)\n");
 }
 
 } // namespace portico::host

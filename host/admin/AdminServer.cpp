@@ -16,6 +16,8 @@
 
 #include <stdexcept>
 
+#include <unistd.h>
+
 namespace portico::host {
 namespace {
 
@@ -40,7 +42,7 @@ std::optional<std::string> route_path(const std::string &target) {
 // reads a snapshot or reloads goes to a worker.
 bool is_quick(const HttpRequestHead &head) {
     const auto path = route_path(head.target);
-    return !path || (*path != "/status" && *path != "/metrics" && *path != "/reload");
+    return !path || (*path != "/status" && *path != "/metrics" && *path != "/reload" && *path != "/upgrade");
 }
 
 AdminReply reply_for(AdminContext &context, const HttpRequestHead &head) {
@@ -109,11 +111,15 @@ Poco::Net::ServerSocket bind_admin(const AdminConfig &config) {
 
 } // namespace
 
-AdminServer::AdminServer(Host &host, const AdminConfig &config)
+AdminServer::AdminServer(Host &host, const AdminConfig &config, std::optional<Poco::Net::ServerSocket> inherited,
+                         bool owns_file)
     : context_(std::make_unique<AdminContext>(host, effective_admin_token(config))) {
     if (!config.listen) throw std::logic_error("AdminServer needs admin.listen");
-    socket_ = std::make_unique<Poco::Net::ServerSocket>(bind_admin(config));
+    socket_ = std::make_unique<Poco::Net::ServerSocket>(inherited ? *inherited : bind_admin(config));
+    // AdminLoop accepts until EAGAIN: a passed socket may still block.
+    socket_->setBlocking(false);
     const ListenAddress &listen = *config.listen;
+    if (listen.kind == ListenAddress::Kind::unix_path && owns_file) unix_path_ = listen.path;
     address_ = listen.kind == ListenAddress::Kind::unix_path ? listen.to_string() : socket_->address().toString();
     context_->host_names = config.hosts;
     context_->check_host = listen.kind != ListenAddress::Kind::unix_path;
@@ -145,6 +151,13 @@ void AdminServer::stop() {
     context_->accepting = false;
     loop_->stop();
     socket_->close();
+    if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+}
+
+void AdminServer::stop_accepting() {
+    context_->accepting = false;
+    unix_path_.clear(); // the successor serves on that file now
+    loop_->stop_accepting();
 }
 
 std::string AdminServer::address() const {

@@ -188,6 +188,8 @@ setInterval(refresh, 2000);
 
 } // namespace
 
-std::string_view status_page_html() { return kPage; }
+std::string_view status_page_html() {
+    return kPage;
+}
 
 } // namespace portico::host

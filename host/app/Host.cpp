@@ -5,11 +5,15 @@
 #include "app/PluginDirectory.h"
 #include "app/PrivilegeDrop.h"
 #include "app/SignalWaiter.h"
+#include "app/Successor.h"
 #include "net/HostApi.h"
 #include "net/TlsContext.h"
 #include "service/HandlerBinding.h"
 
+#include <algorithm>
 #include <cstdlib>
+
+#include <unistd.h>
 
 namespace portico::host {
 namespace {
@@ -200,21 +204,34 @@ std::shared_ptr<Service> Host::make_bound_service(const ServiceConfig &svc, cons
     return make_service(svc, std::move(handle), std::move(binding));
 }
 
-std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc) {
+void Host::adopt_passed_socket(Service &service, const ServiceConfig &svc, InheritedSockets &sockets) {
+    const auto fd = sockets.claim(svc.name, svc.listen, svc.protocol == Protocol::tcp, svc.listen_pos.to_string());
+    if (!fd) return;
+    // Poco's socket kinds tell a stream listener from a datagram socket.
+    if (svc.protocol == Protocol::udp)
+        service.adopt_listener(datagram_socket_from_fd(*fd), Service::ListenerOwner::another_process);
+    else
+        service.adopt_listener(server_socket_from_fd(*fd), Service::ListenerOwner::another_process);
+    inherited_.insert(svc.name);
+}
+
+std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc, InheritedSockets *passed) {
     std::shared_ptr<Service> service = make_bound_service(svc, nullptr);
+    if (passed != nullptr) adopt_passed_socket(*service, svc, *passed);
     service->start();
-    log_.information("service '%s' listening on %s (handler %s.%s, plugin version %s)", svc.name,
+    log_.information("service '%s' %s %s (handler %s.%s, plugin version %s)", svc.name,
+                     std::string(inherited(svc.name) ? "serving on the passed socket" : "listening on"),
                      service->bound_address(), svc.plugin, svc.handler, service->binding()->version().plugin_version());
     return service;
 }
 
-void Host::start(const std::function<void()> &after_bind) {
+void Host::start(const std::function<void()> &after_bind, InheritedSockets *passed) {
     std::lock_guard control(control_mutex_);
     std::vector<std::string> problems;
     std::vector<std::shared_ptr<Service>> started;
     for (const ServiceConfig &svc : config_.services) {
         try {
-            started.push_back(start_service(svc));
+            started.push_back(start_service(svc, passed));
         } catch (const std::exception &e) {
             problems.push_back(e.what());
         }
@@ -231,6 +248,10 @@ void Host::start(const std::function<void()> &after_bind) {
             throw StartupError(e.what());
         }
     }
+    // After after_bind, which may take the admin server's passed socket.
+    if (passed != nullptr)
+        if (std::vector<std::string> unclaimed = passed->close_unclaimed(); !unclaimed.empty())
+            throw StartupError(join(unclaimed, "\n"));
     if (!config_.user.empty()) {
         try {
             drop_privileges(config_.user, registry_->shadow_dir());
@@ -254,19 +275,144 @@ void Host::start_watcher() {
     }
 }
 
+void Host::announce_ready() {
+    notify_.ready(status_line());
+}
+
+std::string Host::status_line() const {
+    const auto count = [](const std::vector<std::shared_ptr<Service>> &list) {
+        long long sessions = 0;
+        for (const auto &service : list)
+            sessions += static_cast<long long>(service->counters().active.load());
+        return sessions;
+    };
+    const auto serving = services();
+    const auto draining = retiring();
+    std::string line = std::to_string(serving.size()) + (serving.size() == 1 ? " service, " : " services, ") +
+                       std::to_string(count(serving)) + " sessions open";
+    if (!draining.empty())
+        line += ", " + std::to_string(draining.size()) + " retired service(s) with " + std::to_string(count(draining)) +
+                " sessions draining";
+    return line;
+}
+
+void Host::send_watchdog_if_healthy() {
+    // This runs on the main loop: a stuck loop sends nothing. A service's own
+    // loops report their stalls; one stalled loop withholds the ping too.
+    for (const auto &service : services())
+        if (service->stalled()) {
+            if (!watchdog_withheld_)
+                log_.warning("service '%s' has a stalled loop: no systemd watchdog ping until it serves again",
+                             service->name());
+            watchdog_withheld_ = true;
+            return;
+        }
+    if (watchdog_withheld_) log_.information("every loop serves again: systemd watchdog pings resume");
+    watchdog_withheld_ = false;
+    notify_.watchdog();
+}
+
 void Host::run(const SignalWaiter &signals) {
+    using namespace std::chrono;
+    const auto watchdog = notify_.watchdog_interval();
+    const milliseconds tick =
+        watchdog ? std::clamp(duration_cast<milliseconds>(*watchdog), milliseconds(1), milliseconds(1000))
+                 : milliseconds(1000);
+    std::string last_status;
     for (;;) {
-        const auto signal = signals.wait(std::chrono::milliseconds(1000));
+        if (handed_over_) return;
+        if (watchdog) send_watchdog_if_healthy();
+        if (notify_.enabled()) {
+            if (std::string line = status_line(); line != last_status) {
+                notify_.status(line);
+                last_status = std::move(line);
+            }
+        }
+        const auto signal = signals.wait(tick);
         if (!signal) continue;
         if (*signal == HostSignal::stop) return;
+        if (*signal == HostSignal::upgrade) {
+            log_.information("SIGUSR2: upgrading to %s", upgrade_binary_.string());
+            upgrade("SIGUSR2");
+            continue;
+        }
         log_.information("SIGHUP: reloading the config and changed plugins");
         reload(ReloadScope::all, "SIGHUP");
     }
 }
 
+void Host::set_upgrade_command(std::filesystem::path binary, std::vector<std::string> args) {
+    upgrade_binary_ = std::move(binary);
+    upgrade_args_ = std::move(args);
+}
+
+void Host::add_handover_socket(std::string name, int fd, std::function<void()> stop_accepting) {
+    std::lock_guard control(control_mutex_);
+    handover_sockets_.push_back({std::move(name), fd, std::move(stop_accepting)});
+}
+
+ReloadReport Host::upgrade(std::string_view trigger) {
+    ReloadReport report;
+    {
+        std::lock_guard control(control_mutex_);
+        if (stopping_) {
+            report.errors.push_back("the host is stopping; upgrade refused");
+        } else if (upgrade_binary_.empty()) {
+            report.errors.push_back("this host does not know its binary's path; upgrade refused");
+        } else {
+            std::vector<PassedSocket> sockets;
+            for (const auto &service : services())
+                if (const int fd = service->listener_fd(); fd >= 0) sockets.push_back({service->name(), fd});
+            for (const HandoverSocket &extra : handover_sockets_)
+                sockets.push_back({extra.name, extra.fd});
+            log_.information("upgrade: starting %s with %z listening socket(s)", upgrade_binary_.string(),
+                             sockets.size());
+            SuccessorOutcome outcome;
+            try {
+                outcome = start_successor(upgrade_binary_, upgrade_args_, sockets, kUpgradeReadyTimeout);
+            } catch (const std::exception &e) {
+                outcome.error = std::string("cannot start ") + upgrade_binary_.string() + ": " + e.what();
+            }
+            if (!outcome.ready) {
+                report.errors.push_back("upgrade failed: " + outcome.error + "; pid " + std::to_string(::getpid()) +
+                                        " keeps serving");
+                log_.error(report.errors.back());
+            } else {
+                stopping_ = true; // no reload may change what the successor now serves
+                handed_over_ = true;
+                // First: the successor's own notifications count from now on.
+                notify_.main_pid(outcome.pid, "handed over to pid " + std::to_string(outcome.pid));
+                for (const auto &service : services()) {
+                    service->handle()->stopping = true;
+                    service->keep_listener_open();
+                    service->stop_accepting();
+                }
+                for (const HandoverSocket &extra : handover_sockets_)
+                    if (extra.stop_accepting) extra.stop_accepting();
+                report.changes.push_back("upgraded: pid " + std::to_string(outcome.pid) + " (" +
+                                         upgrade_binary_.string() + ") serves every socket now; pid " +
+                                         std::to_string(::getpid()) +
+                                         " stopped accepting, drains its sessions for up to shutdown_timeout and "
+                                         "exits");
+                log_.information(report.changes.back());
+            }
+        }
+    }
+    ReloadRecord record;
+    record.at = std::chrono::system_clock::now();
+    record.scope = "upgrade";
+    record.trigger = std::string(trigger);
+    record.changes = report.changes;
+    record.errors = report.errors;
+    reload_history_.record(std::move(record));
+    return report;
+}
+
 ReloadReport Host::reload(ReloadScope scope, std::string_view trigger) {
+    notify_.reloading("reloading (" + std::string(trigger) + ")");
     // An explicit request retries every refused file; a file change only the changed ones.
     ReloadReport report = reload_retrying(scope, trigger != "watcher");
+    notify_.ready(status_line());
     ReloadRecord record;
     record.at = std::chrono::system_clock::now();
     record.scope = to_string(scope);
@@ -282,6 +428,9 @@ bool Host::shutdown() {
         std::lock_guard control(control_mutex_);
         stopping_ = true; // from here on reloads are refused, so watcher_ is ours alone
     }
+    // After a hand-over this process is no longer the unit's main process:
+    // STOPPING=1 would speak for the successor.
+    if (!handed_over_) notify_.stopping("stopping: " + status_line());
     watcher_.reset();
     std::lock_guard control(control_mutex_);
     std::vector<std::shared_ptr<Service>> services = this->services();
@@ -289,8 +438,11 @@ bool Host::shutdown() {
     services.insert(services.end(), draining.begin(), draining.end());
     log_.information("stopping: no new connections; waiting up to %s for open sessions",
                      std::to_string(config_.shutdown_timeout.count()) + "ms");
-    for (const auto &service : services) {
+    // After a hand-over the services stopped accepting already (upgrade()).
+    for (const auto &service : handed_over_ ? std::vector<std::shared_ptr<Service>>{} : services) {
         service->handle()->stopping = true;
+        // systemd's socket outlives this process: it queues connections for the next start.
+        if (inherited(service->name())) service->keep_listener_open();
         service->stop_accepting();
     }
     const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;

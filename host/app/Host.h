@@ -6,17 +6,22 @@
 #include "app/PluginWatcher.h"
 #include "app/RefusedFiles.h"
 #include "app/ReloadHistory.h"
+#include "app/SystemdNotify.h"
 #include "config/Config.h"
+#include "net/InheritedSockets.h"
 #include "plugin/PluginRegistry.h"
 #include "service/Service.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Util/Timer.h>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,6 +34,9 @@ class SignalWaiter;
 enum class ReloadScope { plugins, config, all };
 // "plugins", "config", "all": as the admin API and `portico reload` spell it.
 const char *to_string(ReloadScope scope);
+
+// How long an upgrade waits for the new process to report ready.
+inline constexpr std::chrono::seconds kUpgradeReadyTimeout{30};
 
 // What a reload did: one line per change, one per refusal.
 struct ReloadReport {
@@ -57,9 +65,13 @@ public:
     // `after_bind` runs once every service listens and before privileges
     // are dropped (main binds the admin server there: /ready then means
     // what it says, and a port below 1024 can still be bound); what it
-    // throws becomes a StartupError.
-    void start(const std::function<void()> &after_bind = {});
-    // Serves until SIGINT/SIGTERM; SIGHUP reloads the config and changed plugins.
+    // throws becomes a StartupError. `passed`: sockets given to this process
+    // (socket activation, `portico upgrade`); a service serves on the one
+    // for it instead of binding. One that does not fit its service, or that
+    // no service (nor after_bind) took, is a StartupError.
+    void start(const std::function<void()> &after_bind = {}, InheritedSockets *passed = nullptr);
+    // Serves until SIGINT/SIGTERM or a successful upgrade; SIGHUP reloads the
+    // config and changed plugins, SIGUSR2 upgrades.
     void run(const SignalWaiter &signals);
     // Stops accepting, lets sessions finish until shutdown_timeout, then
     // closes them. Returns false if some session would not end.
@@ -76,6 +88,26 @@ public:
     // reload(scope), recorded in reload_history() with what asked for it
     // ("admin", "SIGHUP", "watcher").
     ReloadReport reload(ReloadScope scope, std::string_view trigger);
+    // What `portico upgrade` and SIGUSR2 ask for: starts `binary` (as set by
+    // set_upgrade_command) with every listening socket; once it reports
+    // ready, this host stops accepting and run() returns so it drains and
+    // exits. If it fails, this host serves on and the report says why.
+    ReloadReport upgrade(std::string_view trigger);
+    // The binary on disk and the arguments an upgrade starts (main() resolves
+    // the path it was started from, which a new build replaces).
+    void set_upgrade_command(std::filesystem::path binary, std::vector<std::string> args);
+    // A listening socket that is not a service's (the admin server's): an
+    // upgrade passes it on as `name`, and calls `stop_accepting` once the
+    // successor serves.
+    void add_handover_socket(std::string name, int fd, std::function<void()> stop_accepting);
+    // True once an upgrade handed the sockets to a successor that is ready.
+    bool handed_over() const { return handed_over_.load(); }
+    // READY=1 to systemd, when it listens (not for an upgrade's successor:
+    // its predecessor announces it with MAINPID=).
+    void announce_ready();
+    // "3 services, 12 sessions open, 1 service draining": systemd's STATUS=.
+    std::string status_line() const;
+
     // The last reloads, for /status and the status page.
     const ReloadHistory &reload_history() const { return reload_history_; }
 
@@ -96,7 +128,7 @@ private:
     void load_plugin_files(const PluginsConfig &plugins);
     void rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report);
     std::shared_ptr<Service> make_bound_service(const ServiceConfig &svc, const Service *previous);
-    std::shared_ptr<Service> start_service(const ServiceConfig &svc);
+    std::shared_ptr<Service> start_service(const ServiceConfig &svc, InheritedSockets *passed = nullptr);
     // Starts the replacement for `old` (same name, changed settings); the
     // listening socket is handed over when the address did not change, so
     // no connection is refused during the swap.
@@ -110,6 +142,13 @@ private:
     // replaced then or earlier.
     void schedule_drain(const std::shared_ptr<Service> &service, std::chrono::steady_clock::time_point replaced);
     void start_watcher();
+    // Services started on a passed socket keep it: a replacement with the
+    // same address takes it over whatever its options, and stopping leaves
+    // the socket to its owner (systemd) instead of shutting it down.
+    bool inherited(const std::string &name) const { return inherited_.count(name) > 0; }
+    // The passed socket for `svc`, adopted before it starts (`where` for errors).
+    void adopt_passed_socket(Service &service, const ServiceConfig &svc, InheritedSockets &sockets);
+    void send_watchdog_if_healthy();
     // plugins.strict and call_timeout for the loads from now on.
     void apply_plugin_policy(const PluginsConfig &plugins);
     // registry_->load(file), remembering a refusal in refused_files_.
@@ -127,6 +166,18 @@ private:
     std::vector<std::shared_ptr<Service>> services_;
     std::vector<std::shared_ptr<Service>> retiring_;
     bool stopping_ = false; // set under control_mutex_: no reload after shutdown began
+    SystemdNotify notify_;
+    std::set<std::string> inherited_; // set in start(), read under control_mutex_
+    std::filesystem::path upgrade_binary_;
+    std::vector<std::string> upgrade_args_;
+    std::atomic<bool> handed_over_{false};
+    bool watchdog_withheld_ = false; // main loop only: the last ping was withheld
+    struct HandoverSocket {
+        std::string name;
+        int fd = -1;
+        std::function<void()> stop_accepting;
+    };
+    std::vector<HandoverSocket> handover_sockets_; // under control_mutex_
     std::unique_ptr<PluginWatcher> watcher_;
     RefusedFiles refused_files_; // under control_mutex_ (or before any thread starts)
     // Runs drain deadlines and retirement checks; declared last so it stops

@@ -238,6 +238,8 @@ ReloadReport Host::reload_config_locked() {
         }
     }
     for (const std::string &name : diff.removed) {
+        if (inherited(name)) current[name]->keep_listener_open();
+        inherited_.erase(name);
         retire(current[name]);
         report.changes.push_back("service '" + name + "' removed; its open connections drain");
     }
@@ -285,9 +287,15 @@ ReloadReport Host::reload_config_locked() {
 
 std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const std::shared_ptr<Service> &old) {
     std::shared_ptr<Service> fresh = make_bound_service(svc, old.get());
+    const bool same_options = old->config().reuse_port == svc.reuse_port &&
+                              old->config().reuse_address == svc.reuse_address && old->config().backlog == svc.backlog;
+    // A passed socket cannot be bound again: its options are its owner's.
     const bool same_socket = old->can_hand_over_listener_to(*fresh) && old->config().listen == svc.listen &&
-                             old->config().reuse_port == svc.reuse_port &&
-                             old->config().reuse_address == svc.reuse_address && old->config().backlog == svc.backlog;
+                             (same_options || inherited(svc.name));
+    if (!same_socket && inherited(svc.name)) {
+        old->keep_listener_open(); // systemd's socket: the old service leaves it open
+        inherited_.erase(svc.name);
+    }
     if (same_socket) {
         old->hand_over_listener(*fresh);
         fresh->start();

@@ -11,7 +11,7 @@ namespace portico::host {
 
 SignalWaiter::SignalWaiter() {
     sigemptyset(&set_);
-    for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP})
+    for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR2})
         sigaddset(&set_, sig);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
@@ -24,6 +24,7 @@ std::optional<HostSignal> SignalWaiter::wait(std::chrono::milliseconds timeout) 
     for (;;) {
         const int sig = sigtimedwait(&set_, nullptr, &ts);
         if (sig == SIGHUP) return HostSignal::reload;
+        if (sig == SIGUSR2) return HostSignal::upgrade;
         if (sig > 0) return HostSignal::stop;
         if (errno == EINTR) continue;
         return std::nullopt; // EAGAIN: timed out

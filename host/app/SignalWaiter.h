@@ -9,11 +9,11 @@
 
 namespace portico::host {
 
-enum class HostSignal { stop, reload };
+enum class HostSignal { stop, reload, upgrade };
 
 class SignalWaiter {
 public:
-    // Blocks SIGINT, SIGTERM, SIGQUIT and SIGHUP in this thread and every
+    // Blocks SIGINT, SIGTERM, SIGQUIT, SIGHUP and SIGUSR2 in this thread and every
     // thread started after it; ignores SIGPIPE. Call first thing in main().
     SignalWaiter();
     // Waits for the next signal, or returns nullopt after `timeout`.

@@ -141,7 +141,7 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     if (signals.wait(std::chrono::milliseconds(0)) == HostSignal::stop) return exit_ok;
     {
         ThreadsService service(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
-        service.adopt_listener(InheritedServerSocket(kWorkerListenFd));
+        service.adopt_listener(InheritedServerSocket(kWorkerListenFd), Service::ListenerOwner::another_process);
         service.start();
         log.information("worker %d of service '%s' serving (plugin %s %s)", static_cast<int>(::getpid()), svc.name,
                         svc.plugin, loaded.version->plugin_version());

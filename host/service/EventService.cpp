@@ -159,9 +159,11 @@ void EventService::watch_loops() {
         LoopWatch &watch = watches_[i];
         const uint64_t round = loop.rounds();
         if (loop.polling() || round != watch.round) {
-            if (watch.reported)
+            if (watch.reported) {
+                --stalled_loops_;
                 handle()->logger.warning("service '%s': event loop %z serves again after a stall of about %s ms",
                                          name(), i, std::to_string((now - watch.since) / 1'000'000));
+            }
             watch = LoopWatch{round, now, false};
             continue;
         }
@@ -169,6 +171,7 @@ void EventService::watch_loops() {
         if (watch.reported || stalled < std::chrono::duration_cast<std::chrono::nanoseconds>(kStallWarning).count())
             continue;
         watch.reported = true;
+        ++stalled_loops_;
         const std::size_t others = loop.fibers() > 0 ? loop.fibers() - 1 : 0;
         handle()->logger.warning(
             "service '%s': event loop %z is stalled: it has not polled its sockets for %s ms, and the %z other "

@@ -29,6 +29,7 @@ public:
 
     void start() override;
     void stop_accepting() override;
+    bool stalled() const override { return stalled_loops_.load() > 0; }
 
 private:
     // One per loop: the listening socket in that loop's epoll set, and the
@@ -62,6 +63,7 @@ private:
         bool reported = false;
     };
     std::vector<LoopWatch> watches_;
+    std::atomic<int> stalled_loops_{0}; // loops whose stall is reported and not over
     PeriodicThread watchdog_;
 };
 

@@ -37,19 +37,26 @@ Poco::Net::ServerSocket Service::open_tcp_listener() {
 
 void Service::close_listener() {
     if (listener_handed_over_) return;
-    if (config().listen.kind == ListenAddress::Kind::unix_path) ::unlink(config().listen.path.c_str());
+    // Another process (the master, systemd) still listens on that file.
+    if (config().listen.kind == ListenAddress::Kind::unix_path && listener_owner_ == ListenerOwner::this_process)
+        ::unlink(config().listen.path.c_str());
     listener_.close();
 }
 
 void Service::hand_over_listener(Service &next) {
     before_hand_over();
     listener_handed_over_ = true;
-    next.adopt_listener(listener_);
+    next.adopt_listener(listener_, listener_owner_);
 }
 
-void Service::adopt_listener(Poco::Net::Socket socket) {
+void Service::adopt_listener(Poco::Net::Socket socket, ListenerOwner owner) {
     listener_ = std::move(socket);
     listener_adopted_ = true;
+    listener_owner_ = owner;
+}
+
+int Service::listener_fd() const {
+    return listener_.impl()->initialized() ? listener_.impl()->sockfd() : -1;
 }
 
 std::string Service::bound_address() const {

@@ -9,9 +9,9 @@
 #pragma once
 
 #include "config/Config.h"
+#include "net/ServiceHandle.h"
 #include "service/HandlerBinding.h"
 #include "service/ServiceCounters.h"
-#include "net/ServiceHandle.h"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/Socket.h>
@@ -55,6 +55,9 @@ public:
     // The address actually bound ("127.0.0.1:40123" when the config said :0;
     // "unix:/path" for a unix: socket).
     std::string bound_address() const;
+    // True while its serving loop is stuck (an event loop that has not
+    // polled for long); the host then withholds the systemd watchdog ping.
+    virtual bool stalled() const { return false; }
 
     // Listener hand-over, for a config reload that keeps the address: the
     // successor (same protocol, not started yet) adopts this service's
@@ -65,7 +68,17 @@ public:
     // Before start(): serve on `socket`, already bound (and listening, for
     // TCP), instead of binding one: a predecessor's (hand_over_listener), the
     // one a mode process worker inherits, or one a service manager passed in.
-    void adopt_listener(Poco::Net::Socket socket);
+    // `owner`: who removes a unix: socket file when it closes. A worker's
+    // socket is its master's, a socket unit's is systemd's.
+    enum class ListenerOwner { this_process, another_process };
+    void adopt_listener(Poco::Net::Socket socket, ListenerOwner owner = ListenerOwner::this_process);
+    // The socket belongs to someone else from now on too (the process
+    // `portico upgrade` started, or the systemd socket unit it came from):
+    // stopping leaves it open, listening, and its unix: file in place.
+    void keep_listener_open() { listener_handed_over_ = true; }
+    // The descriptor it listens (receives) on, for `portico upgrade` to
+    // pass on; -1 before start().
+    int listener_fd() const;
 
     const ServiceConfig &config() const { return config_; }
     const std::string &name() const { return config_.name; }
@@ -127,7 +140,8 @@ private:
 
     Poco::Net::Socket listener_;
     bool listener_adopted_ = false; // open_listener() takes listener_ instead of binding
-    // close_listener() must leave it open; set by a reload while the service serves.
+    ListenerOwner listener_owner_ = ListenerOwner::this_process;
+    // close_listener() must leave it open; set by a reload or an upgrade while the service serves.
     std::atomic<bool> listener_handed_over_{false};
     Poco::Net::SocketAddress bound_;
 };

@@ -1,6 +1,8 @@
 // admin_cli_test.cpp — `portico status` and `portico reload` against a
-// running host, reading the admin address and token from the same config.
+// running host, reading the admin address and token from the same config;
+// a unix admin socket is removed at stop, so the next start can bind it.
 #include "harness/AdminHost.h"
+#include "harness/ConfigBuilder.h"
 #include "harness/Json.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
@@ -8,6 +10,9 @@
 #include "harness/TcpClient.h"
 
 #include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
 
 namespace portico::test {
 namespace {
@@ -98,6 +103,27 @@ TEST(AdminCli, ExplainsAMissingAdminSectionOrAHostThatIsNotRunning) {
 
     const auto usage = run_portico({"reload", "sideways", "--config", down.string()});
     EXPECT_EQ(usage.status, ExitStatus::exited(2)) << usage.output;
+}
+
+TEST(AdminCli, UnixAdminSocketFileIsRemovedAtStopSoTheNextStartCanBindIt) {
+    TempDir dir;
+    const std::filesystem::path socket = dir / "admin.sock";
+    ConfigBuilder config;
+    config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("upper")}));
+    config.service("upper", "upper.upper");
+    config.raw("admin:\n  listen: \"unix:" + socket.string() + "\"\n");
+    for (int run = 1; run <= 2; ++run) {
+        SCOPED_TRACE("start " + std::to_string(run));
+        PorticoProcess host(dir, config.yaml());
+        ASSERT_TRUE(host.wait_ready()) << host.log_text();
+        ASSERT_TRUE(host.wait_for_log("admin listening on", 5s)) << host.log_text();
+        const auto status = run_portico({"status", "--config", host.config_path().string()});
+        EXPECT_EQ(status.status, ExitStatus::exited(0)) << status.output;
+        host.send_signal(SIGTERM);
+        ASSERT_EQ(host.wait_exit(10s), ExitStatus::exited(0)) << host.log_text();
+        EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(socket)))
+            << "the admin socket file outlived the host";
+    }
 }
 
 } // namespace

@@ -108,6 +108,7 @@ TEST(AdminHardening, AForeignHostHeaderIsRefusedWith421) {
     EXPECT_EQ(rebound.status, 421) << rebound.body;
     EXPECT_NE(rebound.body.find("admin.hosts"), std::string::npos) << rebound.body;
     EXPECT_EQ(request_with(port, "POST", "/reload", {{"Host", "attacker.example" + p}}).status, 421);
+    EXPECT_EQ(request_with(port, "POST", "/upgrade", {{"Host", "attacker.example" + p}}).status, 421);
     EXPECT_EQ(reloads_total(host), 0) << "a request with a foreign Host reloaded the host";
 
     for (const std::string &ok :
@@ -127,7 +128,11 @@ TEST(AdminHardening, ACrossOriginReloadIsRefusedAndASameOriginOneRuns) {
         const auto refused = request_with(port, "POST", "/reload?scope=plugins", {{"Origin", origin}});
         EXPECT_EQ(refused.status, 403) << "Origin: " << origin << ": " << refused.body;
     }
+    // An upgrade changes state as much: refused before it starts anything.
+    const auto upgrade = request_with(port, "POST", "/upgrade", {{"Origin", "http://attacker.example"}});
+    EXPECT_EQ(upgrade.status, 403) << upgrade.body;
     EXPECT_EQ(reloads_total(host), 0) << "a cross-origin POST reloaded the host";
+    EXPECT_EQ(host.process().log_text().find("upgrade: starting"), std::string::npos) << "a cross-origin POST upgraded";
 
     // What the status page's own buttons send, and what curl sends (no Origin).
     EXPECT_EQ(request_with(port, "POST", "/reload?scope=plugins", {{"Origin", self}}).status, 200);

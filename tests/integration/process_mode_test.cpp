@@ -2,11 +2,13 @@
 // so a handler that aborts or segfaults takes down only the connections of
 // its own worker; the host logs the signal, starts a new worker and keeps
 // serving. SIGTERM leaves no worker behind; a plugin reload moves new
-// connections to workers running the new version.
+// connections to workers running the new version, and a worker that stops
+// leaves its master's unix: socket file in place.
 #include "harness/ConfigBuilder.h"
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
+#include "harness/Sockets.h"
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
 
@@ -38,7 +40,8 @@ struct Served {
 };
 
 std::string strip(std::string line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+        line.pop_back();
     return line;
 }
 
@@ -70,11 +73,14 @@ std::vector<Served> connections_on_two_workers(std::uint16_t port) {
 std::vector<std::string> started_workers(const std::string &log, const std::string &service) {
     const std::regex started("worker ([0-9]+) of service '" + service + "' started");
     std::vector<std::string> pids;
-    for (std::sregex_iterator it(log.begin(), log.end(), started), end; it != end; ++it) pids.push_back((*it)[1]);
+    for (std::sregex_iterator it(log.begin(), log.end(), started), end; it != end; ++it)
+        pids.push_back((*it)[1]);
     return pids;
 }
 
-bool process_exists(const std::string &pid) { return fs::exists(fs::path("/proc") / pid); }
+bool process_exists(const std::string &pid) {
+    return fs::exists(fs::path("/proc") / pid);
+}
 
 std::string process_command_line(const std::string &pid) {
     std::ifstream in(fs::path("/proc") / pid / "cmdline", std::ios::binary);
@@ -87,7 +93,8 @@ std::string process_command_line(const std::string &pid) {
 // "portico ready" means the socket is bound; workers come up just after.
 bool wait_workers_serving(PorticoProcess &host, const std::string &service, std::size_t count) {
     return wait_until(
-        [&] { return lines_containing(host.log_text(), {"of service '" + service + "' serving"}).size() >= count; }, 10s);
+        [&] { return lines_containing(host.log_text(), {"of service '" + service + "' serving"}).size() >= count; },
+        10s);
 }
 
 // Each worker has 32 threads: the kernel may hand every one of the up to 24
@@ -121,7 +128,8 @@ TEST_P(ProcessModeCrash, KillsOnlyItsWorkersConnectionsAndTheHostKeepsServing) {
 
     std::vector<Served> open = connections_on_two_workers(port);
     std::set<std::string> pids;
-    for (const Served &s : open) pids.insert(s.pid);
+    for (const Served &s : open)
+        pids.insert(s.pid);
     ASSERT_EQ(pids.size(), 2u) << "24 connections all went to one worker";
     const std::string victim = open.front().pid;
 
@@ -130,9 +138,9 @@ TEST_P(ProcessModeCrash, KillsOnlyItsWorkersConnectionsAndTheHostKeepsServing) {
 
 #if defined(__SANITIZE_ADDRESS__)
     // ASan/UBSan catch a wild write themselves and exit(1) instead of dying of it.
-    const std::string how = crash.signal == SIGSEGV
-                                ? "(killed by signal 11 \\(SIGSEGV\\)|exited with status [0-9]+)"
-                                : "killed by signal " + std::to_string(crash.signal) + " \\(" + crash.signal_name + "\\)";
+    const std::string how = crash.signal == SIGSEGV ? "(killed by signal 11 \\(SIGSEGV\\)|exited with status [0-9]+)"
+                                                    : "killed by signal " + std::to_string(crash.signal) + " \\(" +
+                                                          crash.signal_name + "\\)";
 #else
     const std::string how = "killed by signal " + std::to_string(crash.signal) + " \\(" + crash.signal_name + "\\)";
 #endif
@@ -169,7 +177,8 @@ TEST_P(ProcessModeCrash, KillsOnlyItsWorkersConnectionsAndTheHostKeepsServing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, ProcessModeCrash,
-                         ::testing::Values(CrashCase{"abort", SIGABRT, "SIGABRT"}, CrashCase{"segv", SIGSEGV, "SIGSEGV"}),
+                         ::testing::Values(CrashCase{"abort", SIGABRT, "SIGABRT"},
+                                           CrashCase{"segv", SIGSEGV, "SIGSEGV"}),
                          [](const auto &info) { return std::string(info.param.input); });
 
 TEST(ProcessMode, SigtermLetsOpenSessionsFinishThenExitsZeroWithNoWorkerLeft) {
@@ -249,6 +258,47 @@ TEST(ProcessMode, PluginReloadServesTheNewVersionToNewConnections) {
     old_session.close();
     EXPECT_TRUE(host.wait_for_log(std::regex("worker [0-9]+ of service 'crash' exited"), 5s))
         << "the old worker did not exit once its session ended";
+}
+
+// A worker adopts its master's socket: when it stops (here: replaced by a
+// plugin reload) it must not remove the socket file the master and the new
+// workers still listen on. The master, which bound it, removes it at stop.
+TEST(ProcessMode, StoppingWorkerLeavesTheMastersUnixSocketFile) {
+    TempDir dir;
+    const fs::path plugins = make_plugin_dir(dir, {test_plugin("crash")});
+    const fs::path socket = dir / "crash.sock";
+    ConfigBuilder config;
+    config.plugin_dir(plugins);
+    process_service(config, 1).listen("unix:" + socket.string());
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    ASSERT_TRUE(wait_workers_serving(host, "crash", 1));
+    const auto version_on_socket = [&]() -> std::optional<std::string> {
+        try {
+            TcpClient client = connect_unix(socket);
+            client.send("version\n");
+            return client.read_line();
+        } catch (const std::exception &) {
+            return std::nullopt;
+        }
+    };
+    ASSERT_EQ(version_on_socket(), "1.0.0\n");
+
+    const fs::path temp = plugins / ".incoming-crash.so.tmp";
+    fs::copy_file(test_plugin("crash_next"), temp);
+    fs::rename(temp, plugins / "crash.so");
+    host.send_signal(SIGHUP);
+    ASSERT_TRUE(host.wait_for_log("service 'crash' now uses crash 2.0.0", 5s));
+    ASSERT_TRUE(host.wait_for_log(std::regex("worker [0-9]+ of service 'crash' exited"), 10s))
+        << "the replaced worker never stopped";
+
+    EXPECT_TRUE(fs::exists(fs::symlink_status(socket))) << "the stopped worker removed its master's socket file";
+    EXPECT_TRUE(wait_until([&] { return version_on_socket() == "2.0.0\n"; }, 5s, 20ms))
+        << "the new worker is not reachable through the socket file";
+
+    host.send_signal(SIGTERM);
+    EXPECT_EQ(host.wait_exit(10s), ExitStatus::exited(0));
+    EXPECT_FALSE(fs::exists(fs::symlink_status(socket))) << "the master left its socket file behind at stop";
 }
 
 } // namespace

@@ -37,9 +37,10 @@ std::vector<std::string> lines_containing(const std::string &text, std::initiali
     return found;
 }
 
-PorticoProcess::PorticoProcess(const TempDir &dir, std::string_view yaml, std::vector<std::string> extra_args)
+PorticoProcess::PorticoProcess(const TempDir &dir, std::string_view yaml, std::vector<std::string> extra_args,
+                               const std::filesystem::path &binary)
     : config_path_(dir.write_file("portico.yaml", yaml)), yaml_(yaml),
-      child_(portico_binary(), with_config(config_path_, std::move(extra_args))) {}
+      child_(binary.empty() ? portico_binary() : binary, with_config(config_path_, std::move(extra_args))) {}
 
 PorticoProcess::~PorticoProcess() {
     child_.kill();

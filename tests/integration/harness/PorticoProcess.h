@@ -30,8 +30,10 @@ public:
 
     // Writes `yaml` to dir/portico.yaml and starts `portico --config <it>`
     // followed by `extra_args`. Does not wait: call wait_ready() to serve, or
-    // wait_exit() when the config is meant to be refused.
-    PorticoProcess(const TempDir &dir, std::string_view yaml, std::vector<std::string> extra_args = {});
+    // wait_exit() when the config is meant to be refused. `binary`: another
+    // portico executable than the build's (the upgrade tests' copy).
+    PorticoProcess(const TempDir &dir, std::string_view yaml, std::vector<std::string> extra_args = {},
+                   const std::filesystem::path &binary = {});
     ~PorticoProcess();
     PorticoProcess(const PorticoProcess &) = delete;
     PorticoProcess &operator=(const PorticoProcess &) = delete;
