@@ -18,7 +18,7 @@ struct ServiceCall {
     std::shared_ptr<ServiceHandle> service;
     portico_handler_desc desc{};
     void *state = nullptr;
-    portico_sink sink;
+    portico_sink sink{};
     int rc = PORTICO_ERR_HANDLER;
 };
 
