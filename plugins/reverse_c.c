@@ -71,7 +71,8 @@ static int reverse_stream(void *user, void *state, portico_conn *conn) {
             out = bigger;
             cap = len + 1;
         }
-        for (size_t i = 0; i < len; ++i) out[i] = line[len - 1 - i];
+        for (size_t i = 0; i < len; ++i)
+            out[i] = line[len - 1 - i];
         out[len] = '\n';
         rc = host->write_all(conn, out, len + 1);
     }
@@ -86,7 +87,8 @@ static int reverse_export(void *user, void *state, portico_sink *sink) {
     const reverse_service *s = state;
     unsigned long long n = atomic_load(&s->connections);
     unsigned char bytes[8];
-    for (int i = 0; i < 8; ++i, n >>= 8) bytes[i] = (unsigned char)(n & 0xff);
+    for (int i = 0; i < 8; ++i, n >>= 8)
+        bytes[i] = (unsigned char)(n & 0xff);
     return host->sink_write(sink, bytes, sizeof bytes);
 }
 
@@ -96,7 +98,8 @@ static int reverse_import(void *user, void *state, const void *data, size_t len)
     if (len != 8) return PORTICO_ERR_INVALID;
     const unsigned char *bytes = data;
     unsigned long long n = 0;
-    for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
+    for (int i = 7; i >= 0; --i)
+        n = (n << 8) | bytes[i];
     atomic_store(&s->connections, n);
     return PORTICO_OK;
 }
@@ -122,8 +125,10 @@ static int reverse_init(const portico_host_api *api, portico_registrar *reg) {
 }
 
 static const portico_plugin_desc descriptor = {
-    PORTICO_MAGIC, PORTICO_ABI_VERSION, PORTICO_ABI_MINOR, sizeof(portico_plugin_desc),
-    "reverse_c",   "1.0.0",             reverse_init,      NULL,
+    PORTICO_MAGIC,     PORTICO_ABI_VERSION,
+    PORTICO_ABI_MINOR, sizeof(portico_plugin_desc),
+    "reverse_c",       "1.0.0",
+    reverse_init,      NULL,
 };
 
 PORTICO_PLUGIN_ENTRY(&descriptor)

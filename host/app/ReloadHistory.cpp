@@ -8,7 +8,8 @@ void ReloadHistory::record(ReloadRecord record) {
     ++total_;
     if (!record.ok()) ++failed_;
     entries_.push_back(std::move(record));
-    while (entries_.size() > kCapacity) entries_.pop_front();
+    while (entries_.size() > kCapacity)
+        entries_.pop_front();
 }
 
 std::vector<ReloadRecord> ReloadHistory::entries() const {

@@ -2,8 +2,8 @@
 // UDP datagram, its sender, and the socket replies leave through.
 #pragma once
 
-#include "portico/portico.h"
 #include "net/ServiceHandle.h"
+#include "portico/portico.h"
 
 #include <Poco/Net/DatagramSocket.h>
 #include <Poco/Net/SocketAddress.h>

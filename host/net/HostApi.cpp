@@ -3,11 +3,11 @@
 // opaque handle really is (Connection, Datagram, ServiceHandle, sink).
 #include "net/HostApi.h"
 
-#include "plugin/Registrar.h"
 #include "net/Connection.h"
 #include "net/Datagram.h"
 #include "net/ServiceHandle.h"
 #include "net/StateSink.h"
+#include "plugin/Registrar.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Message.h>
@@ -41,13 +41,21 @@ int api_write_all(portico_conn *c, const void *data, size_t len) {
 void api_close(portico_conn *c) {
     if (c) c->close();
 }
-size_t api_peer_address(portico_conn *c, char *buf, size_t cap) { return c ? copy_out(c->peer(), buf, cap) : 0; }
-size_t api_local_address(portico_conn *c, char *buf, size_t cap) { return c ? copy_out(c->local(), buf, cap) : 0; }
+size_t api_peer_address(portico_conn *c, char *buf, size_t cap) {
+    return c ? copy_out(c->peer(), buf, cap) : 0;
+}
+size_t api_local_address(portico_conn *c, char *buf, size_t cap) {
+    return c ? copy_out(c->local(), buf, cap) : 0;
+}
 void api_set_read_timeout(portico_conn *c, int32_t timeout_ms) {
     if (c) c->set_read_timeout(timeout_ms);
 }
-portico_service *api_conn_service(portico_conn *c) { return c ? &c->service() : nullptr; }
-int api_conn_is_tls(portico_conn *c) { return c && c->is_tls() ? 1 : 0; }
+portico_service *api_conn_service(portico_conn *c) {
+    return c ? &c->service() : nullptr;
+}
+int api_conn_is_tls(portico_conn *c) {
+    return c && c->is_tls() ? 1 : 0;
+}
 size_t api_conn_peer_subject(portico_conn *c, char *buf, size_t cap) {
     try {
         return copy_out(c ? c->peer_subject() : std::string(), buf, cap);
@@ -75,22 +83,32 @@ int api_dgram_reply(portico_datagram *d, const void *data, size_t len) {
 int api_dgram_send_to(portico_datagram *d, const char *address, const void *data, size_t len) {
     return d ? d->send_to(address, data, len) : PORTICO_ERR_INVALID;
 }
-portico_service *api_dgram_service(portico_datagram *d) { return d ? d->service : nullptr; }
+portico_service *api_dgram_service(portico_datagram *d) {
+    return d ? d->service : nullptr;
+}
 
-const char *api_service_name(portico_service *svc) { return svc ? svc->name.c_str() : ""; }
+const char *api_service_name(portico_service *svc) {
+    return svc ? svc->name.c_str() : "";
+}
 const char *api_config_get(portico_service *svc, const char *key) {
     if (svc == nullptr || key == nullptr) return nullptr;
     const auto it = svc->settings.find(key);
     return it == svc->settings.end() ? nullptr : it->second.c_str();
 }
-int api_stopping(portico_service *svc) { return svc && svc->stopping.load() ? 1 : 0; }
+int api_stopping(portico_service *svc) {
+    return svc && svc->stopping.load() ? 1 : 0;
+}
 
 Poco::Message::Priority priority_of(int level) {
     switch (level) {
-    case PORTICO_LOG_DEBUG: return Poco::Message::PRIO_DEBUG;
-    case PORTICO_LOG_INFO: return Poco::Message::PRIO_INFORMATION;
-    case PORTICO_LOG_WARNING: return Poco::Message::PRIO_WARNING;
-    default: return Poco::Message::PRIO_ERROR;
+    case PORTICO_LOG_DEBUG:
+        return Poco::Message::PRIO_DEBUG;
+    case PORTICO_LOG_INFO:
+        return Poco::Message::PRIO_INFORMATION;
+    case PORTICO_LOG_WARNING:
+        return Poco::Message::PRIO_WARNING;
+    default:
+        return Poco::Message::PRIO_ERROR;
     }
 }
 
@@ -151,6 +169,8 @@ const portico_host_api table = {
 
 } // namespace
 
-const portico_host_api *host_api() { return &table; }
+const portico_host_api *host_api() {
+    return &table;
+}
 
 } // namespace portico::host

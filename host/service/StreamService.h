@@ -5,11 +5,11 @@
 // sessions and how they end when the service goes.
 #pragma once
 
-#include "service/Admission.h"
 #include "net/Connection.h"
+#include "net/TlsContext.h"
+#include "service/Admission.h"
 #include "service/Service.h"
 #include "service/SessionTable.h"
-#include "net/TlsContext.h"
 
 #include <memory>
 #include <mutex>

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "net/CidrList.h"
-#include "service/DatagramWorkers.h"
 #include "net/LogThrottle.h"
+#include "service/DatagramWorkers.h"
 #include "service/Service.h"
 #include "service/SourceRateLimiter.h"
 

@@ -129,7 +129,8 @@ TEST_F(StrictOwnership, RootsOwnGroupMayWriteAndTheHostServes) {
 }
 
 TEST(LimitsSecurity, UserDropsRootAfterBindingAndStillServesAndReloads) {
-    if (::geteuid() != 0) GTEST_SKIP() << "dropping privileges needs the test to run as root (uid " << ::geteuid() << ")";
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "dropping privileges needs the test to run as root (uid " << ::geteuid() << ")";
     const passwd *nobody = ::getpwnam("nobody");
     if (nobody == nullptr) GTEST_SKIP() << "this machine has no user 'nobody'";
     const uid_t nobody_uid = nobody->pw_uid;

@@ -32,11 +32,11 @@ extern "C" {
 #define PORTICO_ENTRY_SYMBOL "portico_plugin_v1"
 
 /* ---- opaque handles (owned by the host) -------------------------------- */
-typedef struct portico_conn portico_conn;         /* one stream connection  */
-typedef struct portico_datagram portico_datagram; /* one received datagram  */
-typedef struct portico_service portico_service;   /* one bound service      */
+typedef struct portico_conn portico_conn;           /* one stream connection  */
+typedef struct portico_datagram portico_datagram;   /* one received datagram  */
+typedef struct portico_service portico_service;     /* one bound service      */
 typedef struct portico_registrar portico_registrar; /* valid during init only */
-typedef struct portico_sink portico_sink;         /* byte sink for state export */
+typedef struct portico_sink portico_sink;           /* byte sink for state export */
 
 /* ---- status codes: negative returns of the I/O functions ---------------- */
 enum portico_status {
@@ -50,12 +50,7 @@ enum portico_status {
     PORTICO_ERR_HANDLER = -7   /* returned by a handler that failed           */
 };
 
-enum portico_log_level {
-    PORTICO_LOG_DEBUG = 0,
-    PORTICO_LOG_INFO = 1,
-    PORTICO_LOG_WARNING = 2,
-    PORTICO_LOG_ERROR = 3
-};
+enum portico_log_level { PORTICO_LOG_DEBUG = 0, PORTICO_LOG_INFO = 1, PORTICO_LOG_WARNING = 2, PORTICO_LOG_ERROR = 3 };
 
 enum portico_handler_kind {
     PORTICO_HANDLER_STREAM = 1,  /* called once per TCP connection */
@@ -78,8 +73,8 @@ enum portico_handler_kind {
  * which runs after its `service_open`.
  * Callbacks return PORTICO_OK or a negative portico_status.              */
 typedef struct portico_handler_desc {
-    uint32_t size; /* sizeof(portico_handler_desc) as the plugin saw it */
-    uint32_t kind; /* enum portico_handler_kind                         */
+    uint32_t size;    /* sizeof(portico_handler_desc) as the plugin saw it */
+    uint32_t kind;    /* enum portico_handler_kind                         */
     const char *name; /* unique within the plugin: [A-Za-z0-9_-]+       */
     void *user;
 
@@ -167,7 +162,7 @@ typedef struct portico_host_api {
 /* Whether the host's table (its own `size`) has `field`: a plugin built for a
  * newer minor version checks this before calling an appended function, so it
  * still runs on an older host.  if (PORTICO_HOST_HAS(host, conn_is_tls)) ... */
-#define PORTICO_HOST_HAS(api, field)                                                      \
+#define PORTICO_HOST_HAS(api, field)                                                                                   \
     ((api)->size >= offsetof(portico_host_api, field) + sizeof((api)->field) && (api)->field != NULL)
 
 /* ---- the plugin descriptor ----------------------------------------------

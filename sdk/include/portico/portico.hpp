@@ -44,7 +44,12 @@
 
 namespace portico {
 
-enum class LogLevel { debug = PORTICO_LOG_DEBUG, info = PORTICO_LOG_INFO, warning = PORTICO_LOG_WARNING, error = PORTICO_LOG_ERROR };
+enum class LogLevel {
+    debug = PORTICO_LOG_DEBUG,
+    info = PORTICO_LOG_INFO,
+    warning = PORTICO_LOG_WARNING,
+    error = PORTICO_LOG_ERROR
+};
 
 // An I/O call failed: status() is the portico_status the host returned.
 class IoError : public std::runtime_error {
@@ -59,13 +64,20 @@ private:
 namespace detail {
 inline const char *status_text(int64_t status) {
     switch (status) {
-    case PORTICO_ERR_TIMEOUT: return "read timed out";
-    case PORTICO_ERR_CLOSED: return "connection closed";
-    case PORTICO_ERR_TOO_LONG: return "line longer than max_line";
-    case PORTICO_ERR_STOPPING: return "service is stopping";
-    case PORTICO_ERR_INVALID: return "invalid argument";
-    case PORTICO_ERR_IO: return "socket error";
-    default: return "error";
+    case PORTICO_ERR_TIMEOUT:
+        return "read timed out";
+    case PORTICO_ERR_CLOSED:
+        return "connection closed";
+    case PORTICO_ERR_TOO_LONG:
+        return "line longer than max_line";
+    case PORTICO_ERR_STOPPING:
+        return "service is stopping";
+    case PORTICO_ERR_INVALID:
+        return "invalid argument";
+    case PORTICO_ERR_IO:
+        return "socket error";
+    default:
+        return "error";
     }
 }
 
@@ -184,9 +196,7 @@ public:
     }
     // Whether the host terminated TLS on this connection. False on a host
     // older than ABI minor 1, which has no TLS.
-    bool is_tls() const {
-        return PORTICO_HOST_HAS(host_, conn_is_tls) && host_->conn_is_tls(conn_) != 0;
-    }
+    bool is_tls() const { return PORTICO_HOST_HAS(host_, conn_is_tls) && host_->conn_is_tls(conn_) != 0; }
     // The verified client certificate's subject ("CN=alice,O=Example"), or
     // "" when the client sent none, the connection is plain, or the host is
     // older than ABI minor 1.
@@ -222,8 +232,7 @@ public:
         if (rc != PORTICO_OK) detail::throw_status(rc);
     }
     void log(LogLevel level, const std::string &message) const {
-        host_->log(host_->dgram_service(d_), nullptr, static_cast<int>(level),
-                   (peer() + ": " + message).c_str());
+        host_->log(host_->dgram_service(d_), nullptr, static_cast<int>(level), (peer() + ": " + message).c_str());
     }
 
 private:
@@ -340,9 +349,8 @@ int guarded(const portico_host_api *host, portico_service *svc, portico_conn *co
         return PORTICO_OK;
     } catch (const IoError &e) {
         // The peer went away or a timeout hit: routine, not a handler bug.
-        const int level = e.status() == PORTICO_ERR_TIMEOUT || e.status() == PORTICO_ERR_TOO_LONG
-                              ? PORTICO_LOG_INFO
-                              : PORTICO_LOG_DEBUG;
+        const int level = e.status() == PORTICO_ERR_TIMEOUT || e.status() == PORTICO_ERR_TOO_LONG ? PORTICO_LOG_INFO
+                                                                                                  : PORTICO_LOG_DEBUG;
         host->log(svc, conn, level, ("handler '" + handler + "': " + e.what()).c_str());
         return e.status();
     } catch (const std::exception &e) {
@@ -488,17 +496,21 @@ private:
 
 // Defines the plugin's entry point; the block that follows registers handlers:
 //   PORTICO_PLUGIN("text", "1.0.0", reg) { reg.stream<Upper>("upper"); }
-#define PORTICO_PLUGIN(NAME, VERSION, REG)                                                                    \
-    static void portico_register_handlers_(::portico::Registrar &);                                           \
-    static ::portico::detail::PluginGlue portico_glue_;                                                        \
-    static int portico_init_(const portico_host_api *host, portico_registrar *reg) {                           \
-        return portico_glue_.init(host, reg, &portico_register_handlers_);                                     \
-    }                                                                                                          \
-    static void portico_unload_(void) { portico_glue_.unload(); }                                              \
-    static const portico_plugin_desc portico_descriptor_ = {                                                   \
-        PORTICO_MAGIC, PORTICO_ABI_VERSION, PORTICO_ABI_MINOR, sizeof(portico_plugin_desc), NAME, VERSION,     \
-        &portico_init_, &portico_unload_};                                                                     \
-    PORTICO_DETAIL_EXPORT const portico_plugin_desc *portico_plugin_v1(void) { return &portico_descriptor_; } \
+#define PORTICO_PLUGIN(NAME, VERSION, REG)                                                                             \
+    static void portico_register_handlers_(::portico::Registrar &);                                                    \
+    static ::portico::detail::PluginGlue portico_glue_;                                                                \
+    static int portico_init_(const portico_host_api *host, portico_registrar *reg) {                                   \
+        return portico_glue_.init(host, reg, &portico_register_handlers_);                                             \
+    }                                                                                                                  \
+    static void portico_unload_(void) {                                                                                \
+        portico_glue_.unload();                                                                                        \
+    }                                                                                                                  \
+    static const portico_plugin_desc portico_descriptor_ = {                                                           \
+        PORTICO_MAGIC, PORTICO_ABI_VERSION, PORTICO_ABI_MINOR, sizeof(portico_plugin_desc), NAME,                      \
+        VERSION,       &portico_init_,      &portico_unload_};                                                         \
+    PORTICO_DETAIL_EXPORT const portico_plugin_desc *portico_plugin_v1(void) {                                         \
+        return &portico_descriptor_;                                                                                   \
+    }                                                                                                                  \
     static void portico_register_handlers_(::portico::Registrar &REG)
 
 #endif // PORTICO_PORTICO_HPP

@@ -203,7 +203,8 @@ const std::vector<BadConfig> &bad_configs() {
          "  - {name: a, listen: 127.0.0.1:9000, handler: x}\n"
          "admin:\n"
          "  listen: 0.0.0.0:9900\n",
-         "t.yaml:5:11: admin.listen: 0.0.0.0:9900 is reachable beyond this machine, and no token is set: set admin.token (or $PORTICO_ADMIN_TOKEN), or listen on loopback (127.0.0.1:PORT) or a unix: socket"},
+         "t.yaml:5:11: admin.listen: 0.0.0.0:9900 is reachable beyond this machine, and no token is set: set "
+         "admin.token (or $PORTICO_ADMIN_TOKEN), or listen on loopback (127.0.0.1:PORT) or a unix: socket"},
         {"admin host name with a port",
          "plugins: {dir: p}\n"
          "services:\n"
@@ -211,7 +212,8 @@ const std::vector<BadConfig> &bad_configs() {
          "admin:\n"
          "  listen: 127.0.0.1:9900\n"
          "  hosts: [portico.internal, 'portico.internal:9900']\n",
-         "t.yaml:6:29: admin.hosts[1]: expected a host name without port or scheme, like portico.internal, got 'portico.internal:9900'"},
+         "t.yaml:6:29: admin.hosts[1]: expected a host name without port or scheme, like portico.internal, got "
+         "'portico.internal:9900'"},
         {"empty services",
          "plugins: {dir: p}\n"
          "services: []\n",

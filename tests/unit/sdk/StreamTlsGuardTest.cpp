@@ -14,7 +14,9 @@
 namespace {
 
 int calls = 0;
-int fake_is_tls(portico_conn *) { return ++calls, 1; }
+int fake_is_tls(portico_conn *) {
+    return ++calls, 1;
+}
 size_t fake_subject(portico_conn *, char *buf, size_t cap) {
     ++calls;
     const char text[] = "/CN=alice";
@@ -39,7 +41,7 @@ TEST(StreamTlsGuard, OlderHostIsPlainWithoutACall) {
     portico_host_api api = *portico::host::host_api();
     api.size = offsetof(portico_host_api, conn_is_tls); // a minor-0 host's table
     api.abi_minor = 0;
-    api.conn_is_tls = &fake_is_tls;                     // past its end: must not be read
+    api.conn_is_tls = &fake_is_tls; // past its end: must not be read
     api.conn_peer_subject = &fake_subject;
     calls = 0;
     const portico::Stream stream(&api, nullptr);

@@ -4,15 +4,16 @@
 
 #include <gtest/gtest.h>
 
+using Poco::Net::IPAddress;
 using portico::host::Cidr;
 using portico::host::CidrList;
-using Poco::Net::IPAddress;
 
 namespace {
 
 CidrList list(std::initializer_list<const char *> texts) {
     std::vector<Cidr> networks;
-    for (const char *text : texts) networks.push_back(*Cidr::parse(text, nullptr));
+    for (const char *text : texts)
+        networks.push_back(*Cidr::parse(text, nullptr));
     return CidrList(std::move(networks));
 }
 
