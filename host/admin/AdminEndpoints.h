@@ -16,6 +16,7 @@ namespace portico::host {
 
 class Host;
 enum class ReloadScope;
+struct ReloadReport;
 
 struct AdminContext {
     AdminContext(Host &h, std::string t) : host(h), token(std::move(t)) {}
@@ -56,6 +57,9 @@ AdminReply serve_status_page();
 AdminReply serve_reload(AdminContext &context, const AdminRequest &request);
 // POST /upgrade: answers once the new binary serves (200) or failed (422).
 AdminReply serve_upgrade(AdminContext &context);
+// What /reload and /upgrade answer: the report as a reload record (200 when
+// it went through, 422 when something was refused).
+AdminReply reload_report_reply(const ReloadReport &report, std::string scope);
 
 std::optional<ReloadScope> parse_reload_scope(const std::string &text);
 

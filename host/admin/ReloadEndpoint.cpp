@@ -23,10 +23,13 @@ AdminReply serve_reload(AdminContext &context, const AdminRequest &request) {
         return text_reply(400,
                           "unknown reload scope '" + printable_excerpt(text, 40) + "': use plugins, config or all\n");
 
-    const ReloadReport report = context.host.reload(*scope, "admin");
+    return reload_report_reply(context.host.reload(*scope, "admin"), to_string(*scope));
+}
+
+AdminReply reload_report_reply(const ReloadReport &report, std::string scope) {
     ReloadRecord record;
     record.at = std::chrono::system_clock::now();
-    record.scope = to_string(*scope);
+    record.scope = std::move(scope);
     record.trigger = "admin";
     record.changes = report.changes;
     record.errors = report.errors;

@@ -2,6 +2,7 @@
 // most cap + 1 bytes: a file that grows past the cap while being read is
 // refused like one that was too big from the start.
 #include "config/BoundedFile.h"
+#include "config/UniqueFd.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -14,20 +15,6 @@
 
 namespace portico::host {
 namespace {
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd &) = delete;
-    Fd &operator=(const Fd &) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 const char *kind_of(mode_t mode) {
     if (S_ISDIR(mode)) return "a directory";
@@ -48,7 +35,7 @@ std::string describe_cap(std::size_t cap) {
 
 std::string read_config_named_file(const std::filesystem::path &path, std::size_t cap, const std::string &what) {
     const std::string where = what + " " + path.string() + ": ";
-    const Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (fd.get() < 0) throw BoundedFileError(where, std::strerror(errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)

@@ -4,6 +4,8 @@
 // copy that mixes two builds.
 #include "plugin/PluginLoader.h"
 
+#include "config/UniqueFd.h"
+
 #include "plugin/ElfCheck.h"
 #include "plugin/PluginCheck.h"
 #include "plugin/Registrar.h"
@@ -48,22 +50,6 @@ std::mutex &dl_mutex() {
 std::string errno_text(int err) {
     return std::generic_category().message(err);
 }
-
-// Closes a file descriptor on every return path.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd &) = delete;
-    Fd &operator=(const Fd &) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
 
 std::string octal_mode(mode_t mode) {
     char buf[8];
@@ -150,7 +136,7 @@ std::string unsafe_folders(const std::filesystem::path &file) {
 // Reads the whole file through one descriptor (not trusting st_size: the
 // file may still be growing). Returns "" or the reason it could not.
 std::string read_whole_file(const std::filesystem::path &file, std::vector<std::byte> &out) {
-    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) return "cannot read: " + errno_text(errno);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return "cannot read: " + errno_text(errno);
@@ -173,7 +159,7 @@ std::string read_whole_file(const std::filesystem::path &file, std::vector<std::
 // Writes a fresh file (O_EXCL: a fresh inode, never an older copy dlopen
 // might have cached). Returns "" or the reason.
 std::string write_fresh_file(const std::filesystem::path &path, const std::vector<std::byte> &bytes) {
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700));
     if (fd.get() < 0) return errno_text(errno);
     size_t done = 0;
     while (done < bytes.size()) {
