@@ -30,6 +30,8 @@ namespace {
 // How long the accept thread leaves the listener alone when the process is
 // out of descriptors and has no spare one to refuse a client with.
 constexpr int kDescriptorPauseMs = 100;
+// A process-mode worker that lost an accept race to a sibling (accept_loop).
+constexpr int kLostRaceBackoffMs = 5;
 
 void name_thread(const std::string &service, const std::string &suffix) {
     const std::string name = service.substr(0, 15 - std::min<std::size_t>(suffix.size(), 6)) + suffix;
@@ -216,6 +218,7 @@ void ThreadsService::start() {
 void ThreadsService::accept_loop() {
     name_thread(name(), ":acc");
     const int listen_fd = listener().impl()->sockfd();
+    const bool shared_listener = config().mode == ServiceMode::process; // with sibling workers
     for (;;) {
         pollfd fds[2] = {{listen_fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) {
@@ -230,6 +233,13 @@ void ThreadsService::accept_loop() {
         if (batch.pause) {
             pollfd wake{wake_fd_, POLLIN, 0};
             if (::poll(&wake, 1, kDescriptorPauseMs) > 0) return;
+        } else if (batch.count == 0 && shared_listener) {
+            // Lost the accept race to a sibling worker. poll() wakes the
+            // waiter that queued last first, so the winner, back in poll()
+            // after us, would win every time; the loser steps back a moment
+            // and queues after it, so the next connection goes to the loser.
+            pollfd wake{wake_fd_, POLLIN, 0};
+            if (::poll(&wake, 1, kLostRaceBackoffMs) > 0) return;
         }
     }
 }
