@@ -5,6 +5,10 @@
 
 int portico_datagram::reply(const void *bytes, std::size_t len) {
     if (bytes == nullptr && len > 0) return PORTICO_ERR_INVALID;
+    if (sender.family() == Poco::Net::SocketAddress::UNIX_LOCAL && sender.toString().empty()) {
+        reply_unaddressable = true;
+        return PORTICO_ERR_IO;
+    }
     try {
         socket->sendTo(bytes, static_cast<int>(len), sender);
         bytes_out += len;

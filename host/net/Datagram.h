@@ -1,5 +1,5 @@
 // Datagram.h — what a plugin's `portico_datagram *` points at: one received
-// UDP datagram, its sender, and the socket replies leave through.
+// datagram (UDP or unix:), its sender, and the socket replies leave through.
 #pragma once
 
 #include "net/ServiceHandle.h"
@@ -18,6 +18,9 @@ struct portico_datagram {
     Poco::Net::DatagramSocket *socket = nullptr; // the service's socket; replies are sent from it
     portico_service *service = nullptr;
     uint64_t bytes_out = 0;
+    // reply() found no address to send to: a unix: client that bound no
+    // path of its own (the service counts and logs it).
+    bool reply_unaddressable = false;
 
     int reply(const void *bytes, std::size_t len);
     int send_to(const char *address, const void *bytes, std::size_t len);
