@@ -15,11 +15,14 @@ struct portico_datagram {
     const char *data = nullptr;
     std::size_t size = 0;
     Poco::Net::SocketAddress sender;
+    // A unix: client that bound no path (or an abstract name): `sender` is
+    // meaningless and a reply has nowhere to go.
+    bool sender_unbound = false;
     Poco::Net::DatagramSocket *socket = nullptr; // the service's socket; replies are sent from it
     portico_service *service = nullptr;
     uint64_t bytes_out = 0;
-    // reply() found no address to send to: a unix: client that bound no
-    // path of its own (the service counts and logs it).
+    // reply() was called for a sender_unbound datagram (the service counts
+    // and logs it).
     bool reply_unaddressable = false;
 
     int reply(const void *bytes, std::size_t len);

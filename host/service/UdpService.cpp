@@ -38,22 +38,25 @@ DatagramWorkers::Params workers_of(const ServiceConfig &c) {
     return params;
 }
 
-// How logs name a sender: a unix: client that bound no path has none.
-std::string describe(const Poco::Net::SocketAddress &sender) {
-    std::string text = sender.toString();
-    return text.empty() ? "an unbound unix: client" : text;
+constexpr std::string_view kUnbound = "an unbound unix: client";
+
+// How logs name a sender.
+std::string describe(const DatagramSender &sender) {
+    return sender.unbound ? std::string(kUnbound) : sender.address.toString();
 }
 
-// A unix: sender's address is its bound path, or none: an unbound client
-// (from_len covers only the family) or an abstract name, which Poco cannot
-// address, both become the empty path that reply() refuses.
-Poco::Net::SocketAddress sender_of(const sockaddr_storage &from, socklen_t from_len) {
-    if (from.ss_family != AF_UNIX) return Poco::Net::SocketAddress(reinterpret_cast<const sockaddr *>(&from), from_len);
+// A unix: sender's address is the path it bound. An unbound client (from_len
+// covers only the family) or an abstract name (Poco cannot address one) has
+// none: Poco refuses an empty path, so it is flagged instead.
+DatagramSender sender_of(const sockaddr_storage &from, socklen_t from_len) {
+    if (from.ss_family != AF_UNIX)
+        return {Poco::Net::SocketAddress(reinterpret_cast<const sockaddr *>(&from), from_len), false};
     const auto &un = reinterpret_cast<const sockaddr_un &>(from);
     const std::size_t offset = offsetof(sockaddr_un, sun_path);
     const std::size_t room = from_len > offset ? std::min<std::size_t>(from_len - offset, sizeof un.sun_path) : 0;
-    return Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL,
-                                    std::string(un.sun_path, ::strnlen(un.sun_path, room)));
+    const std::string path(un.sun_path, ::strnlen(un.sun_path, room));
+    if (path.empty()) return {Poco::Net::SocketAddress(), true};
+    return {Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, path), false};
 }
 
 } // namespace
@@ -153,22 +156,22 @@ void UdpService::receive_loop() {
                                              std::string(std::strerror(errno)), static_cast<Poco::UInt64>(suppressed));
                 break;
             }
-            const Poco::Net::SocketAddress sender = sender_of(from, from_len);
+            const DatagramSender sender = sender_of(from, from_len);
             const auto size = static_cast<std::size_t>(n);
             dispatch(std::string_view(buffer_.data(), std::min(size, buffer_.size())), size, sender);
         }
     }
 }
 
-bool UdpService::permitted(const Poco::Net::SocketAddress &sender) {
+bool UdpService::permitted(const DatagramSender &sender) {
     // As for a unix: stream service, a unix: sender has no IP: the file's mode guards it.
     if (!inet_) return true;
-    const Poco::Net::IPAddress ip = sender.host();
+    const Poco::Net::IPAddress ip = sender.address.host();
     if (deny_.contains(ip)) return false;
     return allow_.empty() || allow_.contains(ip);
 }
 
-void UdpService::drop(const char *reason, const Poco::Net::SocketAddress &sender, LogThrottle &throttle,
+void UdpService::drop(const char *reason, const DatagramSender &sender, LogThrottle &throttle,
                       std::string_view detail) {
     uint64_t suppressed = 0;
     if (!throttle.allow(LogThrottle::Clock::now(), &suppressed)) return;
@@ -178,7 +181,7 @@ void UdpService::drop(const char *reason, const Poco::Net::SocketAddress &sender
     handle()->logger.warning(text);
 }
 
-void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::Net::SocketAddress &sender) {
+void UdpService::dispatch(std::string_view data, std::size_t size, const DatagramSender &sender) {
     ServiceCounters &counters = this->counters();
     if (!permitted(sender)) {
         counters.count_refusal(RefusalReason::allow_deny);
@@ -191,7 +194,7 @@ void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::N
              "(" + std::to_string(size) + " bytes, max_datagram is " + std::to_string(config().max_datagram) + ")");
         return;
     }
-    if (inet_ && !limiter_.allow(sender.host(), LogThrottle::Clock::now())) {
+    if (inet_ && !limiter_.allow(sender.address.host(), LogThrottle::Clock::now())) {
         counters.count_refusal(RefusalReason::rate_limit);
         drop("rate limit", sender, rate_log_,
              "(rate_limit.per_second " + std::to_string(config().rate_limit.per_second) + ")");
@@ -200,7 +203,7 @@ void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::N
     counters.bytes_in += size;
     // Resolved per datagram, here at arrival: this datagram keeps this plugin
     // version however long it waits in the queue and whatever reloads happen.
-    DatagramJob job{std::string(data), sender, binding()};
+    DatagramJob job{std::string(data), sender.address, binding(), sender.unbound};
     // portico --once: this datagram is the one; the receive loop ends here.
     if (config().once) receiving_ = false;
     if (!workers_->try_submit(job)) {
@@ -217,6 +220,7 @@ void UdpService::run_handler(DatagramJob &job) {
     datagram.data = job.data.data();
     datagram.size = job.data.size();
     datagram.sender = job.sender;
+    datagram.sender_unbound = job.sender_unbound;
     datagram.socket = &socket_;
     datagram.service = &job.binding->service();
     ++counters.active;
@@ -226,7 +230,7 @@ void UdpService::run_handler(DatagramJob &job) {
         const PluginVersion &version = job.binding->version();
         const RunningCodeScope running(name(), version.plugin_name(), version.plugin_version(), version.generation(),
                                        version.plugin_name() + "." + job.binding->handler().name,
-                                       job.sender.toString());
+                                       describe({job.sender, job.sender_unbound}));
         rc = job.binding->handle_datagram(&datagram);
     }
     counters.session_duration.record(std::chrono::steady_clock::now() - started);

@@ -25,6 +25,13 @@
 
 namespace portico::host {
 
+// Where a datagram came from; `unbound`: a unix: client with no path, so
+// `address` means nothing and no reply can reach it.
+struct DatagramSender {
+    Poco::Net::SocketAddress address;
+    bool unbound = false;
+};
+
 class UdpService : public Service {
 public:
     UdpService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle, std::shared_ptr<HandlerBinding> binding);
@@ -55,13 +62,12 @@ private:
     void receive_loop();
     // Screens one received datagram and queues it; `size` is its real size,
     // which exceeds data.size() when it was truncated.
-    void dispatch(std::string_view data, std::size_t size, const Poco::Net::SocketAddress &sender);
-    bool permitted(const Poco::Net::SocketAddress &sender);
+    void dispatch(std::string_view data, std::size_t size, const DatagramSender &sender);
+    bool permitted(const DatagramSender &sender);
     void run_handler(DatagramJob &job);
     // The handler replied to a sender with no address: counted, logged once.
     void unaddressable_reply();
-    void drop(const char *reason, const Poco::Net::SocketAddress &sender, LogThrottle &throttle,
-              std::string_view detail = {});
+    void drop(const char *reason, const DatagramSender &sender, LogThrottle &throttle, std::string_view detail = {});
 
     const CidrList allow_;
     const CidrList deny_;

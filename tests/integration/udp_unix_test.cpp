@@ -107,6 +107,23 @@ TEST(UdpUnix, AnUnboundSenderIsServedButItsReplyIsCountedAndLoggedOnce) {
     EXPECT_TRUE(host.running());
 }
 
+TEST(UdpUnix, AClientThatNeverReadsCannotHoldTheOnlyWorker) {
+    TempDir dir;
+    const fs::path path = dir / "echo.sock";
+    ConfigBuilder config = udp_plugins(dir);
+    unix_udp(config, "echo", "udp_echo", path).threads(1, 1);
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+
+    // More replies than a unix datagram socket queues (net.unix.max_dgram_qlen, 512 by default).
+    UnixDatagramClient deaf(path, dir / "deaf.sock");
+    for (int i = 0; i < 1000; ++i)
+        deaf.send("never read " + std::to_string(i));
+    UnixDatagramClient other(path, dir / "other.sock");
+    EXPECT_EQ(other.request("still answered", 10s), "still answered")
+        << "a reply to a full client queue must be dropped, not wait for room";
+}
+
 TEST(UdpUnix, AStaleFileIsReplacedAndALiveDatagramServersPathIsRefused) {
     TempDir dir;
     const fs::path path = dir / "echo.sock";
