@@ -45,12 +45,17 @@ std::string describe(const DatagramSender &sender) {
     return sender.unbound ? std::string(kUnbound) : sender.address.toString();
 }
 
-// A unix: sender's address is the path it bound. An unbound client (from_len
-// covers only the family) or an abstract name (Poco cannot address one) has
-// none: Poco refuses an empty path, so it is flagged instead.
+// A unix: sender's address is the path it bound. An unbound client (Linux
+// then returns no address at all) or an abstract name (Poco cannot address
+// one) has none: Poco refuses an empty path, so it is flagged instead.
 DatagramSender sender_of(const sockaddr_storage &from, socklen_t from_len) {
-    if (from.ss_family != AF_UNIX)
-        return {Poco::Net::SocketAddress(reinterpret_cast<const sockaddr *>(&from), from_len), false};
+    if (from_len > 0 && from.ss_family != AF_UNIX) {
+        try {
+            return {Poco::Net::SocketAddress(reinterpret_cast<const sockaddr *>(&from), from_len), false};
+        } catch (const Poco::Exception &) {
+            return {Poco::Net::SocketAddress(), true}; // no address Poco can send to
+        }
+    }
     const auto &un = reinterpret_cast<const sockaddr_un &>(from);
     const std::size_t offset = offsetof(sockaddr_un, sun_path);
     const std::size_t room = from_len > offset ? std::min<std::size_t>(from_len - offset, sizeof un.sun_path) : 0;
