@@ -16,6 +16,12 @@ int send_flags(const Poco::Net::SocketAddress &target) {
 
 } // namespace
 
+std::string portico::host::datagram_sender_text(const Poco::Net::SocketAddress &sender, bool unbound) {
+    if (unbound) return {};
+    if (sender.family() == Poco::Net::SocketAddress::UNIX_LOCAL) return "unix:" + sender.toString();
+    return sender.toString();
+}
+
 int portico_datagram::reply(const void *bytes, std::size_t len) {
     if (bytes == nullptr && len > 0) return PORTICO_ERR_INVALID;
     if (sender_unbound) {

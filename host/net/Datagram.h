@@ -11,6 +11,12 @@
 #include <cstddef>
 #include <string>
 
+namespace portico::host {
+// How the SDK and the logs name a sender: "127.0.0.1:5000", "[::1]:5000",
+// "unix:/path"; "" for a unix: client that bound no path.
+std::string datagram_sender_text(const Poco::Net::SocketAddress &sender, bool unbound);
+} // namespace portico::host
+
 struct portico_datagram {
     const char *data = nullptr;
     std::size_t size = 0;

@@ -42,7 +42,7 @@ constexpr std::string_view kUnbound = "an unbound unix: client";
 
 // How logs name a sender.
 std::string describe(const DatagramSender &sender) {
-    return sender.unbound ? std::string(kUnbound) : sender.address.toString();
+    return sender.unbound ? std::string(kUnbound) : datagram_sender_text(sender.address, false);
 }
 
 // A unix: sender's address is the path it bound. An unbound client (Linux

@@ -1,8 +1,10 @@
 // udp_unix_test.cpp — `protocol: udp` on a `unix:` path, socketserver's
 // UnixDatagramServer: clients that bind a path of their own get replies
-// there; an unbound client is served but its reply has nowhere to go (counted
-// in /status, logged once); the socket file's mode, a stale file replaced, a
-// live one refused, the file kept across a config reload and removed at stop.
+// there, and a handler sees that path as the peer; an unbound client is
+// served but its reply has nowhere to go (counted in /status, logged once);
+// a client that never reads holds no worker; the socket file's mode, a stale
+// file replaced, a live one refused, the file kept across a config reload
+// and removed at stop.
 #include "harness/AdminStatus.h"
 #include "harness/ConfigBuilder.h"
 #include "harness/HttpClient.h"
@@ -39,7 +41,8 @@ ServiceSpec &unix_udp(ConfigBuilder &config, std::string name, std::string handl
 
 ConfigBuilder udp_plugins(const TempDir &dir) {
     ConfigBuilder config;
-    config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("udp_upper"), shipped_plugin("udp_echo")}));
+    config.plugin_dir(
+        make_plugin_dir(dir, {shipped_plugin("udp_upper"), shipped_plugin("udp_echo"), test_plugin("udp_probe")}));
     return config;
 }
 
@@ -77,6 +80,17 @@ TEST(UdpUnix, UpperAndEchoReplyToEachSendersOwnPathAndTheFilesGoAtStop) {
     EXPECT_EQ(host.wait_exit(10s), ExitStatus::exited(0));
     EXPECT_FALSE(fs::exists(fs::symlink_status(upper_path))) << "stop should remove " << upper_path;
     EXPECT_FALSE(fs::exists(fs::symlink_status(echo_path))) << "stop should remove " << echo_path;
+}
+
+TEST(UdpUnix, AHandlerSeesTheSendersPathAsItsPeer) {
+    TempDir dir;
+    const fs::path path = dir / "probe.sock";
+    ConfigBuilder config = udp_plugins(dir);
+    unix_udp(config, "probe", "udp_probe", path);
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    UnixDatagramClient client(path, dir / "client.sock");
+    EXPECT_EQ(client.request("peer"), "peer unix:" + (dir / "client.sock").string());
 }
 
 TEST(UdpUnix, AnUnboundSenderIsServedButItsReplyIsCountedAndLoggedOnce) {
