@@ -86,7 +86,7 @@ TEST(UdpUnix, AHandlerSeesTheSendersPathAsItsPeer) {
     TempDir dir;
     const fs::path path = dir / "probe.sock";
     ConfigBuilder config = udp_plugins(dir);
-    unix_udp(config, "probe", "udp_probe", path);
+    unix_udp(config, "probe", "udp_probe.probe", path);
     PorticoProcess host(dir, config.yaml());
     ASSERT_TRUE(host.wait_ready());
     UnixDatagramClient client(path, dir / "client.sock");
