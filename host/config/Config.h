@@ -86,9 +86,10 @@ struct ServiceConfig {
     std::string handler; // "upper"
     ServiceMode mode = ServiceMode::threads;
     ThreadsConfig threads;
-    int workers = 2;                             // mode process: worker processes, each with its own `threads` pool
-    EventsConfig events;                         // mode events
-    WorkerEngine engine = WorkerEngine::threads; // mode process: what each worker runs
+    int workers = 2;     // mode process: worker processes, each with its own `threads` pool
+    EventsConfig events; // mode events
+    // mode process: what each worker runs (its `events` or `threads` above)
+    WorkerEngine engine = WorkerEngine::threads;
     int max_queued = 64;
     int backlog = 128;
     bool tcp_nodelay = true;

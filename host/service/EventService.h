@@ -1,7 +1,7 @@
 // EventService.h — a `protocol: tcp` service in mode events (or a worker of
-// mode process with `engine: events`): `events.loops`
-// threads, each an EventLoop polling the shared listening socket and running
-// every connection it accepts on a fiber of its own (EventSession). The
+// mode process with `engine: events`): `events.loops` threads, each an
+// EventLoop polling the shared listening socket and running every
+// connection it accepts on a fiber of its own (EventSession). The
 // handler is the same plugin code as in mode threads; its blocking Stream
 // calls suspend its fiber, not the thread, so a few threads serve thousands
 // of connections and a request costs about what a raw epoll server spends.
