@@ -490,7 +490,6 @@ const Schema<ServiceConfig> &service_schema() {
         {"threads", read_threads},
         {"workers", set_int(&ServiceConfig::workers, 1, 256)},
         {"events", read_events},
-        {"engine", read_engine},
         {"max_queued", set_int(&ServiceConfig::max_queued, 0)},
         {"backlog", set_int(&ServiceConfig::backlog, 1)},
         {"tcp_nodelay", set_bool(&ServiceConfig::tcp_nodelay)},
@@ -513,6 +512,7 @@ const Schema<ServiceConfig> &service_schema() {
         {"access_log", set_bool(&ServiceConfig::access_log)},
         {"tls", read_tls},
         {"config", read_settings},
+        {"engine", read_engine},
     };
     return schema;
 }

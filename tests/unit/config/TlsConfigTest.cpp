@@ -106,9 +106,13 @@ TEST(TlsConfig, RefusedWhereItCannotWork) {
 
 // Workers terminate TLS themselves (either engine): nothing to refuse.
 TEST(TlsConfig, AcceptedInModeProcessWithEitherEngine) {
-    EXPECT_TRUE(issues_of(service("    mode: process\n    tls: {cert: a.pem, key: a.key}\n")).empty());
-    EXPECT_TRUE(
-        issues_of(service("    mode: process\n    engine: events\n    tls: {cert: a.pem, key: a.key}\n")).empty());
+    for (const std::string engine : {"threads", "events"}) {
+        const auto config = load_config_text(
+            service("    mode: process\n    engine: " + engine + "\n    tls: {cert: a.pem, key: a.key}\n"),
+            "/etc/portico/t.yaml");
+        ASSERT_TRUE(config.services.at(0).tls.has_value()) << engine;
+        EXPECT_EQ(config.services.at(0).tls->cert, "/etc/portico/a.pem") << engine;
+    }
 }
 
 } // namespace
