@@ -44,10 +44,9 @@ void warn_if_expired(const Service &service, Poco::Logger &log) {
 void reload_certificates(const std::vector<std::shared_ptr<Service>> &services, Poco::Logger &log,
                          ReloadReport &report) {
     for (const auto &service : services) {
-        auto *tcp = dynamic_cast<StreamService *>(service.get());
-        if (tcp == nullptr || !service->config().tls) continue;
+        if (!service->config().tls) continue;
         try {
-            if (std::string change = tcp->reload_tls(); !change.empty()) {
+            if (std::string change = service->reload_tls(); !change.empty()) {
                 log.information(change);
                 report.changes.push_back(std::move(change));
                 warn_if_expired(*service, log);

@@ -28,6 +28,8 @@ struct SourcePos {
 
 enum class Protocol { tcp, udp };
 enum class ServiceMode { threads, single, process, events };
+// mode process: how each worker serves its connections (`engine:`).
+enum class WorkerEngine { threads, events };
 
 // The YAML spellings ("tcp", "udp"; "threads", "events", ...).
 const char *to_string(Protocol protocol);
@@ -86,6 +88,8 @@ struct ServiceConfig {
     ThreadsConfig threads;
     int workers = 2;     // mode process: worker processes, each with its own `threads` pool
     EventsConfig events; // mode events
+    // mode process: what each worker runs (its `events` or `threads` above)
+    WorkerEngine engine = WorkerEngine::threads;
     int max_queued = 64;
     int backlog = 128;
     bool tcp_nodelay = true;

@@ -41,6 +41,7 @@ constexpr int kMaxSettingsDepth = 32;
 
 constexpr std::array<std::string_view, 2> kProtocols{"tcp", "udp"};
 constexpr std::array<std::string_view, 4> kModes{"threads", "single", "process", "events"};
+constexpr std::array<std::string_view, 2> kEngines{"threads", "events"};
 // mode events: fiber stacks are mapped, not committed: a connection costs
 // the pages its handler touched, whatever the size.
 constexpr int kMaxLoops = 256;
@@ -212,6 +213,11 @@ void read_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
                                         : ServiceMode::threads;
 }
 
+void read_engine(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (const auto text = r.one_of(v, kEngines))
+        out.engine = *text == "events" ? WorkerEngine::events : WorkerEngine::threads;
+}
+
 void read_max_line(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (const auto bytes = r.byte_size(v, kMinLine, kMaxLine)) out.max_line = static_cast<std::size_t>(*bytes);
 }
@@ -306,15 +312,27 @@ void check_process_mode_keys(ConfigReader &r, const YamlValue &item, const Servi
     if (service.mode != ServiceMode::process)
         if (const auto at = r.lookup(item, "workers"))
             r.report(*at, "applies to mode process only; remove it or set mode: process");
+    if (service.mode != ServiceMode::process)
+        if (const auto at = r.lookup(item, "engine"))
+            r.report(*at, "applies to mode process only (what each worker runs); remove it, or set mode: events "
+                          "for the events engine in one process");
+}
+
+// Mode events, or workers of mode process that run the events engine.
+bool runs_events_engine(const ServiceConfig &service) {
+    return service.mode == ServiceMode::events ||
+           (service.mode == ServiceMode::process && service.engine == WorkerEngine::events);
 }
 
 // mode events runs every admitted connection at once on its loops: the
 // worker pool and its queue do not exist there, and `events:` means nothing
 // in the other modes. Either would be silently ignored: report it.
 void check_events_mode_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
-    if (service.mode != ServiceMode::events) {
+    if (!runs_events_engine(service)) {
         if (const auto at = r.lookup(item, "events"))
-            r.report(*at, "applies to mode events only; remove it or set mode: events");
+            r.report(*at, service.mode == ServiceMode::process
+                              ? "applies to the events engine only; remove it or set engine: events"
+                              : "applies to mode events only; remove it or set mode: events");
         return;
     }
     if (service.protocol == Protocol::udp) {
@@ -322,13 +340,13 @@ void check_events_mode_keys(ConfigReader &r, const YamlValue &item, const Servic
             r.report(*at, "mode events applies to protocol tcp only; use threads for udp");
         return;
     }
+    const std::string what = service.mode == ServiceMode::events ? "mode events" : "engine events";
     if (const auto at = r.lookup(item, "threads"))
-        r.report(*at, "mode events has no worker threads per connection; size it with events.loops, or remove "
-                      "threads:");
+        r.report(*at, what + " has no worker threads per connection; size it with events.loops, or remove threads:");
     for (const std::string_view key : {"max_queued", "queue_timeout"})
         if (const auto at = r.lookup(item, key))
-            r.report(*at, "mode events queues no connection: each admitted one is served at once "
-                          "(max_connections bounds them); remove it");
+            r.report(*at, what + " queues no connection: each admitted one is served at once "
+                                 "(max_connections bounds them); remove it");
 }
 
 // Walks a service's free-form `config:` map into flat "a.b.0" keys. Aliases
@@ -452,8 +470,6 @@ void check_tls_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig 
     if (!at) return;
     if (service.protocol == Protocol::udp)
         r.report(*at, "TLS applies to protocol tcp only (DTLS is not supported); remove tls: or set protocol: tcp");
-    else if (service.mode == ServiceMode::process)
-        r.report(*at, "TLS is not supported with mode process yet; use mode threads or single");
     else if (!service.busy_message.empty())
         if (const auto busy = r.lookup(item, "busy_message"))
             r.report(*busy, "busy_message would be sent in plain text to a TLS client; remove it on a tls: service");
@@ -491,6 +507,7 @@ const Schema<ServiceConfig> &service_schema() {
         {"access_log", set_bool(&ServiceConfig::access_log)},
         {"tls", read_tls},
         {"config", read_settings},
+        {"engine", read_engine},
     };
     return schema;
 }

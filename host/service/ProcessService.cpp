@@ -7,10 +7,12 @@
 // registry, watcher, admin), and a forked copy keeps only the forking thread,
 // with any lock another thread held locked forever. A fresh `portico
 // --worker` process loads its own copy of the plugin through its own registry
-// and serves the inherited socket with an ordinary ThreadsService.
+// and serves the inherited socket with an ordinary ThreadsService or
+// EventService.
 #include "service/ProcessService.h"
 
 #include "config/ConfigLoader.h"
+#include "net/TlsContext.h"
 #include "plugin/PluginRegistry.h"
 #include "service/WorkerSpawn.h"
 
@@ -135,6 +137,9 @@ void ProcessService::start() {
     socket.setBlocking(false);
     listen_fd_ = socket.impl()->sockfd();
     config_fd_ = snapshot_config(cfg);
+    // The host checked the files before binding (Host.cpp); this is what
+    // the first workers will load, for reload_tls() to compare against.
+    if (cfg.tls) tls_fingerprint_ = TlsContext::read_fingerprint(*cfg.tls);
     supervisor_ = std::thread([this] { supervise(); });
 }
 
@@ -257,6 +262,35 @@ void ProcessService::on_exit_locked(const Worker &worker, int status) {
             "starting)",
             pid, name(), how, static_cast<Poco::Int64>(delay.count()), quick_failures_,
             static_cast<Poco::Int64>(std::chrono::duration_cast<std::chrono::milliseconds>(kHealthyAfter).count()));
+}
+
+std::string ProcessService::reload_tls() {
+    if (!config().tls) return {};
+    const TlsConfig &files = *config().tls;
+    const std::string on_disk = TlsContext::read_fingerprint(files);
+    {
+        std::lock_guard lock(mutex_);
+        if (on_disk == tls_fingerprint_) return {};
+    }
+    // Built here only to be checked: a worker must never be told to load
+    // files that cannot be used (it would keep its old certificate and say
+    // so, but the reload's caller would not hear of it).
+    const std::shared_ptr<const TlsContext> fresh = TlsContext::load(files);
+    if (const std::string expired = fresh->expiry_warning(name(), files.cert); !expired.empty())
+        handle()->logger.warning(expired);
+    std::size_t told = 0;
+    {
+        std::lock_guard lock(mutex_);
+        tls_fingerprint_ = fresh->fingerprint();
+        for (const Worker &w : workers_) {
+            if (w.terminating || w.killed) continue;
+            ::kill(w.pid, SIGHUP);
+            ++told;
+        }
+    }
+    return "service '" + name() + "': new TLS certificate " + fresh->subject() + " (expires " + fresh->expires_text() +
+           ") for new connections of its " + std::to_string(told) +
+           " worker(s) and the ones started later; open ones keep the old one";
 }
 
 void ProcessService::binding_changed() {

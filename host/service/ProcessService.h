@@ -1,6 +1,7 @@
 // ProcessService.h — a `mode: process` service: the master binds the
 // listening socket and keeps `workers` child processes serving it, each a
-// portico worker running one ThreadsService on the inherited socket. A handler
+// portico worker running one ThreadsService or EventService (`engine:`) on
+// the inherited socket, TLS included. A handler
 // that crashes takes down only its worker's connections; the master logs the
 // signal and starts a new worker (nginx's master/worker, socketserver's
 // ForkingMixIn with a pre-forked, supervised pool).
@@ -38,6 +39,10 @@ public:
     // SIGKILL to the workers still serving an old plugin version; returns
     // how many workers (not sessions: the master cannot see those) it killed.
     std::size_t close_sessions_replaced_by(std::chrono::steady_clock::time_point replaced_by) override;
+    // Checks the tls: files here (a file that cannot be used throws and no
+    // worker is disturbed), then sends SIGHUP to every worker: each re-reads
+    // them for its new connections. Workers started later read them at start.
+    std::string reload_tls() override;
 
 protected:
     // A plugin reload: start workers on the new version, then stop the old ones.
@@ -69,8 +74,9 @@ private:
     int quick_failures_ = 0; // workers in a row that died within kHealthyAfter of their start
     std::chrono::steady_clock::time_point next_spawn_{};
 
-    int config_fd_ = -1; // sealed memfd with the config text the workers parse
-    int listen_fd_ = -1; // the listening socket (Service::listener()) the workers inherit
+    int config_fd_ = -1;          // sealed memfd with the config text the workers parse
+    int listen_fd_ = -1;          // the listening socket (Service::listener()) the workers inherit
+    std::string tls_fingerprint_; // of the tls: files the workers were last told to use
     // Declared last: it spawns and reaps the workers, so it is the only thread
     // they are tied to (PR_SET_PDEATHSIG follows the spawning thread).
     std::thread supervisor_;

@@ -55,6 +55,12 @@ public:
     // The address actually bound ("127.0.0.1:40123" when the config said :0;
     // "unix:/path" for a unix: socket).
     std::string bound_address() const;
+    // Re-reads the tls: files (every config reload does, for each TLS
+    // service); when their content changed, new connections get the new
+    // certificate and open ones keep theirs. Returns a line describing the
+    // swap, "" when nothing changed or there is no tls:; throws naming the
+    // file when it cannot be used (the old certificate serves on).
+    virtual std::string reload_tls() { return {}; }
     // True while its serving loop is stuck (an event loop that has not
     // polled for long); the host then withholds the systemd watchdog ping.
     virtual bool stalled() const { return false; }
