@@ -117,7 +117,8 @@ std::chrono::milliseconds backoff_for(int quick_failures) {
 
 ProcessService::ProcessService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
                                std::shared_ptr<HandlerBinding> binding)
-    : Service(std::move(config), std::move(handle), std::move(binding)) {}
+    : Service(std::move(config), std::move(handle), std::move(binding)),
+      slots_(static_cast<std::size_t>(std::max(this->config().workers, 1))) {}
 
 ProcessService::~ProcessService() {
     stop_accepting();
@@ -162,6 +163,7 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
                                        [&](const Worker &w) { return w.binding == current && !w.terminating; });
     for (auto missing = config().workers - serving; missing > 0; --missing) {
         if (Clock::now() < next_spawn_) return;
+        const int slot = free_slot_locked(current);
         WorkerLaunch launch;
         launch.service = name();
         launch.config_file = config().pos.file;
@@ -169,8 +171,14 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
         launch.listen_fd = listen_fd_;
         launch.config_fd = config_fd_;
         try {
+            auto counts = std::make_unique<SharedCounters>(SharedCounters::create());
+            launch.counters_fd = counts->fd();
             const pid_t pid = spawn_worker(launch);
-            workers_.push_back(Worker{pid, current, Clock::now()});
+            Worker worker{pid, current, Clock::now()};
+            worker.slot = slot;
+            worker.counts = std::move(counts);
+            workers_.push_back(std::move(worker));
+            ++slots_[static_cast<std::size_t>(slot)].spawned;
             ++counters().workers_spawned;
             handle()->logger.information("worker %d of service '%s' started (plugin %s %s, generation %Lu)",
                                          static_cast<int>(pid), name(), current->version().plugin_name(),
@@ -208,6 +216,11 @@ void ProcessService::reap_locked() {
             continue;
         }
         if (pid < 0) status = 0; // ECHILD: someone else reaped it; it is gone either way
+        // Its last figures stay in the segment whatever killed it: keep
+        // them, so the service's and the slot's counts never go backwards.
+        CounterSnapshot last = CounterSnapshot::of(it->counts->counters());
+        last.active = 0;
+        slots_[static_cast<std::size_t>(it->slot)].gone += last;
         on_exit_locked(*it, status);
         it = workers_.erase(it);
         changed_.notify_all();
@@ -309,6 +322,58 @@ std::size_t ProcessService::close_sessions_replaced_by(std::chrono::steady_clock
         ++killed;
     }
     return killed;
+}
+
+// The lowest slot no worker of the current version holds: a respawn takes
+// the place of the worker it replaces, and so do the workers of a new
+// plugin version (the old ones draining in it still add to it).
+int ProcessService::free_slot_locked(const std::shared_ptr<HandlerBinding> &current) const {
+    for (std::size_t slot = 0; slot < slots_.size(); ++slot)
+        if (std::none_of(workers_.begin(), workers_.end(), [&](const Worker &w) {
+                return w.slot == static_cast<int>(slot) && w.binding == current && !w.terminating;
+            }))
+            return static_cast<int>(slot);
+    return 0;
+}
+
+std::vector<WorkerFigures> ProcessService::worker_figures_locked() const {
+    std::vector<WorkerFigures> out;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        WorkerFigures f;
+        f.slot = static_cast<int>(i);
+        f.restarts = slots_[i].spawned > 0 ? slots_[i].spawned - 1 : 0;
+        f.counts = slots_[i].gone;
+        out.push_back(std::move(f));
+    }
+    for (const Worker &w : workers_) {
+        WorkerFigures &f = out[static_cast<std::size_t>(w.slot)];
+        f.counts += CounterSnapshot::of(w.counts->counters());
+        if (!w.terminating || f.pid == 0) f.pid = w.pid;
+    }
+    return out;
+}
+
+std::vector<WorkerFigures> ProcessService::worker_figures() const {
+    std::lock_guard lock(mutex_);
+    return worker_figures_locked();
+}
+
+CounterSnapshot ProcessService::figures() const {
+    CounterSnapshot total = CounterSnapshot::of(counters());
+    std::lock_guard lock(mutex_);
+    for (const WorkerFigures &f : worker_figures_locked())
+        total += f.counts;
+    return total;
+}
+
+std::map<uint64_t, std::size_t> ProcessService::sessions_by_generation() {
+    std::lock_guard lock(mutex_);
+    std::map<uint64_t, std::size_t> sessions;
+    for (const Worker &w : workers_) {
+        const int64_t active = w.counts->counters().active.load();
+        if (active > 0) sessions[w.binding->version().generation()] += static_cast<std::size_t>(active);
+    }
+    return sessions;
 }
 
 void ProcessService::stop_supervisor() {
