@@ -254,22 +254,28 @@ void ProcessService::on_exit_locked(const Worker &worker, int status) {
     ++counters().worker_crashes;
     // A worker that died of a signal could not remove its plugin shadow copy.
     remove_stale_shadow_dirs(shadow_parent());
+    // What it was running: a crash in a plugin's init or service_open shows
+    // up here, in the worker, and the version says which build to look at.
+    const PluginVersion &version = worker.binding->version();
+    const std::string plugin = "plugin " + version.plugin_name() + " " + version.plugin_version() + ", generation " +
+                               std::to_string(version.generation());
+    const std::string dead = "worker " + std::to_string(pid) + " of service '" + name() + "' " + how;
     if (!current) {
-        log.error("worker %d of service '%s' %s; not respawned (%s)", pid, name(), how,
-                  std::string(stopping_ ? "the service is stopping" : "it served a replaced plugin version"));
+        log.error(dead + "; not respawned (" +
+                  (stopping_ ? "the service is stopping" : "it served a replaced plugin version") + "; " + plugin +
+                  ")");
         return;
     }
     quick_failures_ = young ? quick_failures_ + 1 : 0;
     const auto delay = backoff_for(quick_failures_);
     next_spawn_ = Clock::now() + delay;
     if (delay == 0ms)
-        log.error("worker %d of service '%s' %s; respawning", pid, name(), how);
+        log.error(dead + "; respawning (" + plugin + ")");
     else
-        log.error(
-            "worker %d of service '%s' %s; respawning in %Ldms (%d worker(s) in a row died within %Ldms of "
-            "starting)",
-            pid, name(), how, static_cast<Poco::Int64>(delay.count()), quick_failures_,
-            static_cast<Poco::Int64>(std::chrono::duration_cast<std::chrono::milliseconds>(kHealthyAfter).count()));
+        log.error(dead + "; respawning in " + std::to_string(delay.count()) + "ms (" + std::to_string(quick_failures_) +
+                  " worker(s) in a row died within " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(kHealthyAfter).count()) +
+                  "ms of starting; " + plugin + ")");
 }
 
 void ProcessService::binding_changed() {
