@@ -174,7 +174,10 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
             auto counts = std::make_unique<SharedCounters>(SharedCounters::create());
             launch.counters_fd = counts->fd();
             const pid_t pid = spawn_worker(launch);
-            Worker worker{pid, current, Clock::now()};
+            Worker worker;
+            worker.pid = pid;
+            worker.binding = current;
+            worker.started = Clock::now();
             worker.slot = slot;
             worker.counts = std::move(counts);
             workers_.push_back(std::move(worker));
