@@ -162,7 +162,10 @@ TEST(ProcessMetrics, TotalsEqualWhatClientsDidThroughAWorkerCrash) {
     const bool equal = wait_until(
         [&] {
             after = metrics(host);
-            return sample(after, "portico_service_connections_total" + svc("crash")) == done.connections &&
+            return sample(after, "portico_worker_restarts_total" + worker("crash", 0)).value_or(0) +
+                           sample(after, "portico_worker_restarts_total" + worker("crash", 1)).value_or(0) ==
+                       1 &&
+                   sample(after, "portico_service_connections_total" + svc("crash")) == done.connections &&
                    sample(after, "portico_service_received_bytes_total" + svc("crash")) == done.bytes_in &&
                    sample(after, "portico_service_sent_bytes_total" + svc("crash")) == done.bytes_out;
         },
@@ -209,21 +212,31 @@ TEST(ProcessMetrics, CountersNeverGoBackwardsWhenAWorkerIsKilledUnderLoad) {
 
     // Two clients churn request/reply connections; a reply they got was
     // counted by some worker, dead or alive.
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> completed{0}, attempted{0};
-    std::vector<std::thread> clients;
+    struct Load {
+        std::atomic<bool> stop{false};
+        std::atomic<std::uint64_t> completed{0}, attempted{0};
+        std::vector<std::thread> clients;
+        void end() {
+            stop = true;
+            for (std::thread &t : clients)
+                if (t.joinable()) t.join();
+        }
+        ~Load() { end(); }
+    } load;
     for (int i = 0; i < 2; ++i)
-        clients.emplace_back([&] {
-            while (!stop) {
-                ++attempted;
+        load.clients.emplace_back([&load, port] {
+            while (!load.stop) {
+                ++load.attempted;
                 try {
                     TcpClient client(port);
-                    if (client.round_trip("load\n") == "LOAD\n") ++completed;
+                    if (client.round_trip("load\n") == "LOAD\n") ++load.completed;
                 } catch (const std::exception &) {
                     // a connection of the killed worker: counted or not, it is in `attempted`
                 }
             }
         });
+    std::atomic<std::uint64_t> &completed = load.completed;
+    std::atomic<std::uint64_t> &attempted = load.attempted;
 
     const std::vector<std::string> families{"portico_service_connections_total", "portico_service_received_bytes_total",
                                             "portico_service_sent_bytes_total"};
@@ -244,7 +257,8 @@ TEST(ProcessMetrics, CountersNeverGoBackwardsWhenAWorkerIsKilledUnderLoad) {
     scrape();
     // The victim: the pid serving slot 0 now, from /status.
     pid_t victim = 0;
-    for (const Json &s : Json::parse(host.get("/status").body)["services"].array())
+    const Json status = Json::parse(host.get("/status").body);
+    for (const Json &s : status["services"].array())
         if (s["name"].string() == "crash") victim = static_cast<pid_t>(s["workers"][std::size_t{0}]["pid"].number());
     ASSERT_GT(victim, 0);
     ASSERT_EQ(::kill(victim, SIGSEGV), 0);
@@ -265,9 +279,7 @@ TEST(ProcessMetrics, CountersNeverGoBackwardsWhenAWorkerIsKilledUnderLoad) {
         },
         10s))
         << "no respawn in slot 0, or the load stalled after the kill";
-    stop = true;
-    for (std::thread &t : clients)
-        t.join();
+    load.end();
 
     // Once every session has ended, the total holds every completed
     // connection and no more than were attempted.
