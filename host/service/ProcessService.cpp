@@ -257,8 +257,8 @@ void ProcessService::on_exit_locked(const Worker &worker, int status) {
     ++counters().worker_crashes;
     // A worker that died of a signal could not remove its plugin shadow copy.
     remove_stale_shadow_dirs(shadow_parent());
-    // What it was running: a crash in a plugin's init or service_open shows
-    // up here, in the worker, and the version says which build to look at.
+    // What it was running: a crash in the plugin (its service_open, a
+    // handler) shows up here, and the version says which build to look at.
     const PluginVersion &version = worker.binding->version();
     const std::string plugin = "plugin " + version.plugin_name() + " " + version.plugin_version() + ", generation " +
                                std::to_string(version.generation());

@@ -3,7 +3,8 @@
 // portico worker running one ThreadsService on the inherited socket. A handler
 // that crashes takes down only its worker's connections; the master logs the
 // signal and starts a new worker (nginx's master/worker, socketserver's
-// ForkingMixIn with a pre-forked, supervised pool).
+// ForkingMixIn with a pre-forked, supervised pool). Workers count into shared
+// memory the master reads, per worker slot and in total, dead workers included.
 #pragma once
 
 #include "service/Service.h"
