@@ -20,26 +20,12 @@ static int echo(void *user, void *state, portico_conn *conn) {
 }
 
 static int init(const portico_host_api *host, portico_registrar *reg) {
-    const portico_handler_desc handler = {sizeof(portico_handler_desc),
-                                          PORTICO_HANDLER_STREAM,
-                                          "echo",
-                                          NULL,
-                                          open_service,
-                                          NULL,
-                                          echo,
-                                          NULL,
-                                          NULL,
-                                          NULL};
+    const portico_handler_desc handler = {
+        sizeof(portico_handler_desc), PORTICO_HANDLER_STREAM, "echo", NULL, open_service, NULL, echo, NULL, NULL, NULL};
     return host->register_handler(reg, &handler);
 }
 
-static const portico_plugin_desc descriptor = {PORTICO_MAGIC,
-                                               PORTICO_ABI_VERSION,
-                                               PORTICO_ABI_MINOR,
-                                               sizeof(portico_plugin_desc),
-                                               "abort_open",
-                                               "1.0.0",
-                                               init,
-                                               0};
+static const portico_plugin_desc descriptor = {
+    PORTICO_MAGIC, PORTICO_ABI_VERSION, PORTICO_ABI_MINOR, sizeof(portico_plugin_desc), "abort_open", "1.0.0", init, 0};
 
 PORTICO_PLUGIN_ENTRY(&descriptor)
