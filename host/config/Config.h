@@ -119,6 +119,9 @@ struct ServiceConfig {
     SourcePos handler_pos; // of its `handler:` value
     SourcePos listen_pos;  // of its `listen:` value
 
+    // `portico --once`, not a YAML key: serve one connection (or datagram), take no more.
+    bool once = false;
+
     // Positions take part; ConfigDiff clears them to compare meaning only.
     bool operator==(const ServiceConfig &) const = default;
 };

@@ -291,12 +291,7 @@ void read_unix_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
 // Keys only UDP services honour so far; on a TCP service they would be
 // silently ignored, which for allow/deny would be a security surprise.
 void check_udp_only_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
-    if (service.protocol == Protocol::udp) {
-        if (service.listen.kind == ListenAddress::Kind::unix_path && service.listen_pos.line > 0)
-            r.report(service.listen_pos, item.path + ".listen",
-                     "protocol udp needs host:port or [v6]:port, not a unix: path");
-        return;
-    }
+    if (service.protocol == Protocol::udp) return;
     for (const std::string_view key : {"max_datagram", "rate_limit"})
         if (const auto at = r.lookup(item, key))
             r.report(*at, "applies to protocol udp only so far; remove it or set protocol: udp");

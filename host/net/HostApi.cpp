@@ -72,7 +72,7 @@ const void *api_dgram_data(portico_datagram *d, size_t *len) {
 size_t api_dgram_peer_address(portico_datagram *d, char *buf, size_t cap) {
     if (d == nullptr) return 0;
     try {
-        return copy_out(d->sender.toString(), buf, cap);
+        return copy_out(portico::host::datagram_sender_text(d->sender, d->sender_unbound), buf, cap);
     } catch (...) {
         return copy_out("", buf, cap);
     }

@@ -78,6 +78,12 @@ Admission::Ticket Admission::admit(const Poco::Net::StreamSocket &socket, int qu
         refuse(socket, peer, "per_source_max reached for this source", RefusalReason::per_source_max);
         return {};
     }
+    // After the other checks: only a connection that is served takes the one slot.
+    if (config_.once && took_once_) {
+        refuse(socket, peer, "portico --once: this service has taken its one connection", RefusalReason::once);
+        return {};
+    }
+    took_once_ = true;
     if (inet) ++per_source_[source];
     slots_.push_front(Slot{Clock::now(), socket.impl()->sockfd(), source});
     return Ticket(*this, slots_.begin());

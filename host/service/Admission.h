@@ -90,6 +90,7 @@ private:
     void release(std::list<Slot>::iterator slot);
 
     const ServiceConfig &config_;
+    bool took_once_ = false; // under mutex_: portico --once admitted its one connection
     ServiceCounters &counters_;
     Poco::Logger &logger_;
     const CidrList allow_;

@@ -51,8 +51,11 @@ public:
     LoopListener(EventService &service, EventLoop &loop) : service_(service), loop_(loop) {}
     EventLoop &loop() { return loop_; }
     void on_events(uint32_t) override { service_.accept_ready(*this); }
-    void serve(Poco::Net::StreamSocket socket, Admission::Ticket ticket) override {
-        loop_.spawn(std::make_unique<EventSession>(service_, std::move(socket), std::move(ticket), loop_));
+    void serve(std::optional<Poco::Net::StreamSocket> &socket, Admission::Ticket ticket) override {
+        // Accepted on this loop's thread, served on it: no other thread to sync with.
+        Poco::Net::StreamSocket taken = std::move(*socket);
+        socket.reset();
+        loop_.spawn(std::make_unique<EventSession>(service_, std::move(taken), std::move(ticket), loop_));
     }
     // Loop thread: no accepting here until kDescriptorPause has passed.
     void pause() {
