@@ -111,8 +111,10 @@ void Host::rebind_services(const std::shared_ptr<PluginVersion> &version, Reload
         if (svc.plugin != version->plugin_name()) continue;
         try {
             const auto previous = service->binding();
-            const auto replaced =
-                service->set_binding(HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
+            const auto replaced = service->set_binding(
+                svc.mode == ServiceMode::process
+                    ? HandlerBinding::unopened(version, svc.handler, service->handle())
+                    : HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
             report.changes.push_back("service '" + svc.name + "' now uses " + version->plugin_name() + " " +
                                      version->plugin_version() + " (generation " +
                                      std::to_string(version->generation()) + ")");

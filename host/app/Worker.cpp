@@ -2,8 +2,8 @@
 // master handed over, load the one plugin version it named through a
 // registry of our own (shadow copy, checks, unload as usual), and serve the
 // inherited listening socket with an ordinary ThreadsService or EventService
-// (`engine:`), TLS included: the master's SIGHUP means "re-read the
-// certificate files".
+// (`engine:`), TLS included (the master's SIGHUP means "re-read the
+// certificate files"), counting into the segment the master shares with it.
 #include "app/Worker.h"
 
 #include "app/Logging.h"
@@ -13,6 +13,7 @@
 #include "plugin/PluginRegistry.h"
 #include "service/EventService.h"
 #include "service/HandlerBinding.h"
+#include "service/SharedCounters.h"
 #include "service/ThreadsService.h"
 #include "service/WorkerSpawn.h"
 
@@ -160,7 +161,11 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     if (loaded.version->plugin_name() != svc.plugin)
         throw std::runtime_error(options.plugin_file + " is plugin '" + loaded.version->plugin_name() + "', not '" +
                                  svc.plugin + "'");
+    // Counted straight into the master's segment: what this worker did is
+    // seen by /metrics while it runs and kept when it dies, even by SIGKILL.
+    SharedCounters shared = SharedCounters::attach(kWorkerCountersFd);
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
+    handle->shared_counters = &shared.counters();
     // Replaced before it got this far (a reload right after a spawn): serving
     // now would hand new connections to the old version.
     if (signals.wait(std::chrono::milliseconds(0)) == HostSignal::stop) return exit_ok;
