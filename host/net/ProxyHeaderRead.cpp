@@ -56,7 +56,8 @@ ProxyRead read_proxy_header(int fd, IoWait &wait, const ProxyOptions &options, I
             const int error = errno;
             if (error == EINTR) continue;
             if (error != EAGAIN && error != EWOULDBLOCK)
-                return fail(ProxyRead::Status::failed, "reading the PROXY header: " + std::string(std::strerror(error)));
+                return fail(ProxyRead::Status::failed,
+                            "reading the PROXY header: " + std::string(std::strerror(error)));
             wait.drained(false);
             const bool failed = IoWait::Clock::now() < deadline && wait.wait(false, deadline) == IoWait::Result::failed;
             if (failed) return fail(ProxyRead::Status::failed, "waiting for the PROXY header failed");

@@ -95,8 +95,7 @@ private:
     };
 
     // deny/allow and accept_rate for a client; refuses (as `peer`) when it fails.
-    bool client_allowed(const Poco::Net::StreamSocket &socket, const Poco::Net::IPAddress &ip,
-                        const std::string &peer);
+    bool client_allowed(const Poco::Net::StreamSocket &socket, const Poco::Net::IPAddress &ip, const std::string &peer);
     // Counts one more connection of `source` unless per_source_max is reached (under mutex_).
     bool take_source(const std::string &source);
     // Takes a token of accept_rate for `ip` (under mutex_).

@@ -27,8 +27,8 @@ enum class RefusalReason : std::size_t {
     count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::count_)> kRefusalReasonNames{
-    "allow_deny", "accept_rate",   "per_source_max", "max_connections",
-    "queue_full", "queue_timeout", "no_resources",   "rate_limit", "proxy_from", "proxy_header"};
+    "allow_deny",    "accept_rate",  "per_source_max", "max_connections", "queue_full",
+    "queue_timeout", "no_resources", "rate_limit",     "proxy_from",      "proxy_header"};
 
 // Why a UDP datagram that was let in was never handled.
 enum class DropReason : std::size_t {

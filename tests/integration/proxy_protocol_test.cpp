@@ -125,9 +125,8 @@ TEST_P(ProxyProtocolTest, AdmissionUsesTheClientAddressAndProxyFromThePeer) {
     EXPECT_TRUE(first_line(first).starts_with("peer=127.0.0.2:")) << haproxy.output();
     TcpClient second = connect_from("127.0.0.2", haproxy.port());
     expect_refused(second, "a second connection of client 127.0.0.2 (per_source_max 1)");
-    EXPECT_TRUE(log.wait_for_log_line({"service 'capped': refused 127.0.0.2:", "(via proxy 127.0.0.1:",
-                                       "per_source_max reached"},
-                                      5s))
+    EXPECT_TRUE(log.wait_for_log_line(
+        {"service 'capped': refused 127.0.0.2:", "(via proxy 127.0.0.1:", "per_source_max reached"}, 5s))
         << log.log_text();
     TcpClient other = connect_from("127.0.0.3", haproxy.port());
     EXPECT_TRUE(first_line(other).starts_with("peer=127.0.0.3:")) << "another client, through the same proxy";
@@ -135,13 +134,12 @@ TEST_P(ProxyProtocolTest, AdmissionUsesTheClientAddressAndProxyFromThePeer) {
     // The peer, 127.0.0.1, is in neither list: only the clients' addresses count.
     const std::uint16_t filtered = host.port("filtered");
     TcpClient allowed = with_header(filtered, proxy_v1("10.1.2.3", 5555, "127.0.0.1", filtered));
-    EXPECT_EQ(first_line(allowed), "peer=10.1.2.3:5555 proxy=127.0.0.1:" + std::to_string(allowed.local_port()) +
-                                       " tls=0\n");
+    EXPECT_EQ(first_line(allowed),
+              "peer=10.1.2.3:5555 proxy=127.0.0.1:" + std::to_string(allowed.local_port()) + " tls=0\n");
     TcpClient denied = with_header(filtered, proxy_v1("10.9.1.1", 5555, "127.0.0.1", filtered));
     expect_refused(denied, "client 10.9.1.1 is denied");
-    EXPECT_TRUE(log.wait_for_log_line({"service 'filtered': refused 10.9.1.1:5555 (via proxy 127.0.0.1:",
-                                       "source is in the deny list"},
-                                      5s))
+    EXPECT_TRUE(log.wait_for_log_line(
+        {"service 'filtered': refused 10.9.1.1:5555 (via proxy 127.0.0.1:", "source is in the deny list"}, 5s))
         << log.log_text();
     TcpClient outsider = with_header(filtered, proxy_v1("192.0.2.1", 5555, "127.0.0.1", filtered));
     expect_refused(outsider, "client 192.0.2.1 is not allowed");
@@ -152,8 +150,8 @@ TEST_P(ProxyProtocolTest, AdmissionUsesTheClientAddressAndProxyFromThePeer) {
     EXPECT_TRUE(log.wait_for_log_line({"service 'fenced': refused 127.0.0.1:", "not a proxy listed in proxy_from"}, 5s))
         << log.log_text();
     TcpClient trusted = with_header(fenced, proxy_v2("10.0.0.7", 1000, "127.0.0.1", fenced), "127.0.0.2");
-    EXPECT_EQ(first_line(trusted), "peer=10.0.0.7:1000 proxy=127.0.0.2:" + std::to_string(trusted.local_port()) +
-                                       " tls=0\n");
+    EXPECT_EQ(first_line(trusted),
+              "peer=10.0.0.7:1000 proxy=127.0.0.2:" + std::to_string(trusted.local_port()) + " tls=0\n");
 
     ParsedMetrics m;
     const bool counted = wait_until(
@@ -190,8 +188,8 @@ TEST_P(ProxyProtocolTest, BadAndSlowHeadersAreRefusedWithoutHoldingUpOthers) {
         if (i == 1) {
             // Mid-dribble: another client is served at once.
             TcpClient other = with_header(port, proxy_v2("10.0.0.2", 4001, "127.0.0.1", port));
-            EXPECT_EQ(other.read_line(2s).value_or("(closed)"), "peer=10.0.0.2:4001 proxy=127.0.0.1:" +
-                                                                     std::to_string(other.local_port()) + " tls=0\n");
+            EXPECT_EQ(other.read_line(2s).value_or("(closed)"),
+                      "peer=10.0.0.2:4001 proxy=127.0.0.1:" + std::to_string(other.local_port()) + " tls=0\n");
         }
         if (std::chrono::steady_clock::now() - dribble_started > 3s) break;
         std::this_thread::sleep_for(200ms);
@@ -225,10 +223,11 @@ TEST_P(ProxyProtocolTest, BadAndSlowHeadersAreRefusedWithoutHoldingUpOthers) {
         },
         10s))
         << "proxy_header refusals: " << refused(m, "who", "proxy_header");
-    EXPECT_EQ(m.at("portico_service_connections_total{service=\"who\"}"), 1) << "only the good client reached a handler";
+    EXPECT_EQ(m.at("portico_service_connections_total{service=\"who\"}"), 1)
+        << "only the good client reached a handler";
     TcpClient after = with_header(port, good);
-    EXPECT_EQ(first_line(after), "peer=10.0.0.1:4000 proxy=127.0.0.1:" + std::to_string(after.local_port()) +
-                                     " tls=0\n");
+    EXPECT_EQ(first_line(after),
+              "peer=10.0.0.1:4000 proxy=127.0.0.1:" + std::to_string(after.local_port()) + " tls=0\n");
     EXPECT_TRUE(log.running());
 }
 
@@ -239,15 +238,15 @@ TEST_P(ProxyProtocolTest, TlsServiceBehindAProxy) {
     const TlsCerts certs(dir);
     const TlsClient python(dir);
     const std::string ca = certs.ca().string();
-    AdminHost host(dir, spec({whoami("secure", "    proxy_protocol: v2\n    tls: " + tls_map(certs.server_one()) +
-                                                   "\n")}));
+    AdminHost host(dir,
+                   spec({whoami("secure", "    proxy_protocol: v2\n    tls: " + tls_map(certs.server_one()) + "\n")}));
     const std::uint16_t port = host.port("secure");
 
     const Haproxy haproxy(dir, "tls", port, "send-proxy-v2");
     const ToolResult relayed = python.run(haproxy.port(), {"--ca", ca, "--lines", "1", "--send", "via haproxy"});
     EXPECT_EQ(relayed.status, ExitStatus::exited(0)) << relayed.describe() << haproxy.output();
-    EXPECT_TRUE(std::regex_search(relayed.output,
-                                  std::regex(R"(line=peer=127\.0\.0\.1:\d+ proxy=127\.0\.0\.1:\d+ tls=1)")))
+    EXPECT_TRUE(
+        std::regex_search(relayed.output, std::regex(R"(line=peer=127\.0\.0\.1:\d+ proxy=127\.0\.0\.1:\d+ tls=1)")))
         << relayed.output;
     EXPECT_TRUE(contains(relayed.output, "line=VIA HAPROXY")) << relayed.output;
 
@@ -255,7 +254,8 @@ TEST_P(ProxyProtocolTest, TlsServiceBehindAProxy) {
         python.run(port, {"--ca", ca, "--proxy-header", to_hex(proxy_v2("10.7.7.7", 7777, "127.0.0.1", port)),
                           "--lines", "1", "--send", "direct"});
     EXPECT_EQ(direct.status, ExitStatus::exited(0)) << direct.describe();
-    EXPECT_TRUE(std::regex_search(direct.output, std::regex(R"(line=peer=10\.7\.7\.7:7777 proxy=127\.0\.0\.1:\d+ tls=1)")))
+    EXPECT_TRUE(
+        std::regex_search(direct.output, std::regex(R"(line=peer=10\.7\.7\.7:7777 proxy=127\.0\.0\.1:\d+ tls=1)")))
         << direct.output;
     EXPECT_TRUE(contains(direct.output, "line=DIRECT")) << direct.output;
     EXPECT_TRUE(host.process().wait_for_log_line({"access service=secure peer=10.7.7.7:7777 proxy=127.0.0.1:"}, 5s));

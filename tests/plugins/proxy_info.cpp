@@ -15,11 +15,14 @@ class Whoami : public portico::StreamHandler {
         std::string out;
         while (auto line = stream().read_line()) {
             out.assign(*line);
-            for (char &c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            for (char &c : out)
+                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
             stream().write_all(out);
         }
     }
 };
 } // namespace
 
-PORTICO_PLUGIN("proxyinfo", "1.0.0", reg) { reg.stream<Whoami>("whoami"); }
+PORTICO_PLUGIN("proxyinfo", "1.0.0", reg) {
+    reg.stream<Whoami>("whoami");
+}

@@ -36,14 +36,15 @@ Haproxy::Haproxy(const TempDir &dir, const std::string &name, std::uint16_t back
                  const std::string &server_options) {
     const auto program = require_tool("haproxy", "haproxy");
     listen_fd_ = inheritable_listener(port_);
-    const auto config = dir.write_file("haproxy-" + name + ".cfg", "global\n  maxconn 256\n"
-                                                      "defaults\n  mode tcp\n  timeout connect 5s\n"
-                                                      "  timeout client 30s\n  timeout server 30s\n"
-                                                      "frontend in\n  bind fd@" +
-                                                          std::to_string(listen_fd_) +
-                                                          "\n  default_backend out\n"
-                                                          "backend out\n  server app 127.0.0.1:" +
-                                                          std::to_string(backend_port) + " " + server_options + "\n");
+    const auto config =
+        dir.write_file("haproxy-" + name + ".cfg", "global\n  maxconn 256\n"
+                                                   "defaults\n  mode tcp\n  timeout connect 5s\n"
+                                                   "  timeout client 30s\n  timeout server 30s\n"
+                                                   "frontend in\n  bind fd@" +
+                                                       std::to_string(listen_fd_) +
+                                                       "\n  default_backend out\n"
+                                                       "backend out\n  server app 127.0.0.1:" +
+                                                       std::to_string(backend_port) + " " + server_options + "\n");
     process_ = std::make_unique<ChildProcess>(program, std::vector<std::string>{"-db", "-f", config.string()});
     // Our copy of the listener stays open: the kernel queues connections on
     // it until haproxy accepts them, so there is nothing to wait for here.

@@ -61,8 +61,8 @@ TEST(AccessLog, NamesTheProxyAfterTheClientWhenThereIsOne) {
     const auto o = Poco::JSON::Parser().parse(format_access_json(r)).extract<Poco::JSON::Object::Ptr>();
     EXPECT_EQ(o->getValue<std::string>("peer"), "203.0.113.7:41000");
     EXPECT_EQ(o->getValue<std::string>("proxy"), "127.0.0.1:5000");
-    EXPECT_FALSE(Poco::JSON::Parser().parse(format_access_json(sample())).extract<Poco::JSON::Object::Ptr>()->has(
-        "proxy"));
+    EXPECT_FALSE(
+        Poco::JSON::Parser().parse(format_access_json(sample())).extract<Poco::JSON::Object::Ptr>()->has("proxy"));
 }
 
 } // namespace

@@ -28,7 +28,8 @@ std::string issues_of(const std::string &yaml) {
         load_config_text(yaml, "t.yaml");
     } catch (const ConfigError &e) {
         std::string lines;
-        for (const auto &issue : e.issues()) lines += issue.to_string() + "\n";
+        for (const auto &issue : e.issues())
+            lines += issue.to_string() + "\n";
         return lines;
     }
     ADD_FAILURE() << "config loaded without error:\n" << yaml;
