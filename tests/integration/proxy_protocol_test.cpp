@@ -5,7 +5,7 @@
 // proxy() names haproxy; clients writing their own headers stand in for
 // proxies at other addresses (proxy_from); missing, garbage, truncated,
 // oversized and slow headers are refused and counted, and never hold up
-// another client.
+// another client; mode process's workers read the headers too.
 #include "harness/AdminHost.h"
 #include "harness/Deadline.h"
 #include "harness/ExitStatus.h"
@@ -259,6 +259,27 @@ TEST_P(ProxyProtocolTest, TlsServiceBehindAProxy) {
         << direct.output;
     EXPECT_TRUE(contains(direct.output, "line=DIRECT")) << direct.output;
     EXPECT_TRUE(host.process().wait_for_log_line({"access service=secure peer=10.7.7.7:7777 proxy=127.0.0.1:"}, 5s));
+}
+
+// Mode process: each worker reads the headers of the connections it takes.
+TEST(ProxyProtocolProcessMode, WorkersServeTheClientTheHeaderNames) {
+    const TempDir dir{"portico-proxy-process"};
+    AdminHostSpec spec;
+    spec.plugin_dir = make_plugin_dir(dir, {test_plugin("proxy_info")});
+    spec.services = {{"proc", "proxyinfo.whoami", "    mode: process\n    workers: 2\n    proxy_protocol: v2\n"}};
+    AdminHost host(dir, spec);
+    const std::uint16_t port = host.port("proc");
+    for (int i = 0; i < 4; ++i) {
+        TcpClient client =
+            with_header(port, proxy_v2("10.4.4.4", static_cast<std::uint16_t>(4440 + i), "127.0.0.1", port));
+        EXPECT_EQ(first_line(client), "peer=10.4.4.4:" + std::to_string(4440 + i) +
+                                          " proxy=127.0.0.1:" + std::to_string(client.local_port()) + " tls=0\n");
+    }
+    TcpClient none(port);
+    none.send("ping\n");
+    expect_refused(none, "no header, mode process");
+    EXPECT_TRUE(host.process().wait_for_log_line({"service 'proc': refused 127.0.0.1:", "invalid PROXY header"}, 5s))
+        << host.process().log_text();
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProxyProtocolTest, ::testing::Values("threads", "events"),
