@@ -205,6 +205,13 @@ void read_protocol(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (const auto text = r.one_of(v, kProtocols)) out.protocol = *text == "udp" ? Protocol::udp : Protocol::tcp;
 }
 
+constexpr std::array<std::string_view, 3> kProxyProtocols{"v1", "v2", "any"};
+
+void read_proxy_protocol(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (const auto text = r.one_of(v, kProxyProtocols))
+        out.proxy_protocol = *text == "v1" ? ProxyProtocol::v1 : *text == "v2" ? ProxyProtocol::v2 : ProxyProtocol::any;
+}
+
 void read_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (const auto text = r.one_of(v, kModes))
         out.mode = *text == "single"    ? ServiceMode::single
@@ -475,6 +482,22 @@ void check_tls_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig 
             r.report(*busy, "busy_message would be sent in plain text to a TLS client; remove it on a tls: service");
 }
 
+// The PROXY header is a stream's first bytes: a datagram has no such place,
+// and proxy_from / proxy_timeout mean nothing without proxy_protocol.
+void check_proxy_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
+    if (service.protocol == Protocol::udp) {
+        for (const std::string_view key : {"proxy_protocol", "proxy_from", "proxy_timeout"})
+            if (const auto at = r.lookup(item, key))
+                r.report(*at, "PROXY protocol applies to protocol tcp only; remove " + std::string(key) +
+                                  ": or set protocol: tcp");
+        return;
+    }
+    if (service.proxy_protocol != ProxyProtocol::off) return;
+    for (const std::string_view key : {"proxy_from", "proxy_timeout"})
+        if (const auto at = r.lookup(item, key))
+            r.report(*at, "applies only with proxy_protocol: v1, v2 or any; remove it or set proxy_protocol");
+}
+
 const Schema<ServiceConfig> &service_schema() {
     static const Schema<ServiceConfig> schema{
         {"name", read_name, true, "name: echo"},
@@ -508,6 +531,9 @@ const Schema<ServiceConfig> &service_schema() {
         {"tls", read_tls},
         {"config", read_settings},
         {"engine", read_engine},
+        {"proxy_protocol", read_proxy_protocol},
+        {"proxy_from", read_cidrs(&ServiceConfig::proxy_from)},
+        {"proxy_timeout", set_duration(&ServiceConfig::proxy_timeout)},
     };
     return schema;
 }
@@ -528,6 +554,7 @@ void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
             check_process_mode_keys(r, item, service);
             check_events_mode_keys(r, item, service);
             check_tls_keys(r, item, service);
+            check_proxy_keys(r, item, service);
         }
         out.services.push_back(std::move(service));
     }

@@ -23,11 +23,13 @@ enum class RefusalReason : std::size_t {
     no_resources,    // out of descriptors or memory for the session
     rate_limit,      // UDP: the source exceeds rate_limit
     once,            // portico --once: the service has taken its one connection
+    proxy_from,      // PROXY protocol: the peer is not a proxy listed in proxy_from
+    proxy_header,    // PROXY protocol: no valid header (missing, invalid, truncated, late)
     count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::count_)> kRefusalReasonNames{
-    "allow_deny", "accept_rate", "per_source_max", "max_connections", "queue_full", "queue_timeout", "no_resources",
-    "rate_limit", "once"};
+    "allow_deny",   "accept_rate", "per_source_max", "max_connections", "queue_full",  "queue_timeout",
+    "no_resources", "rate_limit",  "once",           "proxy_from",      "proxy_header"};
 
 // Why a UDP datagram that was let in was never handled.
 enum class DropReason : std::size_t {
