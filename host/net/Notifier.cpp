@@ -57,3 +57,8 @@ bool portico_notifier::consume() {
     raised_ = destroyed_;
     return was;
 }
+
+std::size_t portico_notifier::parked() const {
+    std::lock_guard lock(mutex_);
+    return waiters_.size();
+}

@@ -7,6 +7,7 @@
 #include "portico/portico.h"
 
 #include <atomic>
+#include <cstddef>
 #include <mutex>
 #include <vector>
 
@@ -52,12 +53,14 @@ public:
     bool disarm(portico::host::NotifyWaiter &waiter);
     // Lowers the flag; whether it was up.
     bool consume();
+    // How many waits are parked now (for tests and diagnostics).
+    std::size_t parked() const;
 
 private:
     portico_notifier() = default;
     ~portico_notifier() = default;
 
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     bool raised_ = false;
     bool destroyed_ = false;
     std::vector<portico::host::NotifyWaiter *> waiters_;

@@ -177,9 +177,11 @@ typedef struct portico_host_api {
     /* Frees the handle: no signal or new wait may use it afterwards. Waits
      * in progress on it (other sessions) return PORTICO_WAIT_NOTIFIED. */
     void (*notifier_destroy)(portico_notifier *n);
-    /* Waits until c is readable (bytes the host holds, TLS bytes already
-     * decrypted, end of stream) or n is raised, or timeout_ms passes, without
-     * polling (mode events: only the fiber waits). Returns a mask of
+    /* Waits until c is readable or n is raised, or timeout_ms passes,
+     * without polling (mode events: only the fiber waits). Readable: the
+     * host holds bytes of c (received now, or TLS bytes decrypted earlier)
+     * or saw its end, so a read, or a read_line of a line the peer sent
+     * whole, returns without waiting. Returns a mask of
      * PORTICO_WAIT_* (>0), or PORTICO_ERR_TIMEOUT, _CLOSED, _STOPPING, _IO,
      * _INVALID. n may be NULL (waits for readability only). */
     int (*conn_wait_readable_or)(portico_conn *c, portico_notifier *n, int32_t timeout_ms);

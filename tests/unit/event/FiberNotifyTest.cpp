@@ -94,6 +94,14 @@ struct Handle {
     ~Handle() { n->destroy(); }
 };
 
+// Until a wait is parked on n, so the signal that follows finds a sleeper.
+bool parked_within(const Notifier &n, Clock::duration within) {
+    const auto give_up = Clock::now() + within;
+    while (n.parked() == 0 && Clock::now() < give_up)
+        std::this_thread::sleep_for(1ms);
+    return n.parked() > 0;
+}
+
 struct Outcome {
     IoWait::Result result;
     bool notified;
@@ -130,6 +138,7 @@ TEST_F(NotifyLoop, ASignalFromAPlainThreadWakesAParkedFiber) {
     std::promise<Outcome> done;
     starter->start([&] { done.set_value(park(loop, pair.fds[0], *handle.n, 30s, &waiting)); });
     ASSERT_EQ(waiting.get_future().wait_for(5s), std::future_status::ready);
+    ASSERT_TRUE(parked_within(*handle.n, 10s));
     std::thread([&] { handle.n->signal(); }).join();
     auto future = done.get_future();
     ASSERT_EQ(future.wait_for(10s), std::future_status::ready) << "the fiber slept through the signal";
@@ -146,6 +155,7 @@ TEST_F(NotifyLoop, AFiberOfTheSameLoopWakesItsNeighbour) {
     std::promise<void> signalled;
     starter->start([&] { done.set_value(park(loop, pair.fds[0], *handle.n, 30s, &waiting)); });
     ASSERT_EQ(waiting.get_future().wait_for(5s), std::future_status::ready);
+    ASSERT_TRUE(parked_within(*handle.n, 10s));
     starter->start([&] {
         handle.n->signal();
         signalled.set_value();

@@ -111,13 +111,14 @@ TEST(Notifier, DestroyWhileAnotherThreadWaitsEndsTheWaitAsNotified) {
     SocketPair pair;
     PollWait wait(pair.fds[0]);
     Notifier *n = Notifier::create();
-    std::promise<void> about_to_wait;
-    auto waiter = std::async(std::launch::async, [&] {
-        about_to_wait.set_value();
-        return wait_on(wait, n, 30s);
-    });
-    about_to_wait.get_future().wait();
-    n->destroy(); // the waiter's own reference keeps the memory until it returns
+    auto waiter = std::async(std::launch::async, [&] { return wait_on(wait, n, 30s); });
+    // destroy() may not race the start of a wait (documented): once the
+    // wait is parked, it holds its own reference to the memory.
+    const auto give_up = Clock::now() + 10s;
+    while (n->parked() == 0 && Clock::now() < give_up)
+        std::this_thread::sleep_for(1ms);
+    ASSERT_EQ(n->parked(), 1u) << "the wait never parked";
+    n->destroy();
     ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready) << "destroy left the waiter asleep";
     EXPECT_TRUE(waiter.get().notified);
 }
