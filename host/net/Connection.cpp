@@ -13,6 +13,8 @@ namespace {
 // Small, so an idle connection costs little (10 000 of them in mode threads:
 // tests/bench/idle_connections); fill() doubles it as a line needs.
 constexpr std::size_t initial_buffer = 4 * 1024;
+// How often wait_readable_or looks at the service's `stopping` flag.
+constexpr std::chrono::milliseconds kStoppingCheck{500};
 } // namespace
 
 portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
@@ -267,9 +269,11 @@ int portico_conn::wait_readable_or(portico::host::Notifier *notifier, int32_t ti
     const auto consume = [&] { return notifier != nullptr && notifier->consume() ? PORTICO_WAIT_NOTIFIED : 0; };
     bool try_now = false; // a wait said the socket is ready: receive before waiting again
     for (;;) {
-        // What the host already holds counts, as a read would return it first.
-        if (end_ > begin_) return PORTICO_WAIT_READABLE | consume();
-        if (forced_) return PORTICO_ERR_STOPPING;
+        // What the host holds counts, as a read returns it first; but not
+        // the start of a line read_line has already looked at (it timed
+        // out waiting for the rest): only more bytes help that reader.
+        if (end_ > begin_ + scanned_) return PORTICO_WAIT_READABLE | consume();
+        if (forced_ || service_.stopping.load()) return PORTICO_ERR_STOPPING;
         if (closed_) return closed_status();
         if (eof_) return PORTICO_WAIT_READABLE | consume();
         // Bytes are received into the buffer here, so that "readable" means
@@ -289,7 +293,8 @@ int portico_conn::wait_readable_or(portico::host::Notifier *notifier, int32_t ti
         }
         const auto idle_deadline = last_activity_ + limits_.idle_timeout;
         const auto deadline = call_deadline ? std::min(*call_deadline, idle_deadline) : idle_deadline;
-        if (Clock::now() >= deadline) {
+        const auto now = Clock::now();
+        if (now >= deadline) {
             if (const int notified = consume()) return notified;
             if (!call_deadline || idle_deadline <= *call_deadline) {
                 end_reason_ = "idle timeout";
@@ -298,7 +303,10 @@ int portico_conn::wait_readable_or(portico::host::Notifier *notifier, int32_t ti
             return PORTICO_ERR_TIMEOUT;
         }
         bool notified = false;
-        const auto result = wait_->wait_or(notifier, want_write_, deadline, notified);
+        // The service's `stopping` flag wakes no one: a wait looks at it at
+        // least every kStoppingCheck, so a session waiting only for news
+        // ends soon after shutdown begins instead of at shutdown_timeout.
+        const auto result = wait_->wait_or(notifier, want_write_, std::min(deadline, now + kStoppingCheck), notified);
         if (result == IoWait::Result::failed) return PORTICO_ERR_IO;
         if (forced_) return PORTICO_ERR_STOPPING;
         if (notified) return PORTICO_WAIT_NOTIFIED;
