@@ -181,7 +181,8 @@ typedef struct portico_host_api {
      * without polling (mode events: only the fiber waits). Readable: the
      * host holds bytes of c (received now, or TLS bytes decrypted earlier)
      * or saw its end, so a read, or a read_line of a line the peer sent
-     * whole, returns without waiting. Returns a mask of
+     * whole, returns without waiting. PORTICO_ERR_STOPPING within half a
+     * second once the service is stopping. Returns a mask of
      * PORTICO_WAIT_* (>0), or PORTICO_ERR_TIMEOUT, _CLOSED, _STOPPING, _IO,
      * _INVALID. n may be NULL (waits for readability only). */
     int (*conn_wait_readable_or)(portico_conn *c, portico_notifier *n, int32_t timeout_ms);
