@@ -5,25 +5,24 @@
 // member sends (one read of up to 1024) go to every other member unchanged,
 // with no greeting and no notices (joins and leaves are only logged).
 //
-// Each member's own handler thread is the only one that writes to its
-// socket. Others never touch it: they append to the member's bounded
-// outbound queue and wake its thread, which flushes the queue and checks its
-// socket for input (1 ms) in turns. So a member whose socket is slow only
-// ever blocks itself; when its queue overflows it is dropped from the room
-// and disconnected. (The SDK cannot wait on a socket and a queue at once, so
-// an idle member looks at its socket every poll_interval_ms: that bounds the
-// delay of what it sends.)
+// Each member's own session is the only one that writes to its socket.
+// Others never touch it: they append to the member's bounded outbound queue
+// and ring its doorbell (a portico::Notifier). The session waits for its
+// peer's bytes or the doorbell at once (Stream::wait_readable_or), then
+// flushes the queue and passes on what its peer sent: no polling, so it
+// serves in mode events too, many members to a thread. A member whose
+// socket is slow only ever blocks itself; when its queue overflows it is
+// dropped from the room and disconnected.
 //
 // Settings (`config:` of the service):
 //   max_queue_bytes   outbound bytes a member may have pending (default 262144)
-//   poll_interval_ms  how often an idle member checks its socket (default 10)
 #include <portico/portico.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,33 +40,33 @@ std::size_t setting(const portico::ServiceContext &ctx, std::string_view key, st
     }
 }
 
-// One connected client, shared by its own thread (which drains the queue)
-// and the threads of the others (which fill it).
+// One connected client, shared by its own session (which drains the queue)
+// and the sessions of the others (which fill it and ring the doorbell).
 class Member {
 public:
-    explicit Member(std::string address) : address_(std::move(address)) {}
+    Member(std::string address, portico::Notifier doorbell)
+        : address_(std::move(address)), doorbell_(std::move(doorbell)) {}
 
     const std::string &address() const { return address_; }
+    const portico::Notifier &doorbell() const { return doorbell_; }
 
     // Queues text for this member; false when that would exceed `limit`
     // (the member is then marked dropped and its queue is freed).
     bool offer(std::string_view text, std::size_t limit) {
-        std::lock_guard lock(mutex_);
-        if (dropped_) return false;
-        if (pending_.size() + text.size() > limit) {
-            dropped_ = true;
-            pending_ = std::string();
-            ready_.notify_one();
-            return false;
+        bool queued = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (dropped_) return false;
+            if (pending_.size() + text.size() > limit) {
+                dropped_ = true;
+                pending_ = std::string();
+            } else {
+                pending_ += text;
+                queued = true;
+            }
         }
-        pending_ += text;
-        ready_.notify_one();
-        return true;
-    }
-    // Waits until something is queued (or the member is dropped), at most `timeout`.
-    void wait(std::chrono::milliseconds timeout) {
-        std::unique_lock lock(mutex_);
-        ready_.wait_for(lock, timeout, [&] { return dropped_ || !pending_.empty(); });
+        doorbell_.signal();
+        return queued;
     }
     // Everything queued so far; the queue is empty afterwards.
     std::string take() {
@@ -83,8 +82,8 @@ public:
 
 private:
     const std::string address_;
+    const portico::Notifier doorbell_;
     mutable std::mutex mutex_;
-    std::condition_variable ready_;
     std::string pending_;
     bool dropped_ = false;
 };
@@ -96,12 +95,7 @@ class Room : public portico::ServiceContext {
 public:
     explicit Room(bool announce = true) : announce_(announce) {}
 
-    void open() override {
-        max_queue_ = setting(*this, "max_queue_bytes", 256 * 1024);
-        poll_interval_ = std::chrono::milliseconds(setting(*this, "poll_interval_ms", 10));
-    }
-
-    std::chrono::milliseconds poll_interval() const { return poll_interval_; }
+    void open() override { max_queue_ = setting(*this, "max_queue_bytes", 256 * 1024); }
 
     void join(const std::shared_ptr<Member> &member) {
         std::size_t count = 0;
@@ -153,7 +147,6 @@ private:
     std::vector<std::shared_ptr<Member>> members_;
     const bool announce_;
     std::size_t max_queue_ = 0;
-    std::chrono::milliseconds poll_interval_{10};
 };
 
 class QuietRoom : public Room {
@@ -161,21 +154,21 @@ public:
     QuietRoom() : Room(false) {}
 };
 
-// One member's connection, in turns: deliver what the others sent, then
-// pass on what this member sent (pass_on, waiting at most a couple of ms).
+// One member's connection: wait for the peer's bytes or the doorbell, then
+// deliver what the others sent and pass on what this member sent.
 template <class RoomType> class Membership : public portico::BasicStreamHandler<RoomType> {
 protected:
     using Base = portico::BasicStreamHandler<RoomType>;
 
-    // Reads what the member sent within `wait` and broadcasts it; false at
-    // end of stream; throws IoError(PORTICO_ERR_TIMEOUT) when nothing came.
-    virtual bool pass_on(std::chrono::milliseconds wait) = 0;
+    // Passes on what the member sent that the host holds now, without
+    // waiting for more; false at end of stream.
+    virtual bool pass_on() = 0;
 
     Member &member() { return *member_; }
 
 private:
     void setup() override {
-        member_ = std::make_shared<Member>(Base::stream().peer());
+        member_ = std::make_shared<Member>(Base::stream().peer(), portico::Notifier(Base::stream().host_api()));
         Base::context().join(member_);
     }
 
@@ -187,12 +180,8 @@ private:
                 return;
             }
             if (Base::stream().stopping()) return;
-            try {
-                if (!pass_on(std::chrono::milliseconds(2))) return; // 2: the host rounds down
-            } catch (const portico::IoError &e) {
-                if (e.status() != PORTICO_ERR_TIMEOUT) throw;
-                member_->wait(Base::context().poll_interval());
-            }
+            const portico::Wakeup woke = Base::stream().wait_readable_or(member_->doorbell(), portico::forever);
+            if (woke.readable && !pass_on()) return;
         }
     }
 
@@ -208,24 +197,32 @@ private:
     std::shared_ptr<Member> member_;
 };
 
-// chat.chat: lines, each passed on as "[sender] line\n".
+// chat.chat: lines, each passed on as "[sender] line\n". A line not yet
+// complete stays with the host until its '\n' comes.
 class ChatMember final : public Membership<Room> {
-    bool pass_on(std::chrono::milliseconds wait) override {
-        const auto line = stream().read_line(wait);
-        if (!line) return false;
-        std::string_view text = *line;
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
-            text.remove_suffix(1);
-        context().broadcast(member(), "[" + member().address() + "] " + std::string(text) + "\n");
-        return true;
+    bool pass_on() override {
+        for (;;) {
+            std::optional<std::string_view> line;
+            try {
+                line = stream().read_line(std::chrono::milliseconds(0));
+            } catch (const portico::IoError &e) {
+                if (e.status() != PORTICO_ERR_TIMEOUT) throw;
+                return true; // no whole line left
+            }
+            if (!line) return false;
+            std::string_view text = *line;
+            while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+                text.remove_suffix(1);
+            context().broadcast(member(), "[" + member().address() + "] " + std::string(text) + "\n");
+        }
     }
 };
 
 // chat.relay: what arrived (the example's recv(1024)), passed on unchanged.
 class RelayMember final : public Membership<QuietRoom> {
-    bool pass_on(std::chrono::milliseconds wait) override {
+    bool pass_on() override {
         char buf[1024];
-        const std::size_t n = stream().read(buf, sizeof buf, wait);
+        const std::size_t n = stream().read(buf, sizeof buf);
         if (n == 0) return false;
         context().broadcast(member(), std::string(buf, n));
         return true;

@@ -20,6 +20,10 @@ namespace {
 constexpr std::size_t kSpareStacks = 64;
 constexpr int kEventsPerWait = 256;
 
+// The loop whose thread this is (nullptr elsewhere): wake() from a fiber of
+// the same loop needs no system call.
+thread_local const EventLoop *tl_loop = nullptr;
+
 void fiber_body(void *task) {
     static_cast<FiberTask *>(task)->run();
 }
@@ -63,6 +67,59 @@ void EventLoop::stop() {
 
 void EventLoop::join() {
     if (thread_.joinable()) thread_.join();
+}
+
+bool EventLoop::on_loop_thread() const {
+    return tl_loop == this;
+}
+
+void EventLoop::wake(Wakeable &target) {
+    if (on_loop_thread()) {
+        local_woken_.push_back(&target);
+        return;
+    }
+    bool first = false;
+    {
+        std::lock_guard lock(wake_mutex_);
+        first = remote_woken_.empty();
+        remote_woken_.push_back(&target);
+        remote_pending_.store(true, std::memory_order_release);
+    }
+    // Later ones in the same batch find the loop already woken.
+    if (first) {
+        const uint64_t one = 1;
+        [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+    }
+}
+
+void EventLoop::cancel_wake(Wakeable &target) {
+    const auto forget = [&](std::vector<Wakeable *> &list) {
+        std::replace(list.begin(), list.end(), &target, static_cast<Wakeable *>(nullptr));
+    };
+    forget(local_woken_);
+    forget(waking_);
+    std::lock_guard lock(wake_mutex_);
+    forget(remote_woken_);
+}
+
+bool EventLoop::run_woken() {
+    if (remote_pending_.load(std::memory_order_acquire)) {
+        std::lock_guard lock(wake_mutex_);
+        waking_.swap(remote_woken_);
+        remote_pending_.store(false, std::memory_order_relaxed);
+    }
+    if (waking_.empty() && local_woken_.empty()) return false;
+    waking_.insert(waking_.end(), local_woken_.begin(), local_woken_.end());
+    local_woken_.clear();
+    // An on_wake() may end its fiber, whose destructor withdraws it (and
+    // only it) from waking_ through cancel_wake: index, not iterators.
+    for (std::size_t i = 0; i < waking_.size(); ++i)
+        if (Wakeable *target = waking_[i]) {
+            waking_[i] = nullptr;
+            target->on_wake();
+        }
+    waking_.clear();
+    return true;
 }
 
 void EventLoop::Waker::on_events(uint32_t) {
@@ -134,6 +191,7 @@ bool EventLoop::run_yielded() {
 
 void EventLoop::run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    tl_loop = this;
     epoll_event events[kEventsPerWait];
     // Read once a round, after its events (and again only if timers or
     // yielded fibers ran): it decides what is due and how long the next
@@ -141,7 +199,7 @@ void EventLoop::run() {
     auto now = Clock::now();
     while (!(stopping_ && running_.empty())) {
         int timeout_ms = -1;
-        if (!yielded_.empty()) {
+        if (!yielded_.empty() || !local_woken_.empty()) {
             timeout_ms = 0; // fibers are ready to go on: only collect what else is ready
         } else if (const auto next = timers_.next()) {
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - now).count();
@@ -155,7 +213,8 @@ void EventLoop::run() {
         for (int i = 0; i < n; ++i)
             static_cast<EventSource *>(events[i].data.ptr)->on_events(events[i].events);
         now = Clock::now();
-        bool ran = run_due_timers(now);
+        bool ran = run_woken();
+        ran = run_due_timers(now) || ran;
         if (!yielded_.empty()) ran = run_yielded() || ran;
         if (ran) now = Clock::now();
     }

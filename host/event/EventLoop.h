@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -25,6 +26,14 @@ class EventSource {
 public:
     virtual ~EventSource() = default;
     virtual void on_events(uint32_t events) = 0;
+};
+
+// Something the loop calls back on its own thread when asked to from any
+// thread (EventLoop::wake): how a notifier reaches a parked fiber.
+class Wakeable {
+public:
+    virtual ~Wakeable() = default;
+    virtual void on_wake() = 0;
 };
 
 // The work of one fiber. run() must not throw.
@@ -68,6 +77,14 @@ public:
     void yield(Fiber &fiber);
     TimerHeap &timers() { return timers_; }
 
+    // Any thread: calls target.on_wake() on the loop thread in its next
+    // round. From the loop's own thread (a fiber signalling a neighbour) no
+    // system call; from another, the loop's eventfd is written once per
+    // batch. target must stay alive until then or be withdrawn.
+    void wake(Wakeable &target);
+    // Loop thread: target is not called for the wake()s so far.
+    void cancel_wake(Wakeable &target);
+
     // Any thread, for a watchdog: whether the loop is waiting in epoll_wait
     // now, and how many rounds it has begun (a count that stands still while
     // the loop is not polling means it is stuck in one round). No clock is
@@ -96,6 +113,8 @@ private:
     // Both return whether they ran anything (the clock then moved on).
     bool run_due_timers(Clock::time_point now);
     bool run_yielded();
+    bool run_woken();
+    bool on_loop_thread() const;
     FiberStack take_stack();
 
     const std::string name_;
@@ -111,6 +130,11 @@ private:
     std::unordered_map<Fiber *, Running> running_; // loop thread only
     std::vector<FiberStack> spare_stacks_;         // loop thread only: stacks of finished fibers
     std::vector<Fiber *> yielded_;                 // loop thread only: to run after the next epoll_wait
+    std::mutex wake_mutex_;
+    std::vector<Wakeable *> remote_woken_; // guarded by wake_mutex_: wake() from other threads
+    std::atomic<bool> remote_pending_{false};
+    std::vector<Wakeable *> local_woken_; // loop thread only: wake() from the loop's own fibers
+    std::vector<Wakeable *> waking_;      // loop thread only: the batch run_woken() is calling
     std::thread thread_;
 };
 

@@ -24,6 +24,8 @@ FiberIo::FiberIo(EventLoop &loop, int fd) : loop_(loop), fd_(fd), fiber_(current
 }
 
 FiberIo::~FiberIo() {
+    // Every wait_or has disarmed before it returned: no notify() can come now.
+    if (wake_posted_.load()) loop_.cancel_wake(*this);
     loop_.timers().cancel(*this);
     loop_.remove(fd_);
 }
@@ -47,6 +49,49 @@ IoWait::Result FiberIo::wait(bool write, IoWait::Clock::time_point deadline) {
     fiber_.suspend();
     waiting_ = 0;
     return timed_out_ ? Result::timeout : Result::ready;
+}
+
+IoWait::Result FiberIo::wait_or(Notifier *notifier, bool write, IoWait::Clock::time_point deadline, bool &notified) {
+    notified = false;
+    if (notifier == nullptr) return wait(write, deadline);
+    if (!usable_here()) return Result::failed;
+    const uint32_t want = direction(write);
+    NotifierRef hold(*notifier);
+    if (ready_ & want) {
+        notified = notifier->consume();
+        return Result::ready;
+    }
+    if (!notifier->arm(*this)) {
+        notified = true;
+        return Result::timeout;
+    }
+    if (!scheduled() || deadline < at()) loop_.timers().schedule(*this, deadline);
+    deadline_ = deadline;
+    waiting_ = want;
+    notify_waiting_ = true;
+    timed_out_ = false;
+    unyielded_ = 0;
+    fiber_.suspend();
+    waiting_ = 0;
+    notify_waiting_ = false;
+    notified = notifier->disarm(*this);
+    // The socket (or the deadline) came first and a wake-up is still queued:
+    // withdrawn, so it cannot end the next wait early.
+    if (wake_posted_.load()) {
+        loop_.cancel_wake(*this);
+        wake_posted_.store(false);
+    }
+    return (ready_ & want) ? Result::ready : Result::timeout;
+}
+
+void FiberIo::notify() noexcept {
+    // Many signals before the loop gets to it are one wake-up.
+    if (!wake_posted_.exchange(true)) loop_.wake(*this);
+}
+
+void FiberIo::on_wake() {
+    wake_posted_.store(false);
+    if (notify_waiting_) wake();
 }
 
 void FiberIo::on_events(uint32_t events) {
@@ -83,6 +128,7 @@ void FiberIo::on_timer(TimerNode::Clock::time_point now) {
 
 void FiberIo::wake() {
     waiting_ = 0;
+    notify_waiting_ = false;
     // The fiber may finish and take this object with it: nothing after this.
     loop_.resume(fiber_);
 }

@@ -13,6 +13,8 @@ namespace {
 // Small, so an idle connection costs little (10 000 of them in mode threads:
 // tests/bench/idle_connections); fill() doubles it as a line needs.
 constexpr std::size_t initial_buffer = 4 * 1024;
+// How often wait_readable_or looks at the service's `stopping` flag.
+constexpr std::chrono::milliseconds kStoppingCheck{500};
 } // namespace
 
 portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
@@ -124,7 +126,7 @@ bool portico_conn::arm_timeout(int option, std::chrono::microseconds &armed, std
     return true;
 }
 
-int64_t portico_conn::fill(int32_t timeout_ms) {
+void portico_conn::make_room() {
     if (begin_ > 0) {
         // Earlier read_line results are invalid from here on (documented).
         std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
@@ -132,8 +134,36 @@ int64_t portico_conn::fill(int32_t timeout_ms) {
         begin_ = 0;
     }
     if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+}
+
+int64_t portico_conn::fill(int32_t timeout_ms) {
+    make_room();
     const int64_t n = recv_some(buffer_.data() + end_, buffer_.size() - end_, timeout_ms);
     if (n > 0) end_ += static_cast<std::size_t>(n);
+    return n;
+}
+
+void portico_conn::received(int64_t n, size_t cap) {
+    bytes_in_ += static_cast<uint64_t>(n);
+    if (total_in_) total_in_->fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    last_activity_ = Clock::now();
+    // A short read of a plain stream socket took everything the
+    // kernel had: the next read waits without trying recv first.
+    if (static_cast<size_t>(n) < cap && !blocking_ && !transport_->is_tls()) wait_->drained(false);
+    if (!blocking_) wait_->progressed();
+}
+
+int64_t portico_conn::fill_now() {
+    make_room();
+    const size_t cap = buffer_.size() - end_;
+    const int64_t n = transport_->recv(buffer_.data() + end_, cap);
+    want_write_ = n == portico::host::Transport::want_write;
+    if (n > 0) {
+        received(n, cap);
+        end_ += static_cast<std::size_t>(n);
+    } else if (n == 0) {
+        eof_ = true;
+    }
     return n;
 }
 
@@ -142,13 +172,7 @@ int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
         const int64_t n = transport_->recv(buf, cap);
         want_write_ = n == portico::host::Transport::want_write;
         if (n > 0) {
-            bytes_in_ += static_cast<uint64_t>(n);
-            if (total_in_) total_in_->fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-            last_activity_ = Clock::now();
-            // A short read of a plain stream socket took everything the
-            // kernel had: the next read waits without trying recv first.
-            if (static_cast<size_t>(n) < cap && !blocking_ && !transport_->is_tls()) wait_->drained(false);
-            if (!blocking_) wait_->progressed();
+            received(n, cap);
             return n;
         }
         if (forced_) return PORTICO_ERR_STOPPING;
@@ -228,6 +252,65 @@ int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
         // (slowloris) is still cut at idle_timeout.
         else if (std::memchr(buffer_.data() + end_ - n, '\n', static_cast<std::size_t>(n)) == nullptr)
             last_activity_ = progress;
+    }
+}
+
+int portico_conn::wait_readable_or(portico::host::Notifier *notifier, int32_t timeout_ms) {
+    using portico::host::IoWait;
+    if (foreign_caller()) return PORTICO_ERR_INVALID;
+    const auto start = Clock::now();
+    std::optional<Clock::time_point> call_deadline;
+    if (timeout_ms == PORTICO_TIMEOUT_DEFAULT)
+        call_deadline = start + limits_.read_timeout;
+    else if (timeout_ms >= 0)
+        call_deadline = start + std::chrono::milliseconds(timeout_ms);
+    else if (timeout_ms != PORTICO_TIMEOUT_INFINITE)
+        return PORTICO_ERR_INVALID;
+    const auto consume = [&] { return notifier != nullptr && notifier->consume() ? PORTICO_WAIT_NOTIFIED : 0; };
+    bool try_now = false; // a wait said the socket is ready: receive before waiting again
+    for (;;) {
+        // What the host holds counts, as a read returns it first; but not
+        // the start of a line read_line has already looked at (it timed
+        // out waiting for the rest): only more bytes help that reader.
+        if (end_ > begin_ + scanned_) return PORTICO_WAIT_READABLE | consume();
+        if (forced_ || service_.stopping.load()) return PORTICO_ERR_STOPPING;
+        if (closed_) return closed_status();
+        if (eof_) return PORTICO_WAIT_READABLE | consume();
+        // Bytes are received into the buffer here, so that "readable" means
+        // the same everywhere: a read, or a read_line of a whole line sent,
+        // returns without waiting. Non-blocking (mode events, and TLS
+        // everywhere) only a receive tells whether bytes are there: TLS may
+        // hold a partial record, and bytes it decrypted earlier never make
+        // the fd readable again. Blocking, poll(2) said a receive will not
+        // block.
+        if (try_now || (!blocking_ && (transport_->pending() || wait_->maybe_ready(want_write_)))) {
+            try_now = false;
+            const int64_t n = fill_now();
+            if (n >= 0) continue;
+            if (forced_) return PORTICO_ERR_STOPPING;
+            if (n != portico::host::Transport::want_read && !want_write_) return static_cast<int>(n);
+            wait_->drained(want_write_);
+        }
+        const auto idle_deadline = last_activity_ + limits_.idle_timeout;
+        const auto deadline = call_deadline ? std::min(*call_deadline, idle_deadline) : idle_deadline;
+        const auto now = Clock::now();
+        if (now >= deadline) {
+            if (const int notified = consume()) return notified;
+            if (!call_deadline || idle_deadline <= *call_deadline) {
+                end_reason_ = "idle timeout";
+                close();
+            }
+            return PORTICO_ERR_TIMEOUT;
+        }
+        bool notified = false;
+        // The service's `stopping` flag wakes no one: a wait looks at it at
+        // least every kStoppingCheck, so a session waiting only for news
+        // ends soon after shutdown begins instead of at shutdown_timeout.
+        const auto result = wait_->wait_or(notifier, want_write_, std::min(deadline, now + kStoppingCheck), notified);
+        if (result == IoWait::Result::failed) return PORTICO_ERR_IO;
+        if (forced_) return PORTICO_ERR_STOPPING;
+        if (notified) return PORTICO_WAIT_NOTIFIED;
+        if (result == IoWait::Result::ready) try_now = true;
     }
 }
 

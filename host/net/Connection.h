@@ -41,6 +41,9 @@ public:
     int64_t read(void *buf, size_t cap, int32_t timeout_ms);
     int64_t read_line(const char **line, int32_t timeout_ms);
     int write_all(const void *data, size_t len);
+    // Until readable or `notifier` (may be null) signalled: a mask of
+    // PORTICO_WAIT_* or a negative status (portico.h, conn_wait_readable_or).
+    int wait_readable_or(portico::host::Notifier *notifier, int32_t timeout_ms);
     void close();
     // Called by the host (another thread) to end the session: wakes a
     // blocked read, which then reports PORTICO_ERR_STOPPING.
@@ -96,6 +99,13 @@ private:
     int send_all(const char *data, size_t len);
     // Reads more bytes into the buffer; returns bytes read, 0 at EOF, <0 status.
     int64_t fill(int32_t timeout_ms);
+    // Non-blocking sockets: one receive into the buffer, no waiting. Returns
+    // bytes read, 0 at EOF, Transport::want_read/want_write, or <0 status.
+    int64_t fill_now();
+    // Room at the end of the buffer (earlier read_line results go stale).
+    void make_room();
+    // Counts n > 0 bytes just received into a buffer of `cap`.
+    void received(int64_t n, size_t cap);
     int closed_status() const;
     // Mode events: true (and logged once) when I/O is asked of this
     // connection from anywhere but its own fiber, which could never wait.

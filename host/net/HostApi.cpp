@@ -5,6 +5,7 @@
 
 #include "net/Connection.h"
 #include "net/Datagram.h"
+#include "net/Notifier.h"
 #include "net/ServiceHandle.h"
 #include "net/StateSink.h"
 #include "plugin/Registrar.h"
@@ -62,6 +63,23 @@ size_t api_conn_peer_subject(portico_conn *c, char *buf, size_t cap) {
     } catch (...) {
         return copy_out("", buf, cap);
     }
+}
+
+portico_notifier *api_notifier_create() {
+    try {
+        return portico_notifier::create();
+    } catch (...) {
+        return nullptr;
+    }
+}
+void api_notifier_signal(portico_notifier *n) {
+    if (n) n->signal();
+}
+void api_notifier_destroy(portico_notifier *n) {
+    if (n) n->destroy();
+}
+int api_conn_wait_readable_or(portico_conn *c, portico_notifier *n, int32_t timeout_ms) {
+    return c ? c->wait_readable_or(n, timeout_ms) : PORTICO_ERR_INVALID;
 }
 
 const void *api_dgram_data(portico_datagram *d, size_t *len) {
@@ -169,7 +187,12 @@ const portico_host_api table = {
     &api_sink_write,
     &api_conn_is_tls,
     &api_conn_peer_subject,
+    // minor 2
     &api_conn_proxy_address,
+    &api_notifier_create,
+    &api_notifier_signal,
+    &api_notifier_destroy,
+    &api_conn_wait_readable_or,
 };
 
 } // namespace

@@ -5,6 +5,8 @@
 // handling are the same for both.
 #pragma once
 
+#include "net/Notifier.h"
+
 #include <chrono>
 
 namespace portico::host {
@@ -23,6 +25,10 @@ public:
     // down or failed, or until `deadline`. Ready does not promise bytes: the
     // next recv/send tells what happened.
     virtual Result wait(bool write, Clock::time_point deadline) = 0;
+    // Like wait(write, deadline), and also ends when `notifier` (if any) is
+    // signalled, or was before the call: `notified` then says so (and the
+    // signal is consumed). ready/timeout speak of the socket only.
+    virtual Result wait_or(Notifier *notifier, bool write, Clock::time_point deadline, bool &notified) = 0;
     // The last recv (or send) would have blocked: the next wait in that
     // direction must wait for new readiness.
     virtual void drained(bool /*write*/) {}
@@ -39,14 +45,23 @@ public:
 
 // A blocking wait in poll(2) on the calling thread (mode threads, single,
 // and the workers of mode process).
-class PollWait final : public IoWait {
+// A notifier wakes it through an eventfd made on the first such wait.
+class PollWait final : public IoWait, private NotifyWaiter {
 public:
     explicit PollWait(int fd) : fd_(fd) {}
+    ~PollWait();
+    PollWait(const PollWait &) = delete;
+    PollWait &operator=(const PollWait &) = delete;
+
     bool nonblocking() const override { return false; }
     Result wait(bool write, Clock::time_point deadline) override;
+    Result wait_or(Notifier *notifier, bool write, Clock::time_point deadline, bool &notified) override;
 
 private:
+    void notify() noexcept override;
+
     int fd_;
+    int wake_fd_ = -1; // eventfd, written by notify() from any thread
 };
 
 } // namespace portico::host

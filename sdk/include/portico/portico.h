@@ -88,6 +88,16 @@ typedef struct portico_handler_desc {
     int (*state_import)(void *user, void *state, const void *data, size_t len);
 } portico_handler_desc;
 
+/* ---- minor 2: wake-ups ----------------------------------------------------
+ * A notifier is a flag any thread may raise (notifier_signal), that a
+ * stream handler waits on together with its peer's bytes
+ * (conn_wait_readable_or). Signals coalesce, and one raised before the wait
+ * is kept for it: the wait that reports it lowers it.                      */
+typedef struct portico_notifier portico_notifier;
+/* Bits of a successful conn_wait_readable_or. */
+#define PORTICO_WAIT_READABLE 1 /* a read would not wait: bytes, or end of stream */
+#define PORTICO_WAIT_NOTIFIED 2 /* the notifier was signalled (or destroyed)      */
+
 /* ---- the functions the host offers -------------------------------------- */
 typedef struct portico_host_api {
     uint32_t size;        /* sizeof(portico_host_api) as the host built it */
@@ -165,6 +175,25 @@ typedef struct portico_host_api {
      * the header names. Formatted like peer_address; returns 0 and writes ""
      * on a connection without a header (or a v2 LOCAL one: a health check). */
     size_t (*conn_proxy_address)(portico_conn *c, char *buf, size_t cap);
+
+    /* -- wake-ups (see portico_notifier above) ----------------------------- */
+    /* A new notifier, lowered; NULL when out of memory. Any thread. */
+    portico_notifier *(*notifier_create)(void);
+    /* Raises the flag and wakes the waits on it. Any thread (a handler, a
+     * thread the plugin started, another event loop); never blocks. */
+    void (*notifier_signal)(portico_notifier *n);
+    /* Frees the handle: no signal or new wait may use it afterwards. Waits
+     * in progress on it (other sessions) return PORTICO_WAIT_NOTIFIED. */
+    void (*notifier_destroy)(portico_notifier *n);
+    /* Waits until c is readable or n is raised, or timeout_ms passes,
+     * without polling (mode events: only the fiber waits). Readable: the
+     * host holds bytes of c (received now, or TLS bytes decrypted earlier)
+     * or saw its end, so a read, or a read_line of a line the peer sent
+     * whole, returns without waiting. PORTICO_ERR_STOPPING within half a
+     * second once the service is stopping. Returns a mask of
+     * PORTICO_WAIT_* (>0), or PORTICO_ERR_TIMEOUT, _CLOSED, _STOPPING, _IO,
+     * _INVALID. n may be NULL (waits for readability only). */
+    int (*conn_wait_readable_or)(portico_conn *c, portico_notifier *n, int32_t timeout_ms);
 } portico_host_api;
 
 /* Whether the host's table (its own `size`) has `field`: a plugin built for a

@@ -147,6 +147,60 @@ private:
     portico_service *svc_ = nullptr;
 };
 
+// A timeout meaning "no limit" (the service's idle_timeout still applies).
+inline constexpr std::chrono::milliseconds forever{PORTICO_TIMEOUT_INFINITE};
+
+// A wake-up flag (ABI minor 2) that any thread may raise with signal(): a
+// session waiting in Stream::wait_readable_or() on it wakes. Signals
+// coalesce, and one raised before the wait is kept for it. Typically one per
+// session, its inbox's doorbell: others queue for it, then signal().
+// Movable, not copyable; the handle is freed with the object, so no thread
+// may signal it after that (waits of other sessions on it then return as
+// notified).
+class Notifier {
+public:
+    // Throws std::runtime_error on a host older than ABI minor 2, or when
+    // the host has no memory for it.
+    explicit Notifier(const portico_host_api *host) : host_(host) {
+        if (!PORTICO_HOST_HAS(host_, notifier_create))
+            throw std::runtime_error("this portico host is older than ABI minor 2: no notifiers");
+        n_ = host_->notifier_create();
+        if (n_ == nullptr) throw std::runtime_error("portico could not make a notifier");
+    }
+    ~Notifier() {
+        if (n_) host_->notifier_destroy(n_);
+    }
+    Notifier(Notifier &&other) noexcept : host_(other.host_), n_(other.n_) { other.n_ = nullptr; }
+    Notifier &operator=(Notifier &&other) noexcept {
+        if (this != &other) {
+            if (n_) host_->notifier_destroy(n_);
+            host_ = other.host_;
+            n_ = other.n_;
+            other.n_ = nullptr;
+        }
+        return *this;
+    }
+    Notifier(const Notifier &) = delete;
+    Notifier &operator=(const Notifier &) = delete;
+
+    // Any thread; never blocks.
+    void signal() const noexcept {
+        if (n_) host_->notifier_signal(n_);
+    }
+    portico_notifier *raw() const { return n_; }
+
+private:
+    const portico_host_api *host_;
+    portico_notifier *n_ = nullptr;
+};
+
+// What ended a Stream::wait_readable_or(): both may be true.
+struct Wakeup {
+    bool readable = false; // a read would not wait (bytes, or end of stream)
+    bool notified = false; // the notifier was signalled
+    bool timed_out() const { return !readable && !notified; }
+};
+
 // One TCP connection, as seen by a handler.
 class Stream {
 public:
@@ -175,6 +229,18 @@ public:
         if (n < 0) detail::throw_status(n);
         if (n == 0) return std::nullopt;
         return std::string_view(line, static_cast<size_t>(n));
+    }
+    // Waits, without polling, until the peer's bytes can be read (or end of
+    // stream), `notifier` is signalled, or the timeout passes (timed_out()).
+    // Throws IoError when the connection is closed or the service stops, or
+    // with PORTICO_ERR_INVALID on a host older than ABI minor 2.
+    Wakeup wait_readable_or(const Notifier &notifier, Timeout timeout = std::nullopt) {
+        if (!PORTICO_HOST_HAS(host_, conn_wait_readable_or))
+            throw IoError(PORTICO_ERR_INVALID, "this portico host is older than ABI minor 2: no wake-ups");
+        const int rc = host_->conn_wait_readable_or(conn_, notifier.raw(), detail::to_ms(timeout));
+        if (rc == PORTICO_ERR_TIMEOUT) return {};
+        if (rc < 0) detail::throw_status(rc);
+        return Wakeup{(rc & PORTICO_WAIT_READABLE) != 0, (rc & PORTICO_WAIT_NOTIFIED) != 0};
     }
     void write_all(std::string_view data) {
         const int rc = host_->write_all(conn_, data.data(), data.size());
@@ -211,6 +277,9 @@ public:
         if (!PORTICO_HOST_HAS(host_, conn_proxy_address)) return {};
         return detail::read_address([&](char *b, size_t n) { return host_->conn_proxy_address(conn_, b, n); });
     }
+
+    // The host's function table, e.g. to make a Notifier.
+    const portico_host_api *host_api() const { return host_; }
 
 private:
     const portico_host_api *host_;

@@ -4,6 +4,7 @@
 // the idle deadline of a slowloris peer, and TLS bytes already decrypted
 // (which never make the socket readable again).
 #include "net/Connection.h"
+#include "net/Notifier.h"
 #include "net/TlsContext.h"
 
 #include "portico/portico.h"
@@ -262,6 +263,55 @@ TEST_F(ConnectionTest, TlsBytesAlreadyDecryptedAreReadWithoutWaitingOnTheSocket)
     client.join();
     EXPECT_EQ(client_error, "");
     EXPECT_EQ(got, sent);
+}
+
+// Wake-ups: TLS bytes OpenSSL decrypted earlier never make the socket
+// readable again, yet they count as readable for wait_readable_or.
+TEST_F(ConnectionTest, TlsBytesAlreadyDecryptedCountAsReadableForAWaitOnANotifier) {
+    const SelfSigned certificate;
+    portico_conn conn(pair.host_end, service, limits(5s), TlsContext::load(certificate.config));
+    const std::string sent = "one record\n";
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::string client_error;
+    std::thread client([&] {
+        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+        SSL *ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, pair.peer);
+        if (SSL_connect(ssl) != 1)
+            client_error = "handshake failed";
+        else if (SSL_write(ssl, sent.data(), static_cast<int>(sent.size())) != static_cast<int>(sent.size()))
+            client_error = "write failed";
+        std::unique_lock lock(mutex);
+        done_cv.wait(lock, [&] { return done; });
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+    });
+    Notifier *bell = Notifier::create();
+    std::string error;
+    ASSERT_EQ(conn.handshake(error), PORTICO_OK) << error;
+    char first = 0;
+    ASSERT_EQ(conn.read(&first, 1, 2000), 1); // the rest of the record stays inside OpenSSL
+    const int readable = conn.wait_readable_or(bell, 2000);
+    const char *line = nullptr;
+    const int64_t n = conn.read_line(&line, 300);
+    const std::string rest = n > 0 ? std::string(line, static_cast<std::size_t>(n)) : "<" + std::to_string(n) + ">";
+    bell->signal();
+    const int notified = conn.wait_readable_or(bell, 2000);
+    const int timed_out = conn.wait_readable_or(bell, 50);
+    bell->destroy();
+    {
+        std::lock_guard lock(mutex);
+        done = true;
+    }
+    done_cv.notify_all();
+    client.join();
+    EXPECT_EQ(client_error, "");
+    EXPECT_EQ(readable, PORTICO_WAIT_READABLE);
+    EXPECT_EQ(std::string(1, first) + rest, sent);
+    EXPECT_EQ(notified, PORTICO_WAIT_NOTIFIED);
+    EXPECT_EQ(timed_out, PORTICO_ERR_TIMEOUT);
 }
 
 } // namespace
