@@ -164,6 +164,11 @@ public:
 // One member's connection, in turns: deliver what the others sent, then
 // pass on what this member sent (pass_on, waiting at most a couple of ms).
 template <class RoomType> class Membership : public portico::BasicStreamHandler<RoomType> {
+public:
+    // Waits for the others' lines on a condition variable (Member::wait):
+    // a blocking wait outside Stream calls, so mode threads only.
+    static constexpr bool may_block = true;
+
 protected:
     using Base = portico::BasicStreamHandler<RoomType>;
 

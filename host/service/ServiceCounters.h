@@ -22,11 +22,12 @@ enum class RefusalReason : std::size_t {
     queue_timeout,   // waited in the queue past queue_timeout
     no_resources,    // out of descriptors or memory for the session
     rate_limit,      // UDP: the source exceeds rate_limit
+    verify_request,  // the handler's verify_request refused it
     count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::count_)> kRefusalReasonNames{
-    "allow_deny", "accept_rate",   "per_source_max", "max_connections",
-    "queue_full", "queue_timeout", "no_resources",   "rate_limit"};
+    "allow_deny",    "accept_rate",  "per_source_max", "max_connections", "queue_full",
+    "queue_timeout", "no_resources", "rate_limit",     "verify_request"};
 
 // Why a UDP datagram that was let in was never handled.
 enum class DropReason : std::size_t {
