@@ -6,6 +6,7 @@
 #include "config/BoundedFile.h"
 #include "config/ByteSize.h"
 #include "config/ConfigReader.h"
+#include "config/SocketOptionsReader.h"
 #include "config/Suggest.h"
 
 #include <algorithm>
@@ -496,6 +497,7 @@ const Schema<ServiceConfig> &service_schema() {
         {"access_log", set_bool(&ServiceConfig::access_log)},
         {"tls", read_tls},
         {"config", read_settings},
+        {"socket_options", read_socket_options},
     };
     return schema;
 }
@@ -516,6 +518,7 @@ void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
             check_process_mode_keys(r, item, service);
             check_events_mode_keys(r, item, service);
             check_tls_keys(r, item, service);
+            check_socket_options(r, item, service);
         }
         out.services.push_back(std::move(service));
     }

@@ -1,6 +1,8 @@
 // Listener.cpp — bind, listen, and the unix: socket file's life.
 #include "net/Listener.h"
 
+#include "net/SocketOptions.h"
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -46,6 +48,10 @@ Poco::Net::ServerSocket bind_listener(const ServiceConfig &cfg) {
         socket.bind(Poco::Net::SocketAddress(listen.host, listen.port), cfg.reuse_address, cfg.reuse_port);
     }
     socket.listen(cfg.backlog);
+    if (const std::string failed =
+            apply_socket_options(socket.impl()->sockfd(), cfg.socket_options, SocketOptionTarget::listener);
+        !failed.empty())
+        throw std::runtime_error("service '" + cfg.name + "': " + failed);
     return socket;
 }
 
