@@ -148,6 +148,35 @@ TEST_P(Hooks, PluginBuiltAgainstMinor1HeadersLoadsAndServes) {
 INSTANTIATE_TEST_SUITE_P(Modes, Hooks, ::testing::Values("threads", "events"),
                          [](const auto &info) { return info.param; });
 
+// Mode process: verify_request runs in the worker that accepted the
+// connection. (Its count reaches /metrics only once the master aggregates
+// its workers' counters; the message and the log line are checked here.)
+TEST(HooksProcessMode, VerifyRequestRefusesInTheWorkers) {
+    TempDir dir;
+    ConfigBuilder config;
+    config.plugin_dir(make_plugin_dir(dir, {test_plugin("hooks")}));
+    config.service("guarded", "hooks.guarded").option("mode", "process").option("workers", "2");
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready()) << host.log_text();
+
+    int refused = 0, served = 0;
+    for (int i = 0; i < 64 && (refused < 2 || served < 2); ++i) {
+        TcpClient client(host.port("guarded"));
+        const auto port = client.local_port();
+        if (port % 2 == 0) {
+            EXPECT_EQ(client.read_until_closed(5s), "refused: even port " + std::to_string(port) + "\n");
+            ++refused;
+        } else {
+            client.send("hello\n");
+            EXPECT_EQ(client.read_line(), "hello\n");
+            ++served;
+        }
+    }
+    ASSERT_GE(refused, 2);
+    ASSERT_GE(served, 2);
+    EXPECT_TRUE(host.wait_for_log_line({"guarded", "verify_request refused it", "even port"}, 5s)) << host.log_text();
+}
+
 // A config binding `handler` to a service in mode events.
 std::filesystem::path events_config(const TempDir &dir, const std::filesystem::path &plugin,
                                     const std::string &handler) {

@@ -287,7 +287,7 @@ public:
     // finish(), outside any catch block; the connection is closed after
     // finish(). Default: logs "handler 'NAME' threw TYPE: WHAT" as an error.
     virtual void handle_error(std::string_view type, std::string_view what) {
-        log_escaped(PORTICO_LOG_ERROR, "threw " + std::string(type) + (what.empty() ? "" : ": " + std::string(what)));
+        log_escaped(PORTICO_LOG_ERROR, " threw " + std::string(type) + (what.empty() ? "" : ": " + std::string(what)));
     }
 
 protected:
@@ -297,7 +297,7 @@ protected:
 private:
     friend struct detail::Access;
     void log_escaped(int level, const std::string &text) const {
-        host_->log(svc_, conn_, level, ("handler '" + *name_ + "' " + text).c_str());
+        host_->log(svc_, conn_, level, ("handler '" + *name_ + "'" + text).c_str());
     }
 
     const portico_host_api *host_ = nullptr;
