@@ -13,6 +13,7 @@
 #include "harness/PluginDir.h"
 #include "harness/PorticoCommand.h"
 #include "harness/PorticoProcess.h"
+#include "harness/Sockets.h"
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
 
@@ -44,32 +45,24 @@ TEST_P(Hooks, VerifyRequestRefusesByItsRuleSendsItsMessageAndIsCounted) {
     spec.services = {{"guarded", "hooks.guarded", mode_keys(GetParam())}};
     AdminHost host(dir, spec);
 
-    // The rule: a peer on an even port is refused. Ephemeral ports come as
-    // they come, so connect until both kinds have been seen twice.
-    int refused = 0, served = 0;
+    // The rule: only 127.0.0.1 is served; 127.0.0.2 is refused.
     std::vector<TcpClient> kept;
-    for (int i = 0; i < 64 && (refused < 2 || served < 2); ++i) {
-        TcpClient client(host.port("guarded"));
-        const auto port = client.local_port();
-        if (port % 2 == 0) {
-            const auto said = client.read_until_closed(5s);
-            ASSERT_TRUE(said.has_value()) << "a refused connection (port " << port << ") was not closed";
-            EXPECT_EQ(*said, "refused: even port " + std::to_string(port) + "\n");
-            ++refused;
-        } else {
-            client.send("hello " + std::to_string(port) + "\n");
-            EXPECT_EQ(client.read_line(), "hello " + std::to_string(port) + "\n")
-                << "an accepted connection (port " << port << ") is not served";
-            kept.push_back(std::move(client));
-            ++served;
-        }
+    constexpr int refused = 3;
+    for (int i = 0; i < refused; ++i) {
+        TcpClient stranger = connect_from("127.0.0.2", host.port("guarded"));
+        const auto said = stranger.read_until_closed(5s);
+        ASSERT_TRUE(said.has_value()) << "a refused connection was not closed";
+        EXPECT_EQ(*said, "refused: 127.0.0.2:" + std::to_string(stranger.local_port()) + "\n");
+        TcpClient friendly(host.port("guarded"));
+        friendly.send("hello " + std::to_string(i) + "\n");
+        EXPECT_EQ(friendly.read_line(), "hello " + std::to_string(i) + "\n") << "an accepted connection is not served";
+        kept.push_back(std::move(friendly));
     }
-    ASSERT_GE(refused, 2);
-    ASSERT_GE(served, 2);
 
-    const auto line = host.process().wait_for_log_line({"guarded", "verify_request refused it", "even port"}, 5s);
+    const auto line =
+        host.process().wait_for_log_line({"guarded", "verify_request refused it", "refused: 127.0.0.2:"}, 5s);
     ASSERT_TRUE(line) << "the refusal is not logged:\n" << host.process().log_text();
-    EXPECT_NE(line->find("127.0.0.1:"), std::string::npos) << "the peer is missing: " << *line;
+    EXPECT_NE(line->find("refused 127.0.0.2:"), std::string::npos) << "the peer is missing: " << *line;
     EXPECT_TRUE(host.process().wait_for_log_line({"verify_request accepted 127.0.0.1:", " on 127.0.0.1:"}, 5s))
         << "verify_request was not given the peer and local addresses";
     EXPECT_TRUE(wait_until([&] { return verify_refusals(host, "guarded") == refused; }, 5s))
@@ -159,22 +152,16 @@ TEST(HooksProcessMode, VerifyRequestRefusesInTheWorkers) {
     PorticoProcess host(dir, config.yaml());
     ASSERT_TRUE(host.wait_ready()) << host.log_text();
 
-    int refused = 0, served = 0;
-    for (int i = 0; i < 64 && (refused < 2 || served < 2); ++i) {
-        TcpClient client(host.port("guarded"));
-        const auto port = client.local_port();
-        if (port % 2 == 0) {
-            EXPECT_EQ(client.read_until_closed(5s), "refused: even port " + std::to_string(port) + "\n");
-            ++refused;
-        } else {
-            client.send("hello\n");
-            EXPECT_EQ(client.read_line(), "hello\n");
-            ++served;
-        }
+    // Several connections, so both workers are likely to judge some.
+    for (int i = 0; i < 6; ++i) {
+        TcpClient stranger = connect_from("127.0.0.2", host.port("guarded"));
+        EXPECT_EQ(stranger.read_until_closed(5s), "refused: 127.0.0.2:" + std::to_string(stranger.local_port()) + "\n");
+        TcpClient friendly(host.port("guarded"));
+        friendly.send("hello\n");
+        EXPECT_EQ(friendly.read_line(), "hello\n");
     }
-    ASSERT_GE(refused, 2);
-    ASSERT_GE(served, 2);
-    EXPECT_TRUE(host.wait_for_log_line({"guarded", "verify_request refused it", "even port"}, 5s)) << host.log_text();
+    EXPECT_TRUE(host.wait_for_log_line({"guarded", "verify_request refused it", "refused: 127.0.0.2:"}, 5s))
+        << host.log_text();
 }
 
 // A config binding `handler` to a service in mode events.

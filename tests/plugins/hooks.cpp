@@ -1,6 +1,6 @@
 // Test plugin "hooks": each SDK minor 2 hook, observable from a client.
-//   hooks.guarded — verify_request refuses peers on an even port with
-//                   "refused: even port N\n"; serves the others as an echo.
+//   hooks.guarded — verify_request refuses peers other than 127.0.0.1 with
+//                   "refused: PEER\n"; serves the others as an echo.
 //   hooks.hooked  — by lines: "throw TEXT" throws hooks_test::Failure(TEXT),
 //                   whose handle_error answers "error hook: TYPE: TEXT\n";
 //                   "wait" reads again, and a read timeout calls
@@ -20,17 +20,17 @@ struct Failure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-struct EvenPortsRefused : portico::ServiceContext {
+// The rule: only 127.0.0.1 is served; another source (the tests connect
+// from 127.0.0.2) is told why and refused.
+struct OnlyLoopbackOne : portico::ServiceContext {
     portico::Verdict verify_request(const std::string &peer, const std::string &local) override {
-        const auto colon = peer.rfind(':');
-        const int port = colon == std::string::npos ? 1 : std::stoi(peer.substr(colon + 1));
-        if (port % 2 == 0) return portico::Verdict::refuse("refused: even port " + std::to_string(port) + "\n");
+        if (peer.rfind("127.0.0.1:", 0) != 0) return portico::Verdict::refuse("refused: " + peer + "\n");
         log(portico::LogLevel::info, "verify_request accepted " + peer + " on " + local);
         return portico::Verdict::accept();
     }
 };
 
-class Guarded : public portico::BasicStreamHandler<EvenPortsRefused> {
+class Guarded : public portico::BasicStreamHandler<OnlyLoopbackOne> {
     void handle() override {
         while (auto line = stream().read_line())
             stream().write_all(*line);
