@@ -60,13 +60,13 @@ TEST(SocketOptionsConfig, NamesBecomeTheirNumbersInOrder) {
     EXPECT_EQ(options[1].value, 30);
     EXPECT_EQ(options[2].name_value, SO_RCVBUF);
     EXPECT_EQ(options[2].on, SocketOptionTarget::listener);
-    EXPECT_EQ(options[1].pos.line, 8);
+    EXPECT_EQ(options[1].pos.line, 9);
 }
 
 TEST(SocketOptionsConfig, AnUnknownNameIsReportedAtItsLineWithASuggestion) {
     const auto issues = issues_of(service_with("      - {level: SOL_SOCKET, name: SO_KEEPALIV, value: 1}\n"));
     ASSERT_EQ(issues.size(), 1u);
-    EXPECT_NE(issues[0].find("t.yaml:7:39:"), std::string::npos) << issues[0];
+    EXPECT_NE(issues[0].find("t.yaml:8:35:"), std::string::npos) << issues[0];
     EXPECT_NE(issues[0].find("unknown socket option 'SO_KEEPALIV' at level SOL_SOCKET (did you mean 'SO_KEEPALIVE'?)"),
               std::string::npos)
         << issues[0];
@@ -93,7 +93,7 @@ TEST(SocketOptionsConfig, OptionsThatCannotApplyToTheServiceAreRefused) {
     const auto tcp_on_udp =
         issues_of(service_with("      - {level: IPPROTO_TCP, name: TCP_NODELAY, value: 1, on: listener}\n", "udp"));
     ASSERT_EQ(tcp_on_udp.size(), 1u);
-    EXPECT_NE(tcp_on_udp[0].find("t.yaml:7:9:"), std::string::npos) << tcp_on_udp[0];
+    EXPECT_NE(tcp_on_udp[0].find("t.yaml:8:9:"), std::string::npos) << tcp_on_udp[0];
     EXPECT_NE(tcp_on_udp[0].find("is a TCP option and this service is protocol udp"), std::string::npos)
         << tcp_on_udp[0];
     const auto accepted_on_udp =
