@@ -71,6 +71,11 @@ private:
 };
 
 class UpperOnce : public portico::BasicStreamHandler<SlowTask> {
+public:
+    // With delay_ms it sleeps on the worker: mode threads (or single, process).
+    static constexpr bool may_block = true;
+
+private:
     void handle() override {
         const std::string data = stream().read(kRecvSize);
         if (context().delay().count() > 0) std::this_thread::sleep_for(context().delay());

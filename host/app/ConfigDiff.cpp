@@ -8,6 +8,8 @@ namespace {
 
 ServiceConfig without_positions(ServiceConfig c) {
     c.pos = c.name_pos = c.handler_pos = c.listen_pos = SourcePos{};
+    for (SocketOptionConfig &option : c.socket_options)
+        option.pos = SourcePos{};
     return c;
 }
 
@@ -24,15 +26,20 @@ const ServiceConfig *find(const Config &config, const std::string &name) {
 
 } // namespace
 
-bool same_service(const ServiceConfig &a, const ServiceConfig &b) { return without_positions(a) == without_positions(b); }
+bool same_service(const ServiceConfig &a, const ServiceConfig &b) {
+    return without_positions(a) == without_positions(b);
+}
 
 ConfigDiff diff_configs(const Config &before, const Config &after) {
     ConfigDiff diff;
     for (const ServiceConfig &svc : after.services) {
         const ServiceConfig *old = find(before, svc.name);
-        if (old == nullptr) diff.added.push_back(svc.name);
-        else if (same_service(*old, svc)) diff.unchanged.push_back(svc.name);
-        else diff.changed.push_back(svc.name);
+        if (old == nullptr)
+            diff.added.push_back(svc.name);
+        else if (same_service(*old, svc))
+            diff.unchanged.push_back(svc.name);
+        else
+            diff.changed.push_back(svc.name);
     }
     for (const ServiceConfig &svc : before.services)
         if (find(after, svc.name) == nullptr) diff.removed.push_back(svc.name);

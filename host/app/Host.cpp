@@ -9,6 +9,7 @@
 #include "net/HostApi.h"
 #include "net/TlsContext.h"
 #include "service/HandlerBinding.h"
+#include "service/HandlerTraits.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -192,6 +193,7 @@ std::vector<std::string> Host::handler_problems(const Config &config) const {
             problems.push_back(where + "handler '" + full + "' handles datagrams and cannot serve protocol tcp");
         if (!tcp && entry->kind != PORTICO_HANDLER_DATAGRAM)
             problems.push_back(where + "handler '" + full + "' handles streams and cannot serve protocol udp");
+        if (auto blocking = blocking_in_events(svc, *entry)) problems.push_back(where + *blocking);
     }
     return problems;
 }

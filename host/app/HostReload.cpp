@@ -8,6 +8,7 @@
 #include "config/ConfigLoader.h"
 #include "plugin/PluginLoader.h"
 #include "service/HandlerBinding.h"
+#include "service/HandlerTraits.h"
 #include "service/StreamService.h"
 
 #include <algorithm>
@@ -100,6 +101,7 @@ PluginRegistry::Vetter Host::vetter_for_bound_handlers() const {
                        "' is bound to is missing from the new version";
             if (entry->kind != service->binding()->handler().kind)
                 return "handler '" + svc.plugin + "." + svc.handler + "' changed kind (stream/datagram)";
+            if (auto blocking = blocking_in_events(svc, *entry)) return *blocking;
         }
         return std::nullopt;
     };

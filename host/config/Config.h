@@ -80,6 +80,21 @@ struct TlsConfig {
     }
 };
 
+// One entry of a service's `socket_options:`: setsockopt(level, name, value)
+// on the listening socket or on each accepted connection (SocketOption.h
+// has the names it may use).
+enum class SocketOptionTarget { accepted, listener };
+struct SocketOptionConfig {
+    std::string level; // as written: "SOL_SOCKET"
+    std::string name;  // as written: "SO_KEEPALIVE"
+    int level_value = 0;
+    int name_value = 0;
+    int value = 0;
+    SocketOptionTarget on = SocketOptionTarget::accepted;
+    SourcePos pos; // of the list entry
+    bool operator==(const SocketOptionConfig &) const = default;
+};
+
 struct ServiceConfig {
     std::string name;
     ListenAddress listen;
@@ -124,6 +139,7 @@ struct ServiceConfig {
     // The service's free-form `config:` map, flattened: nested keys joined
     // with '.', sequences as "key.0", "key.1"; scalars as written.
     std::map<std::string, std::string> settings;
+    std::vector<SocketOptionConfig> socket_options; // applied in order after the host's own options
 
     SourcePos pos;         // of the service entry
     SourcePos name_pos;    // of its `name:` value

@@ -6,6 +6,7 @@
 #include "config/BoundedFile.h"
 #include "config/ByteSize.h"
 #include "config/ConfigReader.h"
+#include "config/SocketOptionsReader.h"
 #include "config/Suggest.h"
 
 #include <algorithm>
@@ -534,6 +535,7 @@ const Schema<ServiceConfig> &service_schema() {
         {"proxy_protocol", read_proxy_protocol},
         {"proxy_from", read_cidrs(&ServiceConfig::proxy_from)},
         {"proxy_timeout", set_duration(&ServiceConfig::proxy_timeout)},
+        {"socket_options", read_socket_options},
     };
     return schema;
 }
@@ -555,6 +557,7 @@ void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
             check_events_mode_keys(r, item, service);
             check_tls_keys(r, item, service);
             check_proxy_keys(r, item, service);
+            check_socket_options(r, item, service);
         }
         out.services.push_back(std::move(service));
     }

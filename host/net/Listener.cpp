@@ -1,7 +1,17 @@
 // Listener.cpp — bind and listen, as the config says.
 #include "net/Listener.h"
 
+#include "net/SocketOptions.h"
 #include "net/UnixSocketFile.h"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace portico::host {
 
@@ -18,6 +28,10 @@ Poco::Net::ServerSocket bind_listener(const ServiceConfig &cfg) {
         socket.bind(Poco::Net::SocketAddress(listen.host, listen.port), cfg.reuse_address, cfg.reuse_port);
     }
     socket.listen(cfg.backlog);
+    if (const std::string failed =
+            apply_socket_options(socket.impl()->sockfd(), cfg.socket_options, SocketOptionTarget::listener);
+        !failed.empty())
+        throw std::runtime_error("service '" + cfg.name + "': " + failed);
     return socket;
 }
 

@@ -368,6 +368,7 @@ LoadResult load_plugin_version(const std::filesystem::path &file, const std::fil
 
     call->api = api;
     call->registrar.plugin_file = where;
+    call->registrar.plugin_minor = desc->abi_minor;
     bool returned = false;
     try {
         returned = policy.caller.run([call] {

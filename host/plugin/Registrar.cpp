@@ -30,6 +30,12 @@ int add(portico_registrar *reg, const portico_handler_desc *desc) {
     HandlerEntry entry;
     std::memcpy(&entry.desc, desc, std::min<size_t>(desc->size, sizeof entry.desc)); // rest stays zero
     entry.desc.size = sizeof entry.desc;
+    if (reg->plugin_minor < 2) {
+        // Its size should already leave them out; the minor says so too.
+        entry.desc.traits = 0;
+        entry.desc.reserved2 = 0;
+        entry.desc.verify_request = nullptr;
+    }
 
     if (entry.desc.name == nullptr) {
         record(reg, "a handler was registered without a name");
@@ -51,6 +57,12 @@ int add(portico_registrar *reg, const portico_handler_desc *desc) {
     case PORTICO_HANDLER_DATAGRAM:
         if (entry.desc.handle_datagram == nullptr) {
             record(reg, "datagram handler '" + entry.name + "' has no handle_datagram function");
+            return PORTICO_ERR_INVALID;
+        }
+        if (entry.desc.verify_request != nullptr) {
+            record(reg, "datagram handler '" + entry.name +
+                            "' has a verify_request function, which only stream handlers may have (a UDP "
+                            "service filters its senders with allow/deny and rate_limit)");
             return PORTICO_ERR_INVALID;
         }
         break;

@@ -12,6 +12,9 @@
 
 struct portico_registrar {
     std::string plugin_file; // for messages
+    // The ABI minor the plugin was built for: fields a later minor appended
+    // are read only from a plugin that knows them.
+    uint32_t plugin_minor = 0;
     std::vector<portico::host::HandlerEntry> handlers;
     // The first problem, as a sentence without the file: "init failed: <reason>"
     // from fail(), or e.g. "duplicate handler name 'x'" from a refused

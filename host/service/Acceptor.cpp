@@ -3,6 +3,8 @@
 // inherits O_NONBLOCK from the listener: accept4's flags decide.)
 #include "service/Acceptor.h"
 
+#include "plugin/RunningCode.h"
+#include "service/HandlerBinding.h"
 #include "service/StreamService.h"
 
 #include <Poco/Logger.h>
@@ -61,7 +63,8 @@ void Acceptor::admit(int fd, AcceptSink &sink) {
     // Poco's contract: the socket takes ownership of the impl (and the fd).
     std::optional<Poco::Net::StreamSocket> socket(std::in_place, new Poco::Net::StreamSocketImpl(fd));
     Admission::Ticket ticket = service_.admission().admit(*socket, sink.queued(), sink.busy());
-    if (!ticket) return; // refused, counted and logged; closed with `socket`
+    if (!ticket) return;            // refused, counted and logged; closed with `socket`
+    if (!verified(*socket)) return; // the ticket frees its slot, `socket` closes
     try {
         sink.serve(socket, std::move(ticket));
     } catch (const std::exception &e) {
@@ -70,6 +73,25 @@ void Acceptor::admit(int fd, AcceptSink &sink) {
         service_.counters().count_refusal(RefusalReason::no_resources);
         log_error(std::string("refused a connection: cannot start its session: ") + e.what());
     }
+}
+
+bool Acceptor::verified(const Poco::Net::StreamSocket &socket) {
+    const std::shared_ptr<HandlerBinding> binding = service_.binding();
+    if (!binding->verifies_requests()) return true;
+    std::string peer, local;
+    try {
+        peer = socket.peerAddress().toString();
+        local = socket.address().toString();
+    } catch (const Poco::Exception &) {
+        return false; // already gone: nothing to serve, nothing to tell
+    }
+    const PluginVersion &version = binding->version();
+    const RunningCodeScope running(service_.name(), version.plugin_name(), version.plugin_version(),
+                                   version.generation(), version.plugin_name() + "." + binding->handler().name, peer);
+    std::string message;
+    if (binding->verify_request(peer, local, message)) return true;
+    service_.admission().refuse_by_handler(socket, peer, message);
+    return false;
 }
 
 Acceptor::Refusal Acceptor::refuse_without_descriptors(int error) {

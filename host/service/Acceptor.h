@@ -2,7 +2,8 @@
 // connections off the listening socket in bounded batches (accept4,
 // non-blocking, close-on-exec), refuses a waiting client by way of a spare
 // descriptor when the process has none left, asks Admission about each
-// connection and hands the admitted ones, each with its ticket, to the
+// connection, then the handler's verify_request (if it has one), and hands
+// the admitted ones, each with its ticket, to the
 // mode's sink: a fiber of the accepting loop (EventService), or Poco's
 // dispatcher queue (ThreadsService).
 #pragma once
@@ -81,6 +82,9 @@ private:
     // with the spare descriptor. False when there was none to refuse, or no
     // spare.
     enum class Refusal { refused, none_waiting, no_spare };
+    // The handler's verify_request, after the config's limits let the
+    // connection in: false when it refused (counted, logged, told).
+    bool verified(const Poco::Net::StreamSocket &socket);
     Refusal refuse_without_descriptors(int error);
 
     StreamService &service_;

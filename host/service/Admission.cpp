@@ -35,6 +35,18 @@ bool Admission::Ticket::start() {
     return !slot_->expired;
 }
 
+namespace {
+// A plugin's refusal message for a log line: trailing line breaks dropped,
+// others shown as spaces.
+std::string one_line(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.pop_back();
+    for (char &c : text)
+        if (c == '\n' || c == '\r') c = ' ';
+    return text;
+}
+} // namespace
+
 Admission::Admission(const ServiceConfig &config, ServiceCounters &counters, Poco::Logger &logger)
     : config_(config), counters_(counters), logger_(logger), allow_(config.allow), deny_(config.deny),
       proxy_from_(config.proxy_from), rate_(config.accept_rate) {}
@@ -171,13 +183,17 @@ void Admission::expire_queued(Clock::time_point now) {
     }
 }
 
+void Admission::refuse_by_handler(const Poco::Net::StreamSocket &socket, const std::string &peer,
+                                  const std::string &message) {
+    refuse(socket, peer, "the handler's verify_request refused it", RefusalReason::verify_request, &message);
+}
+
 void Admission::refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason,
-                       RefusalReason why) {
+                       RefusalReason why, const std::string *message) {
     counters_.count_refusal(why);
     const uint64_t refused = counters_.refused.load(std::memory_order_relaxed);
-    if (!config_.busy_message.empty())
-        ::send(socket.impl()->sockfd(), config_.busy_message.data(), config_.busy_message.size(),
-               MSG_DONTWAIT | MSG_NOSIGNAL);
+    const std::string &text = message != nullptr && !message->empty() ? *message : config_.busy_message;
+    if (!text.empty()) ::send(socket.impl()->sockfd(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     uint64_t suppressed = 0;
     bool log = false;
     {
@@ -185,9 +201,11 @@ void Admission::refuse(const Poco::Net::StreamSocket &socket, const std::string 
         log = throttle_.allow(Clock::now(), &suppressed);
     }
     if (log)
-        logger_.warning("service '%s': refused %s: %s (%Lu refused in all; %Lu similar lines suppressed)", config_.name,
-                        peer, std::string(reason), static_cast<Poco::UInt64>(refused),
-                        static_cast<Poco::UInt64>(suppressed));
+        logger_.warning("service '%s': refused %s: %s%s (%Lu refused in all; %Lu similar lines suppressed)",
+                        config_.name, peer, std::string(reason),
+                        message != nullptr && !message->empty() ? " (told: \"" + one_line(*message) + "\")"
+                                                                : std::string(),
+                        static_cast<Poco::UInt64>(refused), static_cast<Poco::UInt64>(suppressed));
 }
 
 } // namespace portico::host

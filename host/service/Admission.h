@@ -79,6 +79,11 @@ public:
                       const std::string &proxy);
     // PROXY protocol: the header was missing, invalid, truncated or late.
     void refuse_header(const Poco::Net::StreamSocket &socket, const std::string &peer, const std::string &reason);
+    // A connection the handler's verify_request refused after admit() let it
+    // in: counted (reason verify_request) and logged like the config's
+    // refusals; `message`, when not empty, is sent instead of busy_message.
+    // The caller drops its ticket and closes the socket.
+    void refuse_by_handler(const Poco::Net::StreamSocket &socket, const std::string &peer, const std::string &message);
     // Refuses (busy_message, shutdown) connections queued longer than
     // queue_timeout. Called periodically by the service.
     void expire_queued(Clock::time_point now);
@@ -101,7 +106,8 @@ private:
     // Takes a token of accept_rate for `ip` (under mutex_).
     bool rate_allows(const Poco::Net::IPAddress &ip);
     // May run with mutex_ held or not (admit() refuses under it).
-    void refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason, RefusalReason why);
+    void refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason, RefusalReason why,
+                const std::string *message = nullptr);
     void release(std::list<Slot>::iterator slot);
 
     const ServiceConfig &config_;

@@ -132,6 +132,19 @@ int HandlerBinding::handle_stream(portico_conn *conn) const {
     return desc.handle_stream(desc.user, state_, conn);
 }
 
+bool HandlerBinding::verify_request(const std::string &peer, const std::string &local, std::string &message) const {
+    const portico_handler_desc &desc = handler_->desc;
+    if (desc.verify_request == nullptr) return true;
+    // Room for a line or two; longer messages are cut, not overrun.
+    char text[1024];
+    text[0] = '\0';
+    const int rc = desc.verify_request(desc.user, state_, peer.c_str(), local.c_str(), text, sizeof text);
+    if (rc == PORTICO_OK) return true;
+    text[sizeof text - 1] = '\0';
+    message.assign(text);
+    return false;
+}
+
 int HandlerBinding::handle_datagram(portico_datagram *dgram) const {
     const portico_handler_desc &desc = handler_->desc;
     if (desc.handle_datagram == nullptr) return PORTICO_ERR_INVALID;

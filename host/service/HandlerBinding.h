@@ -53,6 +53,12 @@ public:
     // Runs the plugin's stream handler on conn; returns its status.
     int handle_stream(portico_conn *conn) const;
     int handle_datagram(portico_datagram *dgram) const;
+    // Whether the handler has a verify_request (ABI minor 2).
+    bool verifies_requests() const { return handler_->desc.verify_request != nullptr; }
+    // Asks the handler's verify_request about a connection from peer to
+    // local: true to serve it; false to refuse it, with what the plugin
+    // wants said to the client in `message` (may be empty).
+    bool verify_request(const std::string &peer, const std::string &local, std::string &message) const;
 
 private:
     HandlerBinding(std::shared_ptr<PluginVersion> version, const HandlerEntry *handler,

@@ -25,11 +25,12 @@ enum class RefusalReason : std::size_t {
     once,            // portico --once: the service has taken its one connection
     proxy_from,      // PROXY protocol: the peer is not a proxy listed in proxy_from
     proxy_header,    // PROXY protocol: no valid header (missing, invalid, truncated, late)
+    verify_request,  // the handler's verify_request refused it
     count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::count_)> kRefusalReasonNames{
-    "allow_deny",   "accept_rate", "per_source_max", "max_connections", "queue_full",  "queue_timeout",
-    "no_resources", "rate_limit",  "once",           "proxy_from",      "proxy_header"};
+    "allow_deny",   "accept_rate", "per_source_max", "max_connections", "queue_full",   "queue_timeout",
+    "no_resources", "rate_limit",  "once",           "proxy_from",      "proxy_header", "verify_request"};
 
 // Why a UDP datagram that was let in was never handled.
 enum class DropReason : std::size_t {

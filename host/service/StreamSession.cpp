@@ -1,6 +1,7 @@
 // StreamSession.cpp — the path from an accepted socket to a plugin's handle().
 #include "service/StreamSession.h"
 
+#include "net/SocketOptions.h"
 #include "plugin/RunningCode.h"
 #include "service/AccessLog.h"
 #include "service/ProxyStage.h"
@@ -68,6 +69,13 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
         } catch (const Poco::Exception &) {
             // The peer may have gone already; the handler will see it.
         }
+    }
+    if (const std::string failed =
+            apply_socket_options(socket.impl()->sockfd(), config.socket_options, SocketOptionTarget::accepted);
+        !failed.empty()) {
+        // Served anyway, as with the host's own options: the peer may simply be gone.
+        Poco::Logger &log = service.handle()->logger;
+        if (log.warning()) log.warning("service '%s': %s", service.name(), failed);
     }
     // Resolved once per connection: this session keeps this plugin version
     // for its whole life, whatever reloads happen meanwhile.

@@ -3,6 +3,7 @@
 #include "service/UdpService.h"
 
 #include "net/Datagram.h"
+#include "net/SocketOptions.h"
 #include "net/UnixSocketFile.h"
 #include "plugin/RunningCode.h"
 
@@ -108,6 +109,11 @@ Poco::Net::DatagramSocket UdpService::make_socket() const {
     } catch (const Poco::Exception &) {
         // Keep the default: smaller, but still a working socket.
     }
+    // After the host's own choices, so the operator's win.
+    if (const std::string failed =
+            apply_socket_options(socket.impl()->sockfd(), cfg.socket_options, SocketOptionTarget::listener);
+        !failed.empty())
+        throw std::runtime_error("service '" + cfg.name + "': " + failed);
     return socket;
 }
 

@@ -27,7 +27,7 @@ extern "C" {
 /* Major ABI version: bumped only for incompatible changes. */
 #define PORTICO_ABI_VERSION 1u
 /* Minor version: grows when fields are appended to the size-prefixed structs. */
-#define PORTICO_ABI_MINOR 1u
+#define PORTICO_ABI_MINOR 2u
 /* The exported entry point's name, as a string for dlsym. */
 #define PORTICO_ENTRY_SYMBOL "portico_plugin_v1"
 
@@ -55,6 +55,14 @@ enum portico_log_level { PORTICO_LOG_DEBUG = 0, PORTICO_LOG_INFO = 1, PORTICO_LO
 enum portico_handler_kind {
     PORTICO_HANDLER_STREAM = 1,  /* called once per TCP connection */
     PORTICO_HANDLER_DATAGRAM = 2 /* called once per UDP datagram   */
+};
+
+/* Bits of portico_handler_desc.traits (minor 2). */
+enum portico_handler_trait {
+    /* The handler may block outside the Stream calls (sleep, a blocking
+     * client library, a condition variable): the host refuses to bind it to
+     * a `mode: events` service, whose loops it would stall.              */
+    PORTICO_TRAIT_BLOCKING = 1u
 };
 
 /* Timeout argument meaning "use the service's configured read_timeout". */
@@ -86,6 +94,24 @@ typedef struct portico_handler_desc {
 
     int (*state_export)(void *user, void *state, portico_sink *sink);
     int (*state_import)(void *user, void *state, const void *data, size_t len);
+
+    /* ---- minor 2: appended; the host reads them only from a plugin built
+     * for minor 2 or later whose `size` covers them.
+     * -- traits: PORTICO_TRAIT_* bits; 0 for a handler that blocks only in
+     * the host's I/O calls. */
+    uint32_t traits;
+    uint32_t reserved2; /* 0 */
+    /* -- verify_request (optional, stream handlers): decides on the accept
+     * path, before a session starts and after the config's allow/deny and
+     * rate limits, whether to serve a connection. peer and local are
+     * formatted like peer_address. Return PORTICO_OK to accept it; anything
+     * else refuses it: the host writes `message` (if the callback wrote a
+     * non-empty, NUL-terminated text into it, at most message_cap bytes
+     * with the NUL) to the client, closes the connection, counts the refusal
+     * (reason "verify_request") and logs it. It runs on the accepting thread
+     * (in mode events: the event loop), so it must not block.           */
+    int (*verify_request)(void *user, void *state, const char *peer, const char *local, char *message,
+                          size_t message_cap);
 } portico_handler_desc;
 
 /* ---- minor 2: wake-ups ----------------------------------------------------

@@ -31,7 +31,13 @@
 
 #include "portico.h"
 
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#endif
+
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -40,6 +46,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 namespace portico {
@@ -81,6 +88,8 @@ inline const char *status_text(int64_t status) {
     }
 }
 
+struct Access;
+
 [[noreturn]] inline void throw_status(int64_t status) {
     throw IoError(static_cast<int>(status), status_text(status));
 }
@@ -100,6 +109,21 @@ template <class Fn> std::string read_address(Fn &&fn) {
     return big;
 }
 } // namespace detail
+
+// What verify_request decides about a connection: serve it, or refuse it
+// with an optional message that the host sends to the client before closing.
+class Verdict {
+public:
+    static Verdict accept() { return Verdict(true, {}); }
+    static Verdict refuse(std::string message = {}) { return Verdict(false, std::move(message)); }
+    bool accepted() const { return accepted_; }
+    const std::string &message() const { return message_; }
+
+private:
+    Verdict(bool accepted, std::string message) : accepted_(accepted), message_(std::move(message)) {}
+    bool accepted_;
+    std::string message_;
+};
 
 // State and settings of one bound service, shared by all its connections.
 // Derive from it to keep your own state; override the hooks you need.
@@ -134,15 +158,24 @@ public:
         host_->log(svc_, nullptr, static_cast<int>(level), message.c_str());
     }
 
-    // Used by the SDK glue; not for plugin code.
-    void attach(const portico_host_api *host, portico_service *svc) {
-        host_ = host;
-        svc_ = svc;
+    // Decides, on the accept path, whether to serve a connection from peer
+    // to local ("host:port"): after the config's allow/deny and rate limits,
+    // before a session starts. Override it (publicly) and the host asks it
+    // about every connection of a stream service (ABI minor 2); it runs on
+    // the accepting thread or event loop, so it must not block. A refusal's
+    // message is sent to the client; the refusal is counted and logged.
+    virtual Verdict verify_request(const std::string &peer, const std::string &local) {
+        (void)peer;
+        (void)local;
+        return Verdict::accept();
     }
+
+    // Escape hatches to the C handles, for what the C++ layer does not wrap.
     const portico_host_api *host_api() const { return host_; }
     portico_service *raw() const { return svc_; }
 
 private:
+    friend struct detail::Access;
     const portico_host_api *host_ = nullptr;
     portico_service *svc_ = nullptr;
 };
@@ -316,45 +349,78 @@ private:
     portico_datagram *d_;
 };
 
-// Base of stream handlers: override handle(), optionally setup()/finish().
-template <class Context = ServiceContext> class BasicStreamHandler {
+// What the stream and datagram handler bases share: the hooks around
+// handle() and the default reaction to an exception that escaped it.
+class HandlerBase {
+public:
+    virtual ~HandlerBase() = default;
+    // Runs first.
+    virtual void setup() {}
+    // Runs last, however handle() ended.
+    virtual void finish() {}
+    // An exception other than an IoError escaped setup() or handle(): its
+    // type (demangled, "std::runtime_error") and what(). Runs before
+    // finish(), outside any catch block; the connection is closed after
+    // finish(). Default: logs "handler 'NAME' threw TYPE: WHAT" as an error.
+    virtual void handle_error(std::string_view type, std::string_view what) {
+        log_escaped(PORTICO_LOG_ERROR, " threw " + std::string(type) + (what.empty() ? "" : ": " + std::string(what)));
+    }
+
+protected:
+    // The name the handler was registered under.
+    const std::string &handler_name() const { return *name_; }
+
+private:
+    friend struct detail::Access;
+    void log_escaped(int level, const std::string &text) const {
+        host_->log(svc_, conn_, level, ("handler '" + *name_ + "'" + text).c_str());
+    }
+
+    const portico_host_api *host_ = nullptr;
+    portico_service *svc_ = nullptr;
+    portico_conn *conn_ = nullptr;
+    const std::string *name_ = nullptr;
+};
+
+// Base of stream handlers: override handle(), optionally setup()/finish()
+// and the hooks. A handler that may block outside Stream calls (sleeps,
+// waits on a condition variable, calls a blocking library) says so with
+//   static constexpr bool may_block = true;
+// and the host then refuses to serve it in mode events.
+template <class Context = ServiceContext> class BasicStreamHandler : public HandlerBase {
 public:
     using context_type = Context;
-    virtual ~BasicStreamHandler() = default;
-    virtual void setup() {}
     virtual void handle() = 0;
-    virtual void finish() {}
+    // A read timed out and the timeout escaped handle(). Runs before
+    // finish(), with the stream still open (a goodbye may be written); the
+    // connection is closed after finish(). Default: logs it at info level.
+    virtual void handle_timeout() { stream().log(LogLevel::info, "handler '" + handler_name() + "': read timed out"); }
 
     Stream &stream() { return *stream_; }
     Context &context() { return *context_; }
 
-    void attach(Stream &stream, Context &context) {
-        stream_ = &stream;
-        context_ = &context;
-    }
-
 private:
+    friend struct detail::Access;
     Stream *stream_ = nullptr;
     Context *context_ = nullptr;
 };
 using StreamHandler = BasicStreamHandler<ServiceContext>;
 
 // Base of datagram handlers: override handle(Datagram&).
-template <class Context = ServiceContext> class BasicDatagramHandler {
+template <class Context = ServiceContext> class BasicDatagramHandler : public HandlerBase {
 public:
     using context_type = Context;
-    virtual ~BasicDatagramHandler() = default;
-    virtual void setup() {}
     virtual void handle(Datagram &datagram) = 0;
-    virtual void finish() {}
 
     Context &context() { return *context_; }
-    void attach(Context &context) { context_ = &context; }
 
 private:
+    friend struct detail::Access;
     Context *context_ = nullptr;
 };
 using DatagramHandler = BasicDatagramHandler<ServiceContext>;
+
+class Registrar;
 
 namespace detail {
 
@@ -364,11 +430,80 @@ struct HandlerEntry {
     std::string name;
 };
 
+// The one door to the private parts of the SDK's classes.
+struct Access {
+    static void attach(ServiceContext &ctx, const portico_host_api *host, portico_service *svc) {
+        ctx.host_ = host;
+        ctx.svc_ = svc;
+    }
+    static void attach(HandlerBase &base, const HandlerEntry &entry, portico_service *svc, portico_conn *conn) {
+        base.host_ = entry.host;
+        base.svc_ = svc;
+        base.conn_ = conn;
+        base.name_ = &entry.name;
+    }
+    template <class Context> static void attach(BasicStreamHandler<Context> &h, Stream &stream, Context &context) {
+        h.stream_ = &stream;
+        h.context_ = &context;
+    }
+    template <class Context> static void attach(BasicDatagramHandler<Context> &h, Context &context) {
+        h.context_ = &context;
+    }
+    static void log_escaped(const HandlerBase &base, int level, const std::string &text) {
+        base.log_escaped(level, text);
+    }
+    static Registrar registrar(const portico_host_api *host, portico_registrar *reg,
+                               std::vector<std::unique_ptr<HandlerEntry>> &entries);
+};
+
+// The demangled name of the exception being handled ("std::runtime_error").
+inline std::string current_exception_type() {
+#if __has_include(<cxxabi.h>)
+    if (const std::type_info *type = abi::__cxa_current_exception_type()) {
+        int status = 0;
+        std::unique_ptr<char, void (*)(void *)> name(abi::__cxa_demangle(type->name(), nullptr, nullptr, &status),
+                                                     &std::free);
+        return status == 0 && name ? std::string(name.get()) : std::string(type->name());
+    }
+#endif
+    return "an unknown exception";
+}
+
+// An exception that escaped setup() or handle(), taken out of its catch
+// block so that the hooks reacting to it may wait on the stream.
+struct Escaped {
+    enum class Kind { none, io, other } kind = Kind::none;
+    int status = PORTICO_OK;
+    std::string type;
+    std::string what;
+
+    // Only inside a catch block.
+    static Escaped current() {
+        Escaped e;
+        e.type = current_exception_type();
+        try {
+            throw;
+        } catch (const IoError &io) {
+            e.kind = Kind::io;
+            e.status = io.status();
+            e.what = io.what();
+        } catch (const std::exception &ex) {
+            e.kind = Kind::other;
+            e.status = PORTICO_ERR_HANDLER;
+            e.what = ex.what();
+        } catch (...) {
+            e.kind = Kind::other;
+            e.status = PORTICO_ERR_HANDLER;
+        }
+        return e;
+    }
+};
+
 template <class Context> int open_service(void *user, portico_service *svc, void **state) {
     auto *entry = static_cast<HandlerEntry *>(user);
     try {
         auto ctx = std::make_unique<Context>();
-        ctx->attach(entry->host, svc);
+        Access::attach(*ctx, entry->host, svc);
         ctx->open();
         *state = ctx.release();
         return PORTICO_OK;
@@ -415,51 +550,107 @@ template <class Context> int import_service(void *user, void *state, const void 
     }
 }
 
-// Runs setup/handle/finish like socketserver's BaseRequestHandler; turns any
-// exception into a logged error and a status code.
-template <class Body>
-int guarded(const portico_host_api *host, portico_service *svc, portico_conn *conn, const std::string &handler,
-            Body &&body) {
+// Whether Context overrides ServiceContext::verify_request: only then is
+// the plugin asked about every connection.
+template <class Context>
+inline constexpr bool has_verify_request =
+    !std::is_same_v<decltype(&Context::verify_request), decltype(&ServiceContext::verify_request)>;
+
+template <class Context>
+int verify_request(void *user, void *state, const char *peer, const char *local, char *message, size_t cap) {
+    auto *entry = static_cast<HandlerEntry *>(user);
+    auto *ctx = static_cast<Context *>(state);
     try {
-        body();
-        return PORTICO_OK;
-    } catch (const IoError &e) {
-        // The peer went away or a timeout hit: routine, not a handler bug.
-        const int level = e.status() == PORTICO_ERR_TIMEOUT || e.status() == PORTICO_ERR_TOO_LONG ? PORTICO_LOG_INFO
-                                                                                                  : PORTICO_LOG_DEBUG;
-        host->log(svc, conn, level, ("handler '" + handler + "': " + e.what()).c_str());
-        return e.status();
-    } catch (const std::exception &e) {
-        host->log(svc, conn, PORTICO_LOG_ERROR, ("handler '" + handler + "' threw: " + e.what()).c_str());
+        const Verdict verdict = ctx->verify_request(peer ? peer : "", local ? local : "");
+        if (verdict.accepted()) return PORTICO_OK;
+        if (message != nullptr && cap > 0) {
+            const size_t n = std::min(verdict.message().size(), cap - 1);
+            std::memcpy(message, verdict.message().data(), n);
+            message[n] = '\0';
+        }
     } catch (...) {
-        host->log(svc, conn, PORTICO_LOG_ERROR, ("handler '" + handler + "' threw a non-std exception").c_str());
+        // Refused: a connection the plugin could not judge is not served.
+        entry->host->log(ctx->raw(), nullptr, PORTICO_LOG_ERROR,
+                         ("handler '" + entry->name + "': verify_request threw " + current_exception_type() +
+                          "; the connection from " + (peer ? peer : "?") + " is refused")
+                             .c_str());
     }
     return PORTICO_ERR_HANDLER;
 }
 
+// The handler's traits as PORTICO_TRAIT_* bits.
+template <class Handler, class = void> struct TraitsOf { static constexpr uint32_t value = 0; };
+template <class Handler> struct TraitsOf<Handler, std::void_t<decltype(Handler::may_block)>> {
+    static constexpr uint32_t value = Handler::may_block ? PORTICO_TRAIT_BLOCKING : 0u;
+};
+
+// Runs a code block, turning whatever it throws into a logged error: for
+// the handler's constructor, finish() and the hooks themselves.
+template <class Body>
+int guarded(const HandlerEntry &entry, portico_service *svc, portico_conn *conn, const char *step, Body &&body) {
+    try {
+        body();
+        return PORTICO_OK;
+    } catch (...) {
+        const Escaped e = Escaped::current();
+        entry.host->log(
+            svc, conn, PORTICO_LOG_ERROR,
+            ("handler '" + entry.name + "' threw " + e.type + " in " + step + (e.what.empty() ? "" : ": " + e.what))
+                .c_str());
+        return e.kind == Escaped::Kind::io ? e.status : PORTICO_ERR_HANDLER;
+    }
+}
+
+// setup(), handle(), then the hook for what escaped, then finish(), like
+// socketserver's BaseRequestHandler and handle_error; the same for stream
+// and datagram handlers. Returns the session's status.
+template <class Handler, class Handle>
+int run_handler(const HandlerEntry &entry, portico_service *svc, portico_conn *conn, Handler &handler,
+                Handle &&handle) {
+    // Called through the base so overrides may be private in the plugin.
+    HandlerBase &base = handler;
+    Escaped escaped;
+    try {
+        base.setup();
+        handle();
+    } catch (...) {
+        escaped = Escaped::current();
+    }
+    // The hooks and finish() run outside any catch block: they may write to
+    // the stream, and in mode events a connection's fiber must not wait while
+    // the runtime is handling an exception for it.
+    guarded(entry, svc, conn, "its error hook", [&] {
+        if (escaped.kind == Escaped::Kind::other) {
+            base.handle_error(escaped.type, escaped.what);
+        } else if (escaped.kind == Escaped::Kind::io) {
+            if constexpr (std::is_base_of_v<BasicStreamHandler<typename Handler::context_type>, Handler>) {
+                if (escaped.status == PORTICO_ERR_TIMEOUT) {
+                    static_cast<BasicStreamHandler<typename Handler::context_type> &>(handler).handle_timeout();
+                    return;
+                }
+            }
+            // The peer went away or a line was too long: routine, not a handler bug.
+            Access::log_escaped(base, escaped.status == PORTICO_ERR_TOO_LONG ? PORTICO_LOG_INFO : PORTICO_LOG_DEBUG,
+                                ": " + escaped.what);
+        }
+    });
+    const int finished = guarded(entry, svc, conn, "finish()", [&] { base.finish(); });
+    return escaped.kind != Escaped::Kind::none ? escaped.status : finished;
+}
+
 template <class Handler> int handle_stream(void *user, void *state, portico_conn *conn) {
     using Context = typename Handler::context_type;
-    auto *entry = static_cast<HandlerEntry *>(user);
-    const portico_host_api *host = entry->host;
-    const int rc = guarded(host, host->conn_service(conn), conn, entry->name, [&] {
-        Stream stream(host, conn);
+    const auto &entry = *static_cast<HandlerEntry *>(user);
+    const portico_host_api *host = entry.host;
+    portico_service *svc = host->conn_service(conn);
+    Stream stream(host, conn);
+    int rc = PORTICO_ERR_HANDLER;
+    guarded(entry, svc, conn, "its constructor", [&] {
         Handler handler;
-        // Called through the base so overrides may be private in the plugin.
-        BasicStreamHandler<Context> &base = handler;
-        base.attach(stream, *static_cast<Context *>(state));
-        base.setup();
-        // finish() runs after handle() however it ended, but outside any
-        // catch block: it may flush to the stream, and in mode events a
-        // connection's fiber must not wait while the runtime is handling an
-        // exception for it.
-        std::exception_ptr failure;
-        try {
-            base.handle();
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        base.finish();
-        if (failure) std::rethrow_exception(failure);
+        Access::attach(handler, entry, svc, conn);
+        Access::attach(static_cast<BasicStreamHandler<Context> &>(handler), stream, *static_cast<Context *>(state));
+        rc = run_handler(entry, svc, conn, handler,
+                         [&] { static_cast<BasicStreamHandler<Context> &>(handler).handle(); });
     });
     if (rc == PORTICO_ERR_HANDLER) host->close(conn);
     return rc;
@@ -467,23 +658,19 @@ template <class Handler> int handle_stream(void *user, void *state, portico_conn
 
 template <class Handler> int handle_datagram(void *user, void *state, portico_datagram *d) {
     using Context = typename Handler::context_type;
-    auto *entry = static_cast<HandlerEntry *>(user);
-    const portico_host_api *host = entry->host;
-    return guarded(host, host->dgram_service(d), nullptr, entry->name, [&] {
-        Datagram datagram(host, d);
+    const auto &entry = *static_cast<HandlerEntry *>(user);
+    const portico_host_api *host = entry.host;
+    portico_service *svc = host->dgram_service(d);
+    Datagram datagram(host, d);
+    int rc = PORTICO_ERR_HANDLER;
+    guarded(entry, svc, nullptr, "its constructor", [&] {
         Handler handler;
-        BasicDatagramHandler<Context> &base = handler;
-        base.attach(*static_cast<Context *>(state));
-        base.setup();
-        std::exception_ptr failure;
-        try {
-            base.handle(datagram);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        base.finish();
-        if (failure) std::rethrow_exception(failure);
+        Access::attach(handler, entry, svc, nullptr);
+        Access::attach(static_cast<BasicDatagramHandler<Context> &>(handler), *static_cast<Context *>(state));
+        rc = run_handler(entry, svc, nullptr, handler,
+                         [&] { static_cast<BasicDatagramHandler<Context> &>(handler).handle(datagram); });
     });
+    return rc;
 }
 
 } // namespace detail
@@ -491,45 +678,52 @@ template <class Handler> int handle_datagram(void *user, void *state, portico_da
 // Handed to the PORTICO_PLUGIN block; registers the plugin's handlers.
 class Registrar {
 public:
-    Registrar(const portico_host_api *host, portico_registrar *reg,
-              std::vector<std::unique_ptr<detail::HandlerEntry>> &entries)
-        : host_(host), reg_(reg), entries_(entries) {}
-
     template <class Handler> void stream(const std::string &name) {
         static_assert(std::is_base_of_v<BasicStreamHandler<typename Handler::context_type>, Handler>,
                       "stream<T>: T must derive from portico::BasicStreamHandler");
         using Context = typename Handler::context_type;
-        add<Context>(name, PORTICO_HANDLER_STREAM, &detail::handle_stream<Handler>, nullptr);
+        portico_handler_desc desc = describe<Context>(PORTICO_HANDLER_STREAM, detail::TraitsOf<Handler>::value);
+        desc.handle_stream = &detail::handle_stream<Handler>;
+        if constexpr (detail::has_verify_request<Context>) desc.verify_request = &detail::verify_request<Context>;
+        add(name, desc);
     }
 
     template <class Handler> void datagram(const std::string &name) {
         static_assert(std::is_base_of_v<BasicDatagramHandler<typename Handler::context_type>, Handler>,
                       "datagram<T>: T must derive from portico::BasicDatagramHandler");
         using Context = typename Handler::context_type;
-        add<Context>(name, PORTICO_HANDLER_DATAGRAM, nullptr, &detail::handle_datagram<Handler>);
+        portico_handler_desc desc = describe<Context>(PORTICO_HANDLER_DATAGRAM, detail::TraitsOf<Handler>::value);
+        desc.handle_datagram = &detail::handle_datagram<Handler>;
+        add(name, desc);
     }
 
     const portico_host_api *host() const { return host_; }
 
 private:
-    template <class Context>
-    void add(const std::string &name, uint32_t kind, decltype(portico_handler_desc::handle_stream) stream,
-             decltype(portico_handler_desc::handle_datagram) datagram) {
+    friend struct detail::Access;
+    Registrar(const portico_host_api *host, portico_registrar *reg,
+              std::vector<std::unique_ptr<detail::HandlerEntry>> &entries)
+        : host_(host), reg_(reg), entries_(entries) {}
+
+    template <class Context> static portico_handler_desc describe(uint32_t kind, uint32_t traits) {
         static_assert(std::is_base_of_v<ServiceContext, Context>, "a context must derive from portico::ServiceContext");
-        auto entry = std::make_unique<detail::HandlerEntry>();
-        entry->host = host_;
-        entry->name = name;
         portico_handler_desc desc{};
         desc.size = sizeof desc;
         desc.kind = kind;
-        desc.name = entry->name.c_str();
-        desc.user = entry.get();
         desc.service_open = &detail::open_service<Context>;
         desc.service_close = &detail::close_service<Context>;
-        desc.handle_stream = stream;
-        desc.handle_datagram = datagram;
         desc.state_export = &detail::export_service<Context>;
         desc.state_import = &detail::import_service<Context>;
+        desc.traits = traits;
+        return desc;
+    }
+
+    void add(const std::string &name, portico_handler_desc &desc) {
+        auto entry = std::make_unique<detail::HandlerEntry>();
+        entry->host = host_;
+        entry->name = name;
+        desc.name = entry->name.c_str();
+        desc.user = entry.get();
         if (host_->register_handler(reg_, &desc) != PORTICO_OK)
             throw std::runtime_error("cannot register handler '" + name + "'");
         entries_.push_back(std::move(entry));
@@ -541,6 +735,11 @@ private:
 };
 
 namespace detail {
+inline Registrar Access::registrar(const portico_host_api *host, portico_registrar *reg,
+                                   std::vector<std::unique_ptr<HandlerEntry>> &entries) {
+    return Registrar(host, reg, entries);
+}
+
 // The plugin-wide glue behind PORTICO_PLUGIN: owns the handler entries.
 class PluginGlue {
 public:
@@ -548,7 +747,7 @@ public:
 
     int init(const portico_host_api *host, portico_registrar *reg, RegisterFn fn) {
         try {
-            Registrar registrar(host, reg, entries_);
+            Registrar registrar = Access::registrar(host, reg, entries_);
             fn(registrar);
             return PORTICO_OK;
         } catch (const std::exception &e) {

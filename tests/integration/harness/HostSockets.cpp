@@ -46,17 +46,14 @@ private:
     int fd_;
 };
 
-} // namespace
-
-int host_socket_option(pid_t host, const TcpClient &client, int level, int name) {
-    const std::string connection = "the connection from local port " + std::to_string(client.local_port()) +
-                                   " to port " + std::to_string(client.remote_port());
-    const auto row = find_tcp_socket(client.remote_port(), client.local_port());
-    if (!row) throw HarnessError("HostSockets: no server-side socket for " + connection + " in /proc/net/tcp");
+// getsockopt on the socket that /proc/net/tcp lists at (local, remote) ports.
+int option_of(pid_t host, std::uint16_t local, std::uint16_t remote, const std::string &what, int level, int name) {
+    const auto row = find_tcp_socket(local, remote);
+    if (!row) throw HarnessError("HostSockets: no server-side socket for " + what + " in /proc/net/tcp");
     const auto fd = descriptor_of(host, row->inode);
     if (!fd)
         throw HarnessError("HostSockets: process " + std::to_string(host) + " holds no descriptor for socket " +
-                           row->inode + " (" + connection + ")");
+                           row->inode + " (" + what + ")");
     const Descriptor pidfd(static_cast<int>(::syscall(SYS_pidfd_open, host, 0)));
     if (pidfd.get() < 0) throw HostSocketsUnavailable(std::string("pidfd_open: ") + std::strerror(errno));
     const Descriptor copy(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), *fd, 0)));
@@ -71,6 +68,18 @@ int host_socket_option(pid_t host, const TcpClient &client, int level, int name)
     if (::getsockopt(copy.get(), level, name, &value, &len) != 0)
         throw HarnessError(std::string("HostSockets: getsockopt: ") + std::strerror(errno));
     return value;
+}
+
+} // namespace
+
+int host_socket_option(pid_t host, const TcpClient &client, int level, int name) {
+    const std::string connection = "the connection from local port " + std::to_string(client.local_port()) +
+                                   " to port " + std::to_string(client.remote_port());
+    return option_of(host, client.remote_port(), client.local_port(), connection, level, name);
+}
+
+int host_listener_option(pid_t host, std::uint16_t port, int level, int name) {
+    return option_of(host, port, 0, "the listener on port " + std::to_string(port), level, name);
 }
 
 } // namespace portico::test

@@ -176,7 +176,7 @@ const std::vector<BadConfig> &bad_configs() {
          "events, max_queued, backlog, tcp_nodelay, reuse_address, reuse_port, max_connections, idle_timeout, "
          "read_timeout, max_line, max_datagram, allow, deny, rate_limit, accept_rate, per_source_max, busy_message, "
          "queue_timeout, keepalive, unix_mode, access_log, tls, config, engine, proxy_protocol, proxy_from, "
-         "proxy_timeout), got 'just-a-name'"},
+         "proxy_timeout, socket_options), got 'just-a-name'"},
         {"duplicate key", service("    listen: 127.0.0.1:9001\n"),
          "t.yaml:6:5: services[0].listen: duplicate key 'listen' (first defined at t.yaml:4:5)"},
         {"duplicate service name",
