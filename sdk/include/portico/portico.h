@@ -27,7 +27,7 @@ extern "C" {
 /* Major ABI version: bumped only for incompatible changes. */
 #define PORTICO_ABI_VERSION 1u
 /* Minor version: grows when fields are appended to the size-prefixed structs. */
-#define PORTICO_ABI_MINOR 1u
+#define PORTICO_ABI_MINOR 2u
 /* The exported entry point's name, as a string for dlsym. */
 #define PORTICO_ENTRY_SYMBOL "portico_plugin_v1"
 
@@ -157,6 +157,15 @@ typedef struct portico_host_api {
      * formatted like peer_address; returns
      * 0 and writes "" when there is none (plain, or no certificate sent). */
     size_t (*conn_peer_subject)(portico_conn *c, char *buf, size_t cap);
+
+    /* ---- minor 2: appended ----------------------------------------------- */
+    /* Lends the next bytes of the stream, at most max: *data points into the
+     * host's buffer and stays valid until the next read/read_line/read_view
+     * on this connection. Returns their number (>0), 0 at end of stream, or a
+     * negative status. A handler that reads this way keeps no buffer of its
+     * own, and the host holds none while the connection waits for bytes:
+     * an idle connection then costs little memory (docs/bench.md).        */
+    int64_t (*read_view)(portico_conn *c, const char **data, size_t max, int32_t timeout_ms);
 } portico_host_api;
 
 /* Whether the host's table (its own `size`) has `field`: a plugin built for a
