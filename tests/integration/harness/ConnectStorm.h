@@ -22,15 +22,13 @@ struct StormOptions {
     int in_flight = 200;          // attempts started and not yet ended, at most
     std::string probe = "ping\n"; // sent as soon as the connection is up
     std::string reply = "PING\n"; // what a served attempt receives
-    // When set, an attempt is served once what it received ends with this
-    // instead (a reply with parts that vary, as an HTTP Date header).
-    std::string reply_suffix;
-    Millis attempt_timeout = 5s; // from connect() to an outcome
+    std::string reply_suffix;     // when set: served once what came ends with this (an HTTP reply's Date varies)
+    Millis attempt_timeout = 5s;  // from connect() to an outcome
 };
 
 // Sockets of served attempts, held open until the object goes away.
 class HeldSockets {
-public:
+  public:
     HeldSockets() = default;
     ~HeldSockets() { close_all(); }
     HeldSockets(HeldSockets &&other) noexcept : fds_(std::move(other.fds_)) { other.fds_.clear(); }
@@ -49,15 +47,15 @@ public:
     }
     void close_all();
 
-private:
+  private:
     std::vector<int> fds_;
 };
 
 struct StormResult {
     int served = 0;
-    int refused = 0; // closed by the host before the reply came
+    int refused = 0;       // closed by the host before the reply came
     int connect_failed = 0;
-    int hung = 0;                              // no outcome within attempt_timeout
+    int hung = 0;          // no outcome within attempt_timeout
     std::map<std::string, int> refused_saying; // what refused attempts received before the close → how many
     std::string first_failure;                 // the first connect error or hang, described
     Millis slowest{0};                         // the longest attempt, whatever its outcome
