@@ -8,8 +8,8 @@
 // per connection) in the same run.
 //
 //   idle_connections [--plugin echo|upper] [--mode threads|events] [--connections N]
-//                    [--stack SIZE] [--settle SECONDS] [--nginx]
-//                                   (defaults upper, threads, 10000, 64KiB, 3)
+//                    [--stack SIZE] [--settle SECONDS] [--sources N] [--nginx]
+//                                   (defaults upper, threads, 10000, 64KiB, 3 s, 1 source address)
 #include "harness/ChildProcess.h"
 #include "harness/ConfigBuilder.h"
 #include "harness/ConnectStorm.h"
@@ -29,6 +29,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -43,12 +44,13 @@ struct Options {
     int connections = 10'000;
     std::string stack = "64KiB";
     int settle_seconds = 3;
+    int sources = 1;
     bool nginx = false;
 };
 
 [[noreturn]] void usage() {
     std::fprintf(stderr, "usage: idle_connections [--plugin echo|upper] [--mode threads|events] [--connections N] "
-                         "[--stack SIZE] [--settle SECONDS] [--nginx]\n");
+                         "[--stack SIZE] [--settle SECONDS] [--sources N] [--nginx]\n");
     std::exit(2);
 }
 
@@ -80,8 +82,9 @@ Options parse(int argc, char **argv) {
         std::fprintf(stderr, "idle_connections: --plugin is echo or upper, not '%s'\n", o.plugin.c_str());
         std::exit(2);
     }
-    if (o.connections < 1 || o.settle_seconds < 0) {
-        std::fprintf(stderr, "idle_connections: --connections must be positive, --settle not negative\n");
+    if (o.connections < 1 || o.settle_seconds < 0 || o.sources < 1 || o.sources > 250) {
+        std::fprintf(stderr, "idle_connections: --connections must be positive, --settle not negative, --sources "
+                             "1 to 250\n");
         std::exit(2);
     }
     return o;
@@ -102,29 +105,43 @@ Sample sample(pid_t pid) {
 bool measure(const char *server, pid_t pid, StormOptions storm, const Options &o) {
     const Sample before = sample(pid);
     const auto start = std::chrono::steady_clock::now();
-    storm.attempts = o.connections;
     storm.in_flight = 256;
     storm.attempt_timeout = 30s;
-    StormResult idle = connect_storm(storm);
+    // One source address has about 28 000 ephemeral ports towards one
+    // server port: beyond that, --sources spreads the connections over
+    // 127.0.0.1, 127.0.0.2, ... (all of 127/8 is loopback on Linux).
+    StormResult idle;
+    std::vector<HeldSockets> held;
+    for (int i = 0; i < o.sources; ++i) {
+        storm.attempts = o.connections / o.sources + (i < o.connections % o.sources ? 1 : 0);
+        if (o.sources > 1) storm.source = "127.0.0." + std::to_string(i + 1);
+        StormResult part = connect_storm(storm);
+        idle.served += part.served;
+        idle.refused += part.refused;
+        idle.connect_failed += part.connect_failed;
+        idle.hung += part.hung;
+        if (idle.first_failure.empty()) idle.first_failure = part.first_failure;
+        held.push_back(std::move(part.held));
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Long enough for what a server gives back from connections that wait
     // (portico's stack sweep runs once a second).
     std::this_thread::sleep_for(std::chrono::seconds(o.settle_seconds));
     const Sample after = sample(pid);
 
-    const int held = idle.served;
-    const double per_connection = held > 0 ? static_cast<double>(after.rss_kib - before.rss_kib) / held : 0;
+    const double per_connection =
+        idle.served > 0 ? static_cast<double>(after.rss_kib - before.rss_kib) / idle.served : 0;
     std::printf("%s: %d connections requested, measured after %d s idle\n", server, o.connections, o.settle_seconds);
-    std::printf("  %-32s %d (refused %d, failed %d, hung %d) in %.2f s\n", "idle connections held", held, idle.refused,
-                idle.connect_failed, idle.hung, seconds);
+    std::printf("  %-32s %d (refused %d, failed %d, hung %d) in %.2f s\n", "idle connections held", idle.served,
+                idle.refused, idle.connect_failed, idle.hung, seconds);
     std::printf("  %-32s %lld -> %lld\n", "threads", before.threads, after.threads);
     std::printf("  %-32s %lld -> %lld\n", "memory mappings", before.mappings, after.mappings);
     std::printf("  %-32s %lld -> %lld KiB (+%.1f MiB)\n", "RSS", before.rss_kib, after.rss_kib,
                 static_cast<double>(after.rss_kib - before.rss_kib) / 1024);
     std::printf("  %-32s %.2f KiB\n", "RSS per idle connection", per_connection);
     if (!idle.first_failure.empty()) std::printf("  first failure: %s\n", idle.first_failure.c_str());
-    idle.held.close_all();
-    return held == o.connections;
+    held.clear();
+    return idle.served == o.connections;
 }
 
 bool measure_portico(const Options &o) {

@@ -124,6 +124,17 @@ StormResult connect_storm(const StormOptions &options) {
                 note_failure(std::string("socket: ") + std::strerror(errno));
                 continue;
             }
+            if (!options.source.empty()) {
+                // A 127.x.y.z source of its own: each source address has its own ~28 000 ephemeral ports.
+                sockaddr_in from{};
+                from.sin_family = AF_INET;
+                ::inet_pton(AF_INET, options.source.c_str(), &from.sin_addr);
+                if (::bind(a.fd, reinterpret_cast<const sockaddr *>(&from), sizeof from) != 0) {
+                    note_failure("bind to " + options.source + ": " + std::strerror(errno));
+                    end(a, Step::failed);
+                    continue;
+                }
+            }
             if (::connect(a.fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0 &&
                 errno != EINPROGRESS) {
                 note_failure(std::string("connect: ") + std::strerror(errno));
