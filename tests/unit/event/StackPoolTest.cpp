@@ -55,7 +55,9 @@ TEST(StackPool, ManyStacksShareOneMapping) {
         const auto *previous_top = static_cast<char *>(stacks[i - 1].top());
         const auto *bottom = static_cast<char *>(stacks[i].bottom());
         // Whatever order they come in, no two stacks are closer than a guard.
-        if (bottom > previous_top) EXPECT_GE(bottom - previous_top, static_cast<long>(FiberStack::kGuardBytes));
+        if (bottom > previous_top) {
+            EXPECT_GE(bottom - previous_top, static_cast<long>(FiberStack::kGuardBytes));
+        }
         EXPECT_EQ(stacks[i].size(), kStack);
     }
 }
@@ -83,7 +85,7 @@ TEST(StackPool, ParkedFiberGivesBackItsDeadStack) {
         int after = -1;
         static void body(void *self) {
             auto &p = *static_cast<Parked *>(self);
-            p.deep = recurse(150); // ~150 KiB of frames, dead once it returns
+            p.deep = recurse(120); // ~120 KiB of frames, dead once it returns
             std::string kept = "frames above the stack pointer stay";
             Fiber::current()->suspend();
             p.after = kept == "frames above the stack pointer stay" ? 1 : 0;
@@ -96,7 +98,7 @@ TEST(StackPool, ParkedFiberGivesBackItsDeadStack) {
     Fiber fiber(std::move(stack), &Parked::body, &parked);
     fiber.resume();
     ASSERT_FALSE(fiber.finished());
-    ASSERT_EQ(parked.deep, 150 * 151 / 2);
+    ASSERT_EQ(parked.deep, 120 * 121 / 2);
     EXPECT_GT(resident_pages(bottom, parked_region), 16u) << "the recursion should have touched these";
     fiber.release_dead_stack();
 #if defined(__x86_64__) && !defined(PORTICO_FIBER_UCONTEXT)
