@@ -103,10 +103,12 @@ TEST_P(EventsIdleMemory, IdleConnectionsCostNoMappingAndAFewKiB) {
               << ", RSS " << per_connection << " B per connection\n";
     RecordProperty("rss_bytes_per_connection", static_cast<int>(per_connection));
     RecordProperty("mappings_added", static_cast<int>(maps - maps_before));
-    if (kernel_has_guard_markers())
+    if (kernel_has_guard_markers()) {
         EXPECT_LT(maps - maps_before, kConnections / 100) << "idle connections still cost memory mappings each";
-    if (!kSanitized) // sanitizers keep shadow memory and fake stacks per connection
+    }
+    if (!kSanitized) { // sanitizers keep shadow memory and fake stacks per connection
         EXPECT_LE(per_connection, kRssBoundBytes) << "an idle connection costs more resident memory than it should";
+    }
     EXPECT_TRUE(settled || !kernel_has_guard_markers() || kSanitized);
 
     // Connections parked all along (their dead stack given back) still

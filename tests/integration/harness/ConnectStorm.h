@@ -22,8 +22,8 @@ struct StormOptions {
     int in_flight = 200;          // attempts started and not yet ended, at most
     std::string probe = "ping\n"; // sent as soon as the connection is up
     std::string reply = "PING\n"; // what a served attempt receives
-    std::string reply_suffix;     // when set: served once what came ends with this (an HTTP reply's Date varies)
-    std::string source;           // when set: the IPv4 address each attempt connects from
+    std::string reply_suffix = {}; // when set: served once what came ends with this (an HTTP reply's Date varies)
+    std::string source = {};       // when set: the IPv4 address each attempt connects from
     Millis attempt_timeout = 5s;  // from connect() to an outcome
 };
 
