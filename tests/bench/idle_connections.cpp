@@ -69,6 +69,8 @@ Options parse(int argc, char **argv) {
             o.stack = argv[++i];
         else if (arg == "--settle" && has_value)
             o.settle_seconds = std::atoi(argv[++i]);
+        else if (arg == "--sources" && has_value)
+            o.sources = std::atoi(argv[++i]);
         else if (arg == "--nginx")
             o.nginx = true;
         else
