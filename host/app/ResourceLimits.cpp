@@ -2,6 +2,8 @@
 // against the services' max_connections.
 #include "app/ResourceLimits.h"
 
+#include "event/StackPool.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -61,11 +63,15 @@ void warn_about_connection_limits(const Config &config, Poco::Logger &log) {
                     "LimitNOFILE= in a systemd unit) or lower max_connections",
                     static_cast<Poco::Int64>(connections), static_cast<Poco::Int64>(files),
                     static_cast<Poco::Int64>(files - kOwnDescriptors));
+    // Fiber stacks cost no mapping each where guard markers exist
+    // (StackPool); otherwise two: the stack and its PROT_NONE guard.
+    if (StackPool::guard_markers()) return;
     const long long maps = max_map_count();
     if (maps > 0 && 2 * fiber_connections + 1000 > maps)
-        log.warning("mode events services allow %Ld connections, each with a fiber stack of two memory mappings, "
-                    "but vm.max_map_count is %Ld: connections beyond about %Ld will be refused; raise it (sysctl "
-                    "vm.max_map_count=%Ld) or lower max_connections",
+        log.warning("mode events services allow %Ld connections, each with a fiber stack of two memory mappings on "
+                    "this kernel (Linux before 6.13 has no guard markers), but vm.max_map_count is %Ld: connections "
+                    "beyond about %Ld will be refused; raise it (sysctl vm.max_map_count=%Ld), run on Linux 6.13 or "
+                    "later, or lower max_connections",
                     static_cast<Poco::Int64>(fiber_connections), static_cast<Poco::Int64>(maps),
                     static_cast<Poco::Int64>((maps - 1000) / 2),
                     static_cast<Poco::Int64>(2 * fiber_connections + 65530));

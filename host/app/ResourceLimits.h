@@ -2,7 +2,8 @@
 // host can hold, checked against what the config asks for: the open-files
 // limit (raised to its hard maximum at start, since the usual soft 1024
 // would refuse connection 1000 long before max_connections), and for mode
-// events the kernel's cap on memory mappings (two per fiber stack).
+// events the kernel's cap on memory mappings (two per fiber stack, on a
+// kernel without guard markers: see StackPool).
 #pragma once
 
 #include "config/Config.h"

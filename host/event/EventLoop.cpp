@@ -15,10 +15,11 @@
 namespace portico::host {
 namespace {
 
-// Stacks kept for reuse per loop: connection churn then maps nothing, and a
-// burst that ended gives the rest back to the kernel.
-constexpr std::size_t kSpareStacks = 64;
 constexpr int kEventsPerWait = 256;
+// A fiber parked this long (one to two sweeps) gives back its dead stack:
+// long enough that a connection in steady use never pays the page faults
+// of getting it back.
+constexpr std::chrono::seconds kStackSweep{1};
 
 // The loop whose thread this is (nullptr elsewhere): wake() from a fiber of
 // the same loop needs no system call.
@@ -31,8 +32,8 @@ void fiber_body(void *task) {
 } // namespace
 
 EventLoop::EventLoop(std::string thread_name, std::size_t stack_size)
-    : name_(std::move(thread_name)), stack_size_(stack_size), epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), waker_(wake_fd_) {
+    : name_(std::move(thread_name)), epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), waker_(wake_fd_), stacks_(stack_size) {
     if (epoll_fd_ < 0 || wake_fd_ < 0) {
         const int error = errno;
         if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -139,15 +140,8 @@ void EventLoop::remove(int fd) {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
-FiberStack EventLoop::take_stack() {
-    if (spare_stacks_.empty()) return FiberStack(stack_size_);
-    FiberStack stack = std::move(spare_stacks_.back());
-    spare_stacks_.pop_back();
-    return stack;
-}
-
 void EventLoop::spawn(std::unique_ptr<FiberTask> task) {
-    auto fiber = std::make_unique<Fiber>(take_stack(), &fiber_body, task.get());
+    auto fiber = std::make_unique<Fiber>(stacks_.take(), &fiber_body, task.get());
     Fiber &started = *fiber;
     running_.emplace(&started, Running{std::move(task), std::move(fiber)});
     ++fiber_count_;
@@ -159,14 +153,31 @@ void EventLoop::resume(Fiber &fiber) {
     if (!fiber.finished()) return;
     const auto it = running_.find(&fiber);
     if (it == running_.end()) return;
-    if (spare_stacks_.size() < kSpareStacks) spare_stacks_.push_back(fiber.take_stack());
-    running_.erase(it); // the task goes too: its socket closes here
+    running_.erase(it); // the task goes too: its socket closes here, and the stack goes back to the pool
     --fiber_count_;
 }
 
 void EventLoop::yield(Fiber &fiber) {
     yielded_.push_back(&fiber);
     fiber.suspend();
+}
+
+void EventLoop::StackSweep::on_timer(Clock::time_point now) {
+    loop_.sweep_stacks(now);
+}
+
+void EventLoop::sweep_stacks(Clock::time_point now) {
+    for (auto &[fiber, running] : running_) {
+        const unsigned long long resumes = fiber->resumes();
+        if (resumes != running.resumes_seen) {
+            running.resumes_seen = resumes;
+            running.released = false;
+        } else if (!running.released) {
+            fiber->release_dead_stack();
+            running.released = true;
+        }
+    }
+    timers_.schedule(stack_sweep_, now + kStackSweep);
 }
 
 bool EventLoop::run_due_timers(Clock::time_point now) {
@@ -197,6 +208,7 @@ void EventLoop::run() {
     // yielded fibers ran): it decides what is due and how long the next
     // epoll_wait may sleep.
     auto now = Clock::now();
+    timers_.schedule(stack_sweep_, now + kStackSweep);
     while (!(stopping_ && running_.empty())) {
         int timeout_ms = -1;
         if (!yielded_.empty() || !local_woken_.empty()) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "event/Fiber.h"
+#include "event/StackPool.h"
 #include "event/TimerHeap.h"
 
 #include <atomic>
@@ -47,7 +48,7 @@ class EventLoop {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // stack_size: each fiber's stack. Throws std::system_error when the
+    // stack_size: each fiber's stack (see StackPool). Throws std::system_error when the
     // epoll set or the wake-up eventfd cannot be made.
     EventLoop(std::string thread_name, std::size_t stack_size);
     // Stops the loop and joins its thread (after its fibers have finished).
@@ -98,6 +99,18 @@ private:
     struct Running {
         std::unique_ptr<FiberTask> task;
         std::unique_ptr<Fiber> fiber;
+        unsigned long long resumes_seen = 0; // the fiber's resumes() at the last stack sweep
+        bool released = false;               // its dead stack is given back since it last ran
+    };
+    // Every kStackSweep, the fibers parked since the sweep before give
+    // their dead stack pages back (Fiber::release_dead_stack).
+    class StackSweep final : public TimerNode {
+    public:
+        explicit StackSweep(EventLoop &loop) : loop_(loop) {}
+        void on_timer(Clock::time_point now) override;
+
+    private:
+        EventLoop &loop_;
     };
     // Reads the eventfd stop() writes to.
     class Waker final : public EventSource {
@@ -115,10 +128,9 @@ private:
     bool run_yielded();
     bool run_woken();
     bool on_loop_thread() const;
-    FiberStack take_stack();
+    void sweep_stacks(Clock::time_point now);
 
     const std::string name_;
-    const std::size_t stack_size_;
     int epoll_fd_ = -1;
     int wake_fd_ = -1;
     Waker waker_;
@@ -127,8 +139,9 @@ private:
     std::atomic<uint64_t> rounds_{0};
     std::atomic<std::size_t> fiber_count_{0};
     TimerHeap timers_;                             // loop thread only
+    StackSweep stack_sweep_{*this};                // loop thread only
+    StackPool stacks_;                             // loop thread only; outlives the fibers on its stacks
     std::unordered_map<Fiber *, Running> running_; // loop thread only
-    std::vector<FiberStack> spare_stacks_;         // loop thread only: stacks of finished fibers
     std::vector<Fiber *> yielded_;                 // loop thread only: to run after the next epoll_wait
     std::mutex wake_mutex_;
     std::vector<Wakeable *> remote_woken_; // guarded by wake_mutex_: wake() from other threads

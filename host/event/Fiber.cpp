@@ -119,9 +119,17 @@ FiberStack Fiber::take_stack() {
     return std::move(stack_);
 }
 
+void Fiber::release_dead_stack() noexcept {
+    if (!started_ || finished_ || tl_current_ == this) return;
+#ifdef PORTICO_FIBER_ASM
+    stack_.release_below(sp_);
+#endif
+}
+
 void Fiber::resume() {
     if (finished_ || tl_current_ == this) return;
     started_ = true;
+    ++resumes_;
     previous_ = std::exchange(tl_current_, this);
     // The runtime's per-thread block: a fiber stays on one thread, so the
     // address is looked up once.

@@ -36,6 +36,12 @@ public:
     // From inside this fiber (aborts otherwise): back to the resume() that ran it.
     void suspend();
     bool finished() const { return finished_; }
+    // How many times the fiber has been resumed: a count that stands still
+    // means it has been parked all along.
+    unsigned long long resumes() const { return resumes_; }
+    // A suspended fiber's dead stack (below where it is parked) back to the
+    // kernel; nothing in builds that do not know the parked stack pointer.
+    void release_dead_stack() noexcept;
     // The stack, for reuse by another fiber once this one has finished.
     FiberStack take_stack();
 
@@ -55,6 +61,7 @@ private:
     void *arg_;
     bool started_ = false;
     bool finished_ = false;
+    unsigned long long resumes_ = 0;
     void *sp_ = nullptr;        // the fiber's saved stack pointer while it is suspended
     void *caller_sp_ = nullptr; // the resumer's saved stack pointer while the fiber runs
     Fiber *previous_ = nullptr; // current() before resume()

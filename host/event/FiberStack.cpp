@@ -1,5 +1,7 @@
-// FiberStack.cpp — mmap'd fiber stacks above a 64KiB guard.
+// FiberStack.cpp — mmap'd fiber stacks above a 64KiB guard, or a pool's.
 #include "event/FiberStack.h"
+
+#include "event/StackPool.h"
 
 #include <cerrno>
 #include <string>
@@ -54,6 +56,13 @@ FiberStack::FiberStack(std::size_t usable_bytes) {
 #endif
 }
 
+FiberStack::FiberStack(StackPool &pool, void *bottom, std::size_t usable_bytes)
+    : bottom_(bottom), size_(usable_bytes), pool_(&pool) {
+#ifdef PORTICO_VALGRIND_STACKS
+    valgrind_id_ = VALGRIND_STACK_REGISTER(bottom_, top());
+#endif
+}
+
 FiberStack::~FiberStack() {
     release();
 }
@@ -61,7 +70,7 @@ FiberStack::~FiberStack() {
 FiberStack::FiberStack(FiberStack &&other) noexcept
     : mapping_(std::exchange(other.mapping_, nullptr)), mapping_bytes_(std::exchange(other.mapping_bytes_, 0)),
       bottom_(std::exchange(other.bottom_, nullptr)), size_(std::exchange(other.size_, 0)),
-      valgrind_id_(std::exchange(other.valgrind_id_, 0)) {}
+      valgrind_id_(std::exchange(other.valgrind_id_, 0)), pool_(std::exchange(other.pool_, nullptr)) {}
 
 FiberStack &FiberStack::operator=(FiberStack &&other) noexcept {
     if (this != &other) {
@@ -71,17 +80,32 @@ FiberStack &FiberStack::operator=(FiberStack &&other) noexcept {
         bottom_ = std::exchange(other.bottom_, nullptr);
         size_ = std::exchange(other.size_, 0);
         valgrind_id_ = std::exchange(other.valgrind_id_, 0);
+        pool_ = std::exchange(other.pool_, nullptr);
     }
     return *this;
 }
 
+void FiberStack::release_below(const void *sp) noexcept {
+    auto *bottom = static_cast<char *>(bottom_);
+    const auto *at = static_cast<const char *>(sp);
+    if (bottom == nullptr || at <= bottom || at > static_cast<const char *>(top())) return;
+    const auto dead = static_cast<std::size_t>(at - bottom) / page_size() * page_size();
+    // Advice only: a failure leaves the pages resident, nothing worse.
+    if (dead > 0) ::madvise(bottom, dead, MADV_DONTNEED);
+}
+
 void FiberStack::release() noexcept {
-    if (mapping_ == nullptr) return;
+    if (bottom_ == nullptr) return;
 #ifdef PORTICO_VALGRIND_STACKS
     VALGRIND_STACK_DEREGISTER(valgrind_id_);
 #endif
-    ::munmap(mapping_, mapping_bytes_);
+    if (pool_ != nullptr)
+        pool_->give_back(bottom_);
+    else
+        ::munmap(mapping_, mapping_bytes_);
     mapping_ = nullptr;
+    bottom_ = nullptr;
+    pool_ = nullptr;
 }
 
 } // namespace portico::host

@@ -15,6 +15,8 @@ namespace {
 constexpr std::size_t initial_buffer = 4 * 1024;
 // How often wait_readable_or looks at the service's `stopping` flag.
 constexpr std::chrono::milliseconds kStoppingCheck{500};
+// read_view's buffer: what a handler with its own buffer would read at once.
+constexpr std::size_t view_buffer = 16 * 1024;
 } // namespace
 
 portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_service &service,
@@ -25,7 +27,7 @@ portico_conn::portico_conn(const Poco::Net::StreamSocket &socket, portico_servic
                            std::make_unique<portico::host::TlsTransport>(fd_, std::move(tls)))
                      : std::make_unique<portico::host::PlainTransport>(fd_)),
       poll_wait_(fd_), wait_(wait ? wait : &poll_wait_), blocking_(!wait_->nonblocking() && !transport_->is_tls()),
-      service_(service), limits_(limits), buffer_(initial_buffer), last_activity_(Clock::now()) {
+      service_(service), limits_(limits), last_activity_(Clock::now()) {
     try {
         peer_ = socket_.peerAddress().toString();
         local_ = socket_.address().toString();
@@ -129,16 +131,16 @@ bool portico_conn::arm_timeout(int option, std::chrono::microseconds &armed, std
 void portico_conn::make_room() {
     if (begin_ > 0) {
         // Earlier read_line results are invalid from here on (documented).
-        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+        std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
         end_ -= begin_;
         begin_ = 0;
     }
-    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    if (end_ == capacity_) reserve_buffer(capacity_ == 0 ? initial_buffer : capacity_ * 2);
 }
 
 int64_t portico_conn::fill(int32_t timeout_ms) {
     make_room();
-    const int64_t n = recv_some(buffer_.data() + end_, buffer_.size() - end_, timeout_ms);
+    const int64_t n = recv_some(buffer_.get() + end_, capacity_ - end_, timeout_ms);
     if (n > 0) end_ += static_cast<std::size_t>(n);
     return n;
 }
@@ -155,8 +157,8 @@ void portico_conn::received(int64_t n, size_t cap) {
 
 int64_t portico_conn::fill_now() {
     make_room();
-    const size_t cap = buffer_.size() - end_;
-    const int64_t n = transport_->recv(buffer_.data() + end_, cap);
+    const size_t cap = capacity_ - end_;
+    const int64_t n = transport_->recv(buffer_.get() + end_, cap);
     want_write_ = n == portico::host::Transport::want_write;
     if (n > 0) {
         received(n, cap);
@@ -165,6 +167,20 @@ int64_t portico_conn::fill_now() {
         eof_ = true;
     }
     return n;
+}
+
+void portico_conn::release_buffer() {
+    buffer_.reset();
+    capacity_ = 0;
+    begin_ = end_ = scanned_ = 0;
+}
+
+void portico_conn::reserve_buffer(std::size_t bytes) {
+    if (bytes <= capacity_) return;
+    auto bigger = std::make_unique_for_overwrite<char[]>(bytes);
+    if (end_ > 0) std::memcpy(bigger.get(), buffer_.get(), end_);
+    buffer_ = std::move(bigger);
+    capacity_ = bytes;
 }
 
 int64_t portico_conn::recv_some(void *buf, size_t cap, int32_t timeout_ms) {
@@ -203,7 +219,7 @@ int64_t portico_conn::read(void *buf, size_t cap, int32_t timeout_ms) {
     if (foreign_caller()) return PORTICO_ERR_INVALID;
     if (end_ > begin_) {
         const std::size_t n = std::min(cap, end_ - begin_);
-        std::memcpy(buf, buffer_.data() + begin_, n);
+        std::memcpy(buf, buffer_.get() + begin_, n);
         begin_ += n;
         scanned_ = 0;
         return static_cast<int64_t>(n);
@@ -217,14 +233,38 @@ int64_t portico_conn::read(void *buf, size_t cap, int32_t timeout_ms) {
     return n;
 }
 
+int64_t portico_conn::read_view(const char **data, size_t max, int32_t timeout_ms) {
+    if (data == nullptr || max == 0) return PORTICO_ERR_INVALID;
+    if (foreign_caller()) return PORTICO_ERR_INVALID;
+    if (end_ == begin_) {
+        if (closed_) return closed_status();
+        if (eof_) return 0;
+        release_buffer(); // as in read_line: no buffer while idle
+        const int ready = wait_readable(timeout_ms);
+        if (ready != PORTICO_OK) return ready;
+        reserve_buffer(view_buffer);
+        const int64_t n = recv_some(buffer_.get(), capacity_, timeout_ms);
+        if (n <= 0) {
+            if (n == 0) eof_ = true;
+            return n;
+        }
+        end_ = static_cast<std::size_t>(n);
+    }
+    const std::size_t n = std::min(max, end_ - begin_);
+    *data = buffer_.get() + begin_;
+    begin_ += n;
+    scanned_ = 0;
+    return static_cast<int64_t>(n);
+}
+
 int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
     if (line == nullptr) return PORTICO_ERR_INVALID;
     if (foreign_caller()) return PORTICO_ERR_INVALID;
     const Clock::time_point progress = last_activity_; // the last byte before this line began
     for (;;) {
-        const char *start = buffer_.data() + begin_;
+        const char *start = buffer_.get() + begin_;
         const std::size_t buffered = end_ - begin_;
-        if (const void *nl = std::memchr(start + scanned_, '\n', buffered - scanned_)) {
+        if (const void *nl = buffered > scanned_ ? std::memchr(start + scanned_, '\n', buffered - scanned_) : nullptr) {
             const auto len = static_cast<std::size_t>(static_cast<const char *>(nl) - start) + 1;
             if (len > limits_.max_line) return PORTICO_ERR_TOO_LONG;
             *line = start;
@@ -242,6 +282,9 @@ int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
             return static_cast<int64_t>(buffered);
         }
         if (closed_) return closed_status();
+        // Nothing buffered, and this may wait long: an idle connection holds
+        // no buffer (fill() takes a new one when bytes come).
+        if (buffered == 0) release_buffer();
         const int ready = wait_readable(timeout_ms);
         if (ready != PORTICO_OK) return ready;
         const int64_t n = fill(timeout_ms);
@@ -250,7 +293,7 @@ int64_t portico_conn::read_line(const char **line, int32_t timeout_ms) {
         // Bytes without a newline are no progress to a line reader: the idle
         // deadline stays put, so a client dribbling a byte a second
         // (slowloris) is still cut at idle_timeout.
-        else if (std::memchr(buffer_.data() + end_ - n, '\n', static_cast<std::size_t>(n)) == nullptr)
+        else if (std::memchr(buffer_.get() + end_ - n, '\n', static_cast<std::size_t>(n)) == nullptr)
             last_activity_ = progress;
     }
 }
@@ -291,6 +334,7 @@ int portico_conn::wait_readable_or(portico::host::Notifier *notifier, int32_t ti
             if (n != portico::host::Transport::want_read && !want_write_) return static_cast<int>(n);
             wait_->drained(want_write_);
         }
+        if (end_ == begin_) release_buffer(); // as in read_line: no buffer while idle
         const auto idle_deadline = last_activity_ + limits_.idle_timeout;
         const auto deadline = call_deadline ? std::min(*call_deadline, idle_deadline) : idle_deadline;
         const auto now = Clock::now();

@@ -40,6 +40,8 @@ public:
 
     int64_t read(void *buf, size_t cap, int32_t timeout_ms);
     int64_t read_line(const char **line, int32_t timeout_ms);
+    // The next bytes, at most max, lent from the read buffer until the next read.
+    int64_t read_view(const char **data, size_t max, int32_t timeout_ms);
     int write_all(const void *data, size_t len);
     // Until readable or `notifier` (may be null) signalled: a mask of
     // PORTICO_WAIT_* or a negative status (portico.h, conn_wait_readable_or).
@@ -106,6 +108,11 @@ private:
     void make_room();
     // Counts n > 0 bytes just received into a buffer of `cap`.
     void received(int64_t n, size_t cap);
+    // Frees the (empty) read buffer: what an idle connection keeps is then
+    // its socket and a few small objects, not 4KiB or more of buffer.
+    void release_buffer();
+    // Makes the buffer hold at least `bytes`, keeping what it has.
+    void reserve_buffer(std::size_t bytes);
     int closed_status() const;
     // Mode events: true (and logged once) when I/O is asked of this
     // connection from anywhere but its own fiber, which could never wait.
@@ -130,7 +137,10 @@ private:
     std::string local_;
     std::string proxy_;
 
-    std::vector<char> buffer_;
+    // Allocated when bytes come, freed when a read finds it empty and waits
+    // (release_buffer): not a vector, whose growth would zero each new buffer.
+    std::unique_ptr<char[]> buffer_;
+    std::size_t capacity_ = 0;
     std::size_t begin_ = 0;   // first unread byte
     std::size_t end_ = 0;     // one past the last buffered byte
     std::size_t scanned_ = 0; // bytes after begin_ already searched for '\n'

@@ -36,6 +36,9 @@ int64_t api_read(portico_conn *c, void *buf, size_t cap, int32_t timeout_ms) {
 int64_t api_read_line(portico_conn *c, const char **line, int32_t timeout_ms) {
     return c ? c->read_line(line, timeout_ms) : int64_t{PORTICO_ERR_INVALID};
 }
+int64_t api_read_view(portico_conn *c, const char **data, size_t max, int32_t timeout_ms) {
+    return c ? c->read_view(data, max, timeout_ms) : int64_t{PORTICO_ERR_INVALID};
+}
 int api_write_all(portico_conn *c, const void *data, size_t len) {
     return c ? c->write_all(data, len) : PORTICO_ERR_INVALID;
 }
@@ -193,6 +196,7 @@ const portico_host_api table = {
     &api_notifier_signal,
     &api_notifier_destroy,
     &api_conn_wait_readable_or,
+    &api_read_view,
 };
 
 } // namespace

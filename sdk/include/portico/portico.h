@@ -220,6 +220,15 @@ typedef struct portico_host_api {
      * PORTICO_WAIT_* (>0), or PORTICO_ERR_TIMEOUT, _CLOSED, _STOPPING, _IO,
      * _INVALID. n may be NULL (waits for readability only). */
     int (*conn_wait_readable_or)(portico_conn *c, portico_notifier *n, int32_t timeout_ms);
+
+    /* -- borrowed reads ---------------------------------------------------- */
+    /* Lends the next bytes of the stream, at most max: *data points into the
+     * host's buffer and stays valid until the next read/read_line/read_view
+     * on this connection. Returns their number (>0), 0 at end of stream, or a
+     * negative status. A handler that reads this way keeps no buffer of its
+     * own, and the host holds none while the connection waits for bytes:
+     * an idle connection then costs little memory (docs/bench.md).        */
+    int64_t (*read_view)(portico_conn *c, const char **data, size_t max, int32_t timeout_ms);
 } portico_host_api;
 
 /* Whether the host's table (its own `size`) has `field`: a plugin built for a

@@ -275,6 +275,25 @@ public:
         if (rc < 0) detail::throw_status(rc);
         return Wakeup{(rc & PORTICO_WAIT_READABLE) != 0, (rc & PORTICO_WAIT_NOTIFIED) != 0};
     }
+    // The next bytes, at most max, lent from the host's buffer: valid until
+    // the next read on this stream; nullopt at end of stream. A handler
+    // reading this way needs no buffer of its own, so its idle connections
+    // cost little memory (echo does). On a host older than ABI minor 2 the
+    // bytes come through a buffer of this Stream's.
+    std::optional<std::string_view> read_view(size_t max = 16 * 1024, Timeout timeout = std::nullopt) {
+        const char *data = nullptr;
+        int64_t n = 0;
+        if (PORTICO_HOST_HAS(host_, read_view)) {
+            n = host_->read_view(conn_, &data, max, detail::to_ms(timeout));
+        } else {
+            fallback_.resize(max);
+            n = host_->read(conn_, fallback_.data(), max, detail::to_ms(timeout));
+            data = fallback_.data();
+        }
+        if (n < 0) detail::throw_status(n);
+        if (n == 0) return std::nullopt;
+        return std::string_view(data, static_cast<size_t>(n));
+    }
     void write_all(std::string_view data) {
         const int rc = host_->write_all(conn_, data.data(), data.size());
         if (rc != PORTICO_OK) detail::throw_status(rc);
@@ -317,6 +336,7 @@ public:
 private:
     const portico_host_api *host_;
     portico_conn *conn_;
+    std::string fallback_; // read_view's buffer on a host without read_view
 };
 
 // One received UDP datagram, as seen by a handler.

@@ -47,7 +47,9 @@ Step on_readable(Attempt &a, const StormOptions &options) {
         const ssize_t n = ::recv(a.fd, buf, sizeof buf, 0);
         if (n > 0) {
             a.received.append(buf, static_cast<std::size_t>(n));
-            if (a.received == options.reply) return Step::served;
+            const bool whole = options.reply_suffix.empty() ? a.received == options.reply
+                                                            : a.received.ends_with(options.reply_suffix);
+            if (whole) return Step::served;
             continue;
         }
         if (n == 0) return Step::refused;
@@ -121,6 +123,17 @@ StormResult connect_storm(const StormOptions &options) {
                 ++result.connect_failed;
                 note_failure(std::string("socket: ") + std::strerror(errno));
                 continue;
+            }
+            if (!options.source.empty()) {
+                // A 127.x.y.z source of its own: each source address has its own ~28 000 ephemeral ports.
+                sockaddr_in from{};
+                from.sin_family = AF_INET;
+                ::inet_pton(AF_INET, options.source.c_str(), &from.sin_addr);
+                if (::bind(a.fd, reinterpret_cast<const sockaddr *>(&from), sizeof from) != 0) {
+                    note_failure("bind to " + options.source + ": " + std::strerror(errno));
+                    end(a, Step::failed);
+                    continue;
+                }
             }
             if (::connect(a.fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0 &&
                 errno != EINPROGRESS) {

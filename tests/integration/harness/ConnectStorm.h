@@ -22,6 +22,8 @@ struct StormOptions {
     int in_flight = 200;          // attempts started and not yet ended, at most
     std::string probe = "ping\n"; // sent as soon as the connection is up
     std::string reply = "PING\n"; // what a served attempt receives
+    std::string reply_suffix = {}; // when set: served once what came ends with this (an HTTP reply's Date varies)
+    std::string source = {};       // when set: the IPv4 address each attempt connects from
     Millis attempt_timeout = 5s;  // from connect() to an outcome
 };
 
@@ -37,6 +39,13 @@ class HeldSockets {
 
     void add(int fd) { fds_.push_back(fd); }
     std::size_t size() const { return fds_.size(); }
+    // The most recently added socket, handed over to the caller (-1 when none is left).
+    int take_one() {
+        if (fds_.empty()) return -1;
+        const int fd = fds_.back();
+        fds_.pop_back();
+        return fd;
+    }
     void close_all();
 
   private:
