@@ -3,9 +3,9 @@
 // inherits O_NONBLOCK from the listener: accept4's flags decide.)
 #include "service/Acceptor.h"
 
-#include "plugin/RunningCode.h"
 #include "service/HandlerBinding.h"
 #include "service/StreamService.h"
+#include "service/VerifyRequest.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Net/StreamSocketImpl.h>
@@ -76,8 +76,10 @@ void Acceptor::admit(int fd, AcceptSink &sink) {
 }
 
 bool Acceptor::verified(const Poco::Net::StreamSocket &socket) {
-    const std::shared_ptr<HandlerBinding> binding = service_.binding();
-    if (!binding->verifies_requests()) return true;
+    // Behind a load balancer the handler judges the client its header names:
+    // asked by the PROXY stage (ProxyStage.cpp), not here.
+    if (service_.config().proxy_protocol != ProxyProtocol::off) return true;
+    if (!service_.binding()->verifies_requests()) return true;
     std::string peer, local;
     try {
         peer = socket.peerAddress().toString();
@@ -85,13 +87,7 @@ bool Acceptor::verified(const Poco::Net::StreamSocket &socket) {
     } catch (const Poco::Exception &) {
         return false; // already gone: nothing to serve, nothing to tell
     }
-    const PluginVersion &version = binding->version();
-    const RunningCodeScope running(service_.name(), version.plugin_name(), version.plugin_version(),
-                                   version.generation(), version.plugin_name() + "." + binding->handler().name, peer);
-    std::string message;
-    if (binding->verify_request(peer, local, message)) return true;
-    service_.admission().refuse_by_handler(socket, peer, message);
-    return false;
+    return verify_request(service_, socket, peer, local);
 }
 
 Acceptor::Refusal Acceptor::refuse_without_descriptors(int error) {

@@ -166,6 +166,35 @@ TEST_P(ProxyProtocolTest, AdmissionUsesTheClientAddressAndProxyFromThePeer) {
                          << refused(m, "fenced", "proxy_from");
 }
 
+// The handler's own verify_request (hooks.guarded: only 127.0.0.1 peers)
+// judges the client the header names, not the load balancer: both clients
+// come through the proxy at 127.0.0.1, one is let in, the other refused
+// with the handler's message and counted under reason="verify_request".
+TEST_P(ProxyProtocolTest, VerifyRequestJudgesTheClientTheHeaderNames) {
+    const fs::path hooks_plugins = make_plugin_dir(dir, {test_plugin("hooks")});
+    AdminHostSpec guarded;
+    guarded.plugin_dir = hooks_plugins;
+    guarded.services = {{"guarded", "hooks.guarded", mode_keys(GetParam()) + "    proxy_protocol: v1\n"}};
+    AdminHost host(dir, guarded);
+    const std::uint16_t port = host.port("guarded");
+
+    TcpClient loopback = with_header(port, proxy_v1("127.0.0.1", 4000, "127.0.0.1", port));
+    loopback.send("hello\n");
+    EXPECT_EQ(loopback.read_line(10s).value_or("(closed)"), "hello\n") << host.process().log_text();
+    TcpClient remote = with_header(port, proxy_v1("10.0.0.9", 4000, "127.0.0.1", port));
+    const auto said = remote.read_until_closed(10s);
+    ASSERT_TRUE(said.has_value()) << "the refused client's connection is still open";
+    EXPECT_EQ(*said, "refused: 10.0.0.9:4000\n");
+    ParsedMetrics m;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            m = metrics(dir, host);
+            return refused(m, "guarded", "verify_request") == 1;
+        },
+        10s))
+        << "verify_request refusals: " << refused(m, "guarded", "verify_request");
+}
+
 // A header that dribbles in one byte per 200 ms holds up nobody (mode events
 // runs both on one loop) and is cut at proxy_timeout; no header, garbage, a
 // truncated, an over-long v1 and an oversized v2 header are refused at once.
