@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -274,6 +275,41 @@ TEST(Fleet, NginxStreamInFrontOfOneHostServesTheLoad) {
     EXPECT_EQ(load.mismatched(), 0u) << load.first_problems();
     relay.send_signal(SIGQUIT);
     EXPECT_FALSE(relay.wait_exit(10s).is_running()) << relay.output();
+}
+
+TEST(Fleet, TwoHostsOnOneMachineShareAPortWithReusePort) {
+    const std::uint16_t port = free_tcp_port();
+    // Host one serves flip build A, host two build B: a reply names its host.
+    std::array<TempDir, 2> dirs;
+    std::vector<std::unique_ptr<PorticoProcess>> hosts;
+    for (int i = 0; i < 2; ++i) {
+        dirs[i].copy_in(test_plugin(i == 0 ? "flip_a" : "flip_b"), "plugins/flip.so");
+        ConfigBuilder config;
+        config.plugin_dir(dirs[i].path() / "plugins").plugins_option("watch", "false");
+        config.service("fleet", "flip.reply").listen("127.0.0.1:" + std::to_string(port)).option("reuse_port", "true");
+        hosts.push_back(std::make_unique<PorticoProcess>(dirs[i], config.yaml()));
+        ASSERT_TRUE(hosts.back()->wait_ready()) << hosts.back()->log_text();
+    }
+    std::set<char> seen;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            TcpClient client(port);
+            client.send("x\n");
+            const auto reply = client.read_line();
+            if (reply && !reply->empty()) seen.insert(reply->front());
+            return seen.size() == 2;
+        },
+        20s, 1ms))
+        << "the kernel sent every connection to one host";
+
+    // One stops: once its listener is closed, the other serves every connection.
+    hosts[0]->send_signal(SIGTERM);
+    ASSERT_EQ(hosts[0]->wait_exit(15s), ExitStatus::exited(0)) << hosts[0]->log_text();
+    for (int i = 0; i < 50; ++i) {
+        TcpClient client(port);
+        client.send("x\n");
+        EXPECT_EQ(client.read_line(), "B x\n");
+    }
 }
 
 } // namespace
