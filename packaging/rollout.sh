@@ -70,7 +70,7 @@ for service in status.get("services", []):
 on_new_version() {
     versions=$(admin_get /status "$1" | serving_versions "$name") || return 1
     [ -n "$versions" ] || return 1
-    [ -z "$(printf '%s\n' "$versions" | grep -vxF "$version")" ]
+    ! printf '%s\n' "$versions" | grep -qvxF "$version"
 }
 
 count=0

@@ -101,8 +101,10 @@ TEST(DrainDelay, SigtermSays503FirstKeepsServingForTheDelayThenRefuses) {
 
 TEST(DrainDelay, AReloadThatRemovesAServiceKeepsItAcceptingForTheDelay) {
     TempDir dir;
+    // Fixed ports, so the reload sees the same upper service.
+    const std::string upper_listen = "127.0.0.1:" + std::to_string(free_tcp_port());
     ConfigBuilder before = upper_config(dir, "3s");
-    before.service("upper", "upper.upper");
+    before.service("upper", "upper.upper").listen(upper_listen);
     before.service("echo", "echo.echo");
     PorticoProcess host(dir, before.yaml());
     ASSERT_TRUE(host.wait_ready()) << host.log_text();
@@ -111,7 +113,7 @@ TEST(DrainDelay, AReloadThatRemovesAServiceKeepsItAcceptingForTheDelay) {
     const std::uint16_t echo = host.port("echo");
 
     ConfigBuilder after = upper_config(dir, "3s");
-    after.service("upper", "upper.upper").listen("127.0.0.1:" + std::to_string(upper));
+    after.service("upper", "upper.upper").listen(upper_listen);
     host.rewrite_config(after.yaml());
     host.send_signal(SIGHUP);
 
@@ -160,7 +162,8 @@ TEST(Readiness, NotReadyWhileAReloadRebuildsServices) {
         .plugins_option("call_timeout", "30s")
         .plugins_option("watch", "false")
         .raw("admin:\n  listen: 127.0.0.1:0\n");
-    before.service("upper", "upper.upper");
+    const std::string upper_listen = "127.0.0.1:" + std::to_string(free_tcp_port());
+    before.service("upper", "upper.upper").listen(upper_listen);
     PorticoProcess host(dir, before.yaml());
     ASSERT_TRUE(host.wait_ready()) << host.log_text();
     const std::uint16_t admin = admin_port(host);
@@ -174,7 +177,7 @@ TEST(Readiness, NotReadyWhileAReloadRebuildsServices) {
         .plugins_option("call_timeout", "30s")
         .plugins_option("watch", "false")
         .raw("admin:\n  listen: 127.0.0.1:0\n");
-    after.service("upper", "upper.upper").listen("127.0.0.1:" + std::to_string(upper));
+    after.service("upper", "upper.upper").listen(upper_listen);
     after.service("slow", "slow_init.echo");
     host.rewrite_config(after.yaml());
     host.send_signal(SIGHUP);
