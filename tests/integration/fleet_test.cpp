@@ -138,6 +138,8 @@ private:
 
 // haproxy in the foreground (-db) as the test user, health-checking each
 // host's /ready every 100 ms: one 503 takes a host out, two 200s put it back.
+// It does not retry a refused connection elsewhere, so only readiness and
+// drain_delay keep the clients from seeing a stopping host.
 std::string haproxy_config(std::uint16_t frontend, const std::vector<std::unique_ptr<FleetHost>> &hosts) {
     std::string cfg = "global\n"
                       "  maxconn 512\n"
@@ -146,8 +148,9 @@ std::string haproxy_config(std::uint16_t frontend, const std::vector<std::unique
                       "  timeout connect 2s\n"
                       "  timeout client 10s\n"
                       "  timeout server 10s\n"
-                      "  retries 3\n"
-                      "  option redispatch\n"
+                      // No retry on another server: a host that refused a
+                      // connection would show as a failed request.
+                      "  retries 0\n"
                       "frontend fleet\n"
                       "  bind 127.0.0.1:" +
                       std::to_string(frontend) +
