@@ -147,7 +147,6 @@ TEST(Readiness, NotReadyWhileAPluginInitRunsAtStart) {
     // slow_init's init sleeps 2 s (once in the check process, once for real).
     const auto [starting, answer] = wait_ready_answer(admin, 503, "starting", 5s);
     ASSERT_TRUE(starting) << "last /ready: " << answer.status << " " << answer.body << host.log_text();
-    EXPECT_EQ(host.count_log_lines({"portico ready"}), 0u) << "503 after the start had completed";
 
     const auto [serving, last] = wait_ready_answer(admin, 200, "ready", 20s);
     ASSERT_TRUE(serving) << "last /ready: " << last.status << " " << last.body << host.log_text();
