@@ -404,9 +404,10 @@ ReloadReport Host::upgrade(std::string_view trigger) {
                 report.changes.push_back(
                     "upgraded: pid " + std::to_string(outcome.pid) + " (" + upgrade_binary_.string() +
                     ") serves every socket now; pid " + std::to_string(::getpid()) +
-                    (delay.count() > 0 ? " accepts for drain_delay (" + std::to_string(delay.count()) + "ms) more, then"
-                                       : "") +
-                    " stopped accepting, drains its sessions for up to shutdown_timeout and exits");
+                    (delay.count() > 0 ? " accepts for drain_delay (" + std::to_string(delay.count()) +
+                                             "ms) more, then stops accepting,"
+                                       : " stopped accepting,") +
+                    " drains its sessions for up to shutdown_timeout and exits");
                 log_.information(report.changes.back());
             }
         }
