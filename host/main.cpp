@@ -41,7 +41,7 @@ constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2; // bad flags, bad config, cannot start
 
-const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
+const char *const usage_text = "usage: portico [--config FILE] [--check | --once]\n"
                                "       portico status [--config FILE] [--json]\n"
                                "       portico reload [plugins|config|all] [--config FILE]\n"
                                "       portico upgrade [--config FILE]\n"
@@ -54,6 +54,9 @@ const char *const usage_text = "usage: portico [--config FILE] [--check]\n"
                                "                     the installed one, named below; every command)\n"
                                "      --check        validate the config and load the plugins, print OK or\n"
                                "                     the errors (file:line:column), exit 0 or 2; serve nothing\n"
+                               "      --once         every service serves one connection (or datagram), then\n"
+                               "                     takes no more; exit 0 once each has served its one\n"
+                               "                     (socketserver's handle_request())\n"
                                "      --version      print the version and the plugin ABI version\n"
                                "  -h, --help         this text\n"
                                "\n"
@@ -74,6 +77,7 @@ struct Options {
     std::string config;
     std::optional<portico::host::DefaultConfig> default_config; // set when no --config was given
     bool check = false;
+    bool once = false;
     bool version = false;
     bool help = false;
 };
@@ -93,6 +97,8 @@ std::optional<Options> parse_options(int argc, char **argv) {
             options.config = std::string(arg.substr(9));
         } else if (arg == "--check") {
             options.check = true;
+        } else if (arg == "--once") {
+            options.once = true;
         } else if (arg == "--version") {
             options.version = true;
         } else if (arg == "--help" || arg == "-h") {
@@ -151,6 +157,16 @@ std::filesystem::path started_binary() {
     return error ? std::filesystem::path() : path;
 }
 
+// --once counts one connection per service in this process; mode process
+// admits in each worker, so several could each take "the one".
+void once_problems(const portico::host::Config &config, std::vector<std::string> &problems) {
+    for (const portico::host::ServiceConfig &service : config.services)
+        if (service.mode == portico::host::ServiceMode::process)
+            problems.push_back(service.pos.to_string() + ": service '" + service.name +
+                               "': --once serves one connection in the portico process itself, and mode process "
+                               "serves in workers; run this service in mode threads, single or events for --once");
+}
+
 int serve(const Options &options, const portico::host::SignalWaiter &signals, std::vector<std::string> args) {
     using namespace portico::host;
     // First, before anything opens a descriptor or starts a process.
@@ -182,6 +198,7 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
     if (stop_requested_during_start(signals, host_log)) return exit_ok;
     raise_open_files_limit(host_log);
     if (problems.empty()) warn_about_connection_limits(config, host_log);
+    if (options.once) once_problems(config, problems);
 
     Host host(std::move(config));
     // Declared after the host: destroyed first, while everything its
@@ -211,6 +228,7 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
             return report_problems(options, problems);
         }
     }
+    if (options.once) host.serve_once();
     // Handlers and TLS files are checked even when some keys are wrong, so
     // one run lists every problem; without plugins.dir there is nothing to load.
     if (!host.config().plugins.dir.empty()) {

@@ -165,8 +165,61 @@ std::vector<ServiceStatus> merge_by_name(const std::vector<ServiceStatus> &servi
             m.durations.buckets[i] += s.durations.buckets[i];
         m.durations.count += s.durations.count;
         m.durations.sum_seconds += s.durations.sum_seconds;
+        for (const WorkerFigures &w : s.workers) {
+            const auto slot = std::find_if(m.workers.begin(), m.workers.end(),
+                                           [&](const WorkerFigures &o) { return o.slot == w.slot; });
+            if (slot == m.workers.end()) {
+                m.workers.push_back(w);
+                continue;
+            }
+            slot->counts += w.counts;
+            slot->restarts += w.restarts;
+        }
     }
     return out;
+}
+
+// Mode process: the same figures per worker slot, in families of their own
+// (portico_worker_*) so that sum() over a portico_service_* family never
+// counts a worker twice.
+template <class V>
+void per_worker(Writer &w, const StatusSnapshot &snap, const std::string &name, const char *type, const char *help,
+                const std::function<V(const WorkerFigures &)> &value) {
+    bool any = false;
+    for (const auto &s : snap.services)
+        any = any || !s.workers.empty();
+    if (!any) return;
+    w.family(name, type, help);
+    for (const auto &s : snap.services)
+        for (const WorkerFigures &f : s.workers)
+            w.sample(name, {{"service", s.name}, {"worker", std::to_string(f.slot)}}, value(f));
+}
+
+void worker_metrics(Writer &w, const StatusSnapshot &snap) {
+    per_worker<uint64_t>(w, snap, "portico_worker_connections_total", "counter",
+                         "Mode process: TCP connections handed to a handler in this worker slot.",
+                         [](const auto &f) { return f.counts.accepted; });
+    per_worker<int64_t>(w, snap, "portico_worker_connections_active", "gauge",
+                        "Mode process: sessions open now in this worker slot.",
+                        [](const auto &f) { return f.counts.active; });
+    per_worker<uint64_t>(w, snap, "portico_worker_connections_refused_total", "counter",
+                         "Mode process: connections this worker slot turned away.",
+                         [](const auto &f) { return f.counts.refused; });
+    per_worker<uint64_t>(w, snap, "portico_worker_handler_errors_total", "counter",
+                         "Mode process: sessions whose handler failed in this worker slot.",
+                         [](const auto &f) { return f.counts.handler_errors; });
+    per_worker<uint64_t>(w, snap, "portico_worker_received_bytes_total", "counter",
+                         "Mode process: bytes read from peers in this worker slot.",
+                         [](const auto &f) { return f.counts.bytes_in; });
+    per_worker<uint64_t>(w, snap, "portico_worker_sent_bytes_total", "counter",
+                         "Mode process: bytes written to peers in this worker slot.",
+                         [](const auto &f) { return f.counts.bytes_out; });
+    per_worker<uint64_t>(w, snap, "portico_worker_sessions_ended_total", "counter",
+                         "Mode process: sessions that ended in this worker slot.",
+                         [](const auto &f) { return f.counts.durations.count; });
+    per_worker<uint64_t>(w, snap, "portico_worker_restarts_total", "counter",
+                         "Mode process: workers started in this slot after its first (crashes, plugin reloads).",
+                         [](const auto &f) { return f.restarts; });
 }
 
 } // namespace
@@ -231,6 +284,7 @@ std::string prometheus_text(const StatusSnapshot &snap) {
                           "Bytes written to peers, counted as they are sent.",
                           [](const auto &s) { return s.bytes_out; });
     duration_histogram(w, merged);
+    worker_metrics(w, merged);
 
     w.family("portico_plugin_info", "gauge", "Always 1; the current version of each plugin.");
     for (const auto &p : snap.plugins)

@@ -23,6 +23,30 @@ Array::Ptr strings(const std::vector<std::string> &items) {
     return array;
 }
 
+// Mode process: one entry per worker slot; its counts include the workers
+// that held the slot before (crashed or replaced), so they never go back.
+Array::Ptr workers_json(const std::vector<WorkerFigures> &workers) {
+    Array::Ptr array = new Array;
+    for (const WorkerFigures &w : workers) {
+        Object::Ptr o = ordered();
+        o->set("worker", w.slot);
+        o->set("pid", static_cast<Poco::Int64>(w.pid));
+        o->set("restarts", w.restarts);
+        Object::Ptr conns = ordered();
+        conns->set("active", w.counts.active);
+        conns->set("total", w.counts.accepted);
+        conns->set("refused", w.counts.refused);
+        o->set("connections", conns);
+        o->set("handler_errors", w.counts.handler_errors);
+        o->set("timeouts", w.counts.timeouts);
+        o->set("bytes_in", w.counts.bytes_in);
+        o->set("bytes_out", w.counts.bytes_out);
+        o->set("sessions_ended", w.counts.durations.count);
+        array->add(o);
+    }
+    return array;
+}
+
 Object::Ptr service_json(const ServiceStatus &s) {
     Object::Ptr o = ordered();
     o->set("name", s.name);
@@ -62,6 +86,7 @@ Object::Ptr service_json(const ServiceStatus &s) {
     sessions->set("ended", s.durations.count);
     sessions->set("duration_seconds_sum", s.durations.sum_seconds);
     o->set("sessions", sessions);
+    if (!s.workers.empty()) o->set("workers", workers_json(s.workers));
     return o;
 }
 

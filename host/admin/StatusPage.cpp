@@ -113,6 +113,14 @@ function fill(id, rows, emptyText, columns) {
   body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: columns, class: "muted" }, emptyText))]));
 }
 
+// Mode process: the worker slots, each with its pid and what it did.
+function modeCell(v) {
+  if (!v.workers) return el("td", {}, v.mode);
+  return el("td", {}, v.mode, lines(v.workers.map(w => "worker " + w.worker + " \u00b7 pid " + w.pid +
+    " \u00b7 " + w.connections.total + " conns, " + w.connections.active + " open, " + w.restarts + " restarts"),
+    "muted"));
+}
+
 function render(s) {
   const h = s.host;
   document.getElementById("host-meta").textContent =
@@ -125,7 +133,7 @@ function render(s) {
   fill("services", s.services.map(v => el("tr", { "data-service": v.name },
     el("td", {}, el("strong", {}, v.name)),
     el("td", {}, el("span", { class: "pill " + (v.state === "serving" ? "ok" : "warn") }, v.state)),
-    el("td", { class: "mono" }, v.address), el("td", {}, v.mode), el("td", { class: "mono" }, v.handler),
+    el("td", { class: "mono" }, v.address), modeCell(v), el("td", { class: "mono" }, v.handler),
     el("td", {}, v.plugin_version + " (gen " + v.generation + ")"),
     num(v.connections.active), num(v.connections.total), num(v.connections.refused),
     num(v.handler_errors), num(v.timeouts), bytes(v.bytes_in), bytes(v.bytes_out))), "no services", 13);

@@ -30,21 +30,20 @@ ServiceStatus status_of(Service &service, const std::string &state) {
         s.plugin_version = binding->version().plugin_version();
         s.generation = binding->version().generation();
     }
-    const ServiceCounters &c = service.counters();
-    s.accepted = c.accepted.load();
-    s.datagrams = c.datagrams.load();
-    s.active = c.active.load();
-    s.refused = c.refused.load();
-    for (std::size_t i = 0; i < s.refused_by.size(); ++i)
-        s.refused_by[i] = c.refused_by[i].load();
-    s.dropped = c.dropped.load();
-    for (std::size_t i = 0; i < s.dropped_by.size(); ++i)
-        s.dropped_by[i] = c.dropped_by[i].load();
-    s.handler_errors = c.handler_errors.load();
-    s.timeouts = c.timeouts.load();
-    s.bytes_in = c.bytes_in.load();
-    s.bytes_out = c.bytes_out.load();
-    s.durations = c.session_duration.snapshot();
+    const CounterSnapshot c = service.figures();
+    s.accepted = c.accepted;
+    s.datagrams = c.datagrams;
+    s.active = c.active;
+    s.refused = c.refused;
+    s.refused_by = c.refused_by;
+    s.dropped = c.dropped;
+    s.dropped_by = c.dropped_by;
+    s.handler_errors = c.handler_errors;
+    s.timeouts = c.timeouts;
+    s.bytes_in = c.bytes_in;
+    s.bytes_out = c.bytes_out;
+    s.durations = c.durations;
+    s.workers = service.worker_figures();
     return s;
 }
 

@@ -7,6 +7,7 @@
 #include "admin/ProcessStats.h"
 #include "app/ReloadHistory.h"
 #include "plugin/PluginRegistry.h"
+#include "service/CounterSnapshot.h"
 #include "service/DurationHistogram.h"
 #include "service/ServiceCounters.h"
 
@@ -43,6 +44,7 @@ struct ServiceStatus {
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
     DurationHistogram::Snapshot durations;
+    std::vector<WorkerFigures> workers; // mode process: per worker slot (the figures above are their total)
 };
 
 struct PluginStatus {

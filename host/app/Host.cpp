@@ -202,8 +202,15 @@ std::shared_ptr<Service> Host::make_bound_service(const ServiceConfig &svc, cons
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
     // The same handler keeps its state across a config change, as across a plugin reload.
     const auto previous_binding = previous ? previous->binding() : nullptr;
-    auto binding = HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle, previous_binding.get());
-    return make_service(svc, std::move(handle), std::move(binding));
+    // Mode process: the handler runs in the workers, and so does its
+    // service_open; the master only pins the version the workers load.
+    auto binding =
+        svc.mode == ServiceMode::process
+            ? HandlerBinding::unopened(registry_->current(svc.plugin), svc.handler, handle)
+            : HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle, previous_binding.get());
+    ServiceConfig config = svc;
+    config.once = once_;
+    return make_service(config, std::move(handle), std::move(binding));
 }
 
 void Host::adopt_passed_socket(Service &service, const ServiceConfig &svc, InheritedSockets &sockets) {
@@ -319,12 +326,18 @@ void Host::send_watchdog_if_healthy() {
 void Host::run(const SignalWaiter &signals) {
     using namespace std::chrono;
     const auto watchdog = notify_.watchdog_interval();
+    // --once looks often whether every service has served its one: the
+    // host should exit right after, as handle_request() returns.
+    const milliseconds longest = once_ ? milliseconds(20) : milliseconds(1000);
     const milliseconds tick =
-        watchdog ? std::clamp(duration_cast<milliseconds>(*watchdog), milliseconds(1), milliseconds(1000))
-                 : milliseconds(1000);
+        watchdog ? std::clamp(duration_cast<milliseconds>(*watchdog), milliseconds(1), longest) : longest;
     std::string last_status;
     for (;;) {
         if (handed_over_) return;
+        if (once_ && served_once()) {
+            log_.information("--once: every service has served its one connection or datagram; stopping");
+            return;
+        }
         if (watchdog) send_watchdog_if_healthy();
         if (notify_.enabled()) {
             if (std::string line = status_line(); line != last_status) {
@@ -343,6 +356,14 @@ void Host::run(const SignalWaiter &signals) {
         log_.information("SIGHUP: reloading the config and changed plugins");
         reload(ReloadScope::all, "SIGHUP");
     }
+}
+
+bool Host::served_once() const {
+    const auto running = services();
+    // An ended session is one recorded duration (a datagram's handling, for UDP).
+    return std::all_of(running.begin(), running.end(), [](const std::shared_ptr<Service> &service) {
+        return service->counters().session_duration.snapshot().count > 0;
+    });
 }
 
 void Host::set_upgrade_command(std::filesystem::path binary, std::vector<std::string> args) {

@@ -74,6 +74,9 @@ public:
     // Serves until SIGINT/SIGTERM or a successful upgrade; SIGHUP reloads the
     // config and changed plugins, SIGUSR2 upgrades.
     void run(const SignalWaiter &signals);
+    // `portico --once` (before start()): every service takes one connection
+    // or datagram, and run() returns once each has served its one.
+    void serve_once() { once_ = true; }
     // /ready answers 503 at once; accepting goes on for drain_delay (what is
     // left of it after an upgrade's hand-over), then stops; sessions may
     // finish until shutdown_timeout, then are closed. Returns false if some
@@ -160,6 +163,8 @@ private:
     // The passed socket for `svc`, adopted before it starts (`where` for errors).
     void adopt_passed_socket(Service &service, const ServiceConfig &svc, InheritedSockets &sockets);
     void send_watchdog_if_healthy();
+    // --once: every service has served its one connection or datagram.
+    bool served_once() const;
     // plugins.strict and call_timeout for the loads from now on.
     void apply_plugin_policy(const PluginsConfig &plugins);
     // registry_->load(file), remembering a refusal in refused_files_.
@@ -184,6 +189,7 @@ private:
     std::atomic<bool> handed_over_{false};
     std::chrono::steady_clock::time_point handed_over_at_; // set with handed_over_, read by shutdown()
     Readiness readiness_;
+    bool once_ = false;              // set before start(), read after
     bool watchdog_withheld_ = false; // main loop only: the last ping was withheld
     struct HandoverSocket {
         std::string name;

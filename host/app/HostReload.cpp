@@ -46,10 +46,9 @@ void warn_if_expired(const Service &service, Poco::Logger &log) {
 void reload_certificates(const std::vector<std::shared_ptr<Service>> &services, Poco::Logger &log,
                          ReloadReport &report) {
     for (const auto &service : services) {
-        auto *tcp = dynamic_cast<StreamService *>(service.get());
-        if (tcp == nullptr || !service->config().tls) continue;
+        if (!service->config().tls) continue;
         try {
-            if (std::string change = tcp->reload_tls(); !change.empty()) {
+            if (std::string change = service->reload_tls(); !change.empty()) {
                 log.information(change);
                 report.changes.push_back(std::move(change));
                 warn_if_expired(*service, log);
@@ -114,8 +113,10 @@ void Host::rebind_services(const std::shared_ptr<PluginVersion> &version, Reload
         if (svc.plugin != version->plugin_name()) continue;
         try {
             const auto previous = service->binding();
-            const auto replaced =
-                service->set_binding(HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
+            const auto replaced = service->set_binding(
+                svc.mode == ServiceMode::process
+                    ? HandlerBinding::unopened(version, svc.handler, service->handle())
+                    : HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
             report.changes.push_back("service '" + svc.name + "' now uses " + version->plugin_name() + " " +
                                      version->plugin_version() + " (generation " +
                                      std::to_string(version->generation()) + ")");

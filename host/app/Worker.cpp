@@ -1,7 +1,9 @@
 // Worker.cpp — the child side of `mode: process`: parse the config text the
 // master handed over, load the one plugin version it named through a
 // registry of our own (shadow copy, checks, unload as usual), and serve the
-// inherited listening socket with an ordinary ThreadsService.
+// inherited listening socket with an ordinary ThreadsService or EventService
+// (`engine:`), TLS included (the master's SIGHUP means "re-read the
+// certificate files"), counting into the segment the master shares with it.
 #include "app/Worker.h"
 
 #include "app/Logging.h"
@@ -9,7 +11,9 @@
 #include "config/ConfigLoader.h"
 #include "net/HostApi.h"
 #include "plugin/PluginRegistry.h"
+#include "service/EventService.h"
 #include "service/HandlerBinding.h"
+#include "service/SharedCounters.h"
 #include "service/ThreadsService.h"
 #include "service/WorkerSpawn.h"
 
@@ -93,20 +97,42 @@ std::filesystem::path shadow_parent() {
     return tmp && *tmp ? std::filesystem::path(tmp) : std::filesystem::path("/tmp");
 }
 
-// Waits for SIGTERM/SIGINT from the master (SIGHUP means nothing here: the
-// master decides reloads and replaces workers). If the master is gone, there
-// is no one left to ask us to stop: stop now.
-void wait_for_stop(const SignalWaiter &signals, pid_t master) {
+// A certificate reload the master validated (ProcessService::reload_tls):
+// new connections of this worker get the files' new content, open ones keep
+// theirs. A file changed again since the master looked and now unusable
+// leaves the current certificate serving, as in the master.
+void reload_certificate(StreamService &service, Poco::Logger &log) {
+    try {
+        if (const std::string change = service.reload_tls(); !change.empty())
+            log.information("worker %d: %s", static_cast<int>(::getpid()), change);
+    } catch (const std::exception &e) {
+        log.error("worker %d of service '%s': tls: %s; the previous certificate keeps serving",
+                  static_cast<int>(::getpid()), service.name(), std::string(e.what()));
+    }
+}
+
+// Waits for SIGTERM/SIGINT from the master; SIGHUP from it is a certificate
+// reload (plugin and config reloads replace the worker instead). If the
+// master is gone, there is no one left to ask us to stop: stop now.
+void wait_for_stop(const SignalWaiter &signals, pid_t master, StreamService &service, Poco::Logger &log) {
     for (;;) {
         const auto signal = signals.wait(std::chrono::milliseconds(500));
         if (signal == HostSignal::stop || ::getppid() != master) return;
+        if (signal == HostSignal::reload) reload_certificate(service, log);
     }
+}
+
+std::unique_ptr<StreamService> make_engine(const ServiceConfig &svc, std::shared_ptr<ServiceHandle> handle,
+                                           std::shared_ptr<HandlerBinding> binding) {
+    if (svc.engine == WorkerEngine::events)
+        return std::make_unique<EventService>(svc, std::move(handle), std::move(binding));
+    return std::make_unique<ThreadsService>(svc, std::move(handle), std::move(binding));
 }
 
 // Sessions end on their own; the master sends SIGKILL at its deadline
 // (shutdown_timeout, drain_timeout). Only an orphaned worker bounds its own
 // wait, by shutdown_timeout. False if some session would not end.
-bool drain(ThreadsService &service, pid_t master, Millis orphan_grace) {
+bool drain(StreamService &service, pid_t master, Millis orphan_grace) {
     const auto started = Clock::now();
     while (!service.wait_sessions(Clock::now() + std::chrono::milliseconds(200))) {
         if (::getppid() == master || Clock::now() - started < orphan_grace) continue;
@@ -135,24 +161,30 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     if (loaded.version->plugin_name() != svc.plugin)
         throw std::runtime_error(options.plugin_file + " is plugin '" + loaded.version->plugin_name() + "', not '" +
                                  svc.plugin + "'");
+    // Counted straight into the master's segment: what this worker did is
+    // seen by /metrics while it runs and kept when it dies, even by SIGKILL.
+    SharedCounters shared = SharedCounters::attach(kWorkerCountersFd);
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
+    handle->shared_counters = &shared.counters();
     // Replaced before it got this far (a reload right after a spawn): serving
     // now would hand new connections to the old version.
     if (signals.wait(std::chrono::milliseconds(0)) == HostSignal::stop) return exit_ok;
     {
-        ThreadsService service(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
-        service.adopt_listener(InheritedServerSocket(kWorkerListenFd), Service::ListenerOwner::another_process);
-        service.start();
-        log.information("worker %d of service '%s' serving (plugin %s %s)", static_cast<int>(::getpid()), svc.name,
-                        svc.plugin, loaded.version->plugin_version());
+        const std::unique_ptr<StreamService> service =
+            make_engine(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
+        service->adopt_listener(InheritedServerSocket(kWorkerListenFd), Service::ListenerOwner::another_process);
+        service->start();
+        log.information("worker %d of service '%s' serving (plugin %s %s, engine %s)", static_cast<int>(::getpid()),
+                        svc.name, svc.plugin, loaded.version->plugin_version(),
+                        std::string(svc.engine == WorkerEngine::events ? "events" : "threads"));
 
-        wait_for_stop(signals, master);
+        wait_for_stop(signals, master, *service, log);
         handle->stopping = true;
-        service.stop_accepting();
+        service->stop_accepting();
         log.information("worker %d of service '%s' stopped accepting; %Ld session(s) finishing",
                         static_cast<int>(::getpid()), svc.name,
-                        static_cast<Poco::Int64>(service.counters().active.load()));
-        if (!drain(service, master, config.shutdown_timeout)) {
+                        static_cast<Poco::Int64>(service->counters().active.load()));
+        if (!drain(*service, master, config.shutdown_timeout)) {
             // A handler ignores its closed socket: leave without unwinding into it.
             std::cerr.flush();
             std::_Exit(exit_failure);

@@ -28,6 +28,10 @@ struct SourcePos {
 
 enum class Protocol { tcp, udp };
 enum class ServiceMode { threads, single, process, events };
+// mode process: how each worker serves its connections (`engine:`).
+enum class WorkerEngine { threads, events };
+// PROXY protocol on a TCP service: which header versions a load balancer may send.
+enum class ProxyProtocol { off, v1, v2, any };
 
 // The YAML spellings ("tcp", "udp"; "threads", "events", ...).
 const char *to_string(Protocol protocol);
@@ -86,6 +90,8 @@ struct ServiceConfig {
     ThreadsConfig threads;
     int workers = 2;     // mode process: worker processes, each with its own `threads` pool
     EventsConfig events; // mode events
+    // mode process: what each worker runs (its `events` or `threads` above)
+    WorkerEngine engine = WorkerEngine::threads;
     int max_queued = 64;
     int backlog = 128;
     bool tcp_nodelay = true;
@@ -110,6 +116,11 @@ struct ServiceConfig {
     int unix_mode = 0660;                  // file mode of a unix: socket
     bool access_log = false;               // one log line per connection (portico.access.<name>)
     std::optional<TlsConfig> tls;          // TLS termination by the host; nullopt: plain TCP
+    // PROXY protocol (service/ProxyStage.h): every connection starts with the
+    // header of a load balancer that names the real client.
+    ProxyProtocol proxy_protocol = ProxyProtocol::off;
+    std::vector<Cidr> proxy_from;         // empty: any peer may send the header; else only these proxies
+    Millis proxy_timeout = Millis(3'000); // longest wait for the whole header
     // The service's free-form `config:` map, flattened: nested keys joined
     // with '.', sequences as "key.0", "key.1"; scalars as written.
     std::map<std::string, std::string> settings;
@@ -118,6 +129,9 @@ struct ServiceConfig {
     SourcePos name_pos;    // of its `name:` value
     SourcePos handler_pos; // of its `handler:` value
     SourcePos listen_pos;  // of its `listen:` value
+
+    // `portico --once`, not a YAML key: serve one connection (or datagram), take no more.
+    bool once = false;
 
     // Positions take part; ConfigDiff clears them to compare meaning only.
     bool operator==(const ServiceConfig &) const = default;

@@ -41,6 +41,7 @@ constexpr int kMaxSettingsDepth = 32;
 
 constexpr std::array<std::string_view, 2> kProtocols{"tcp", "udp"};
 constexpr std::array<std::string_view, 4> kModes{"threads", "single", "process", "events"};
+constexpr std::array<std::string_view, 2> kEngines{"threads", "events"};
 // mode events: fiber stacks are mapped, not committed: a connection costs
 // the pages its handler touched, whatever the size.
 constexpr int kMaxLoops = 256;
@@ -204,12 +205,24 @@ void read_protocol(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (const auto text = r.one_of(v, kProtocols)) out.protocol = *text == "udp" ? Protocol::udp : Protocol::tcp;
 }
 
+constexpr std::array<std::string_view, 3> kProxyProtocols{"v1", "v2", "any"};
+
+void read_proxy_protocol(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (const auto text = r.one_of(v, kProxyProtocols))
+        out.proxy_protocol = *text == "v1" ? ProxyProtocol::v1 : *text == "v2" ? ProxyProtocol::v2 : ProxyProtocol::any;
+}
+
 void read_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
     if (const auto text = r.one_of(v, kModes))
         out.mode = *text == "single"    ? ServiceMode::single
                    : *text == "process" ? ServiceMode::process
                    : *text == "events"  ? ServiceMode::events
                                         : ServiceMode::threads;
+}
+
+void read_engine(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
+    if (const auto text = r.one_of(v, kEngines))
+        out.engine = *text == "events" ? WorkerEngine::events : WorkerEngine::threads;
 }
 
 void read_max_line(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
@@ -291,12 +304,7 @@ void read_unix_mode(ConfigReader &r, const YamlValue &v, ServiceConfig &out) {
 // Keys only UDP services honour so far; on a TCP service they would be
 // silently ignored, which for allow/deny would be a security surprise.
 void check_udp_only_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
-    if (service.protocol == Protocol::udp) {
-        if (service.listen.kind == ListenAddress::Kind::unix_path && service.listen_pos.line > 0)
-            r.report(service.listen_pos, item.path + ".listen",
-                     "protocol udp needs host:port or [v6]:port, not a unix: path");
-        return;
-    }
+    if (service.protocol == Protocol::udp) return;
     for (const std::string_view key : {"max_datagram", "rate_limit"})
         if (const auto at = r.lookup(item, key))
             r.report(*at, "applies to protocol udp only so far; remove it or set protocol: udp");
@@ -311,15 +319,27 @@ void check_process_mode_keys(ConfigReader &r, const YamlValue &item, const Servi
     if (service.mode != ServiceMode::process)
         if (const auto at = r.lookup(item, "workers"))
             r.report(*at, "applies to mode process only; remove it or set mode: process");
+    if (service.mode != ServiceMode::process)
+        if (const auto at = r.lookup(item, "engine"))
+            r.report(*at, "applies to mode process only (what each worker runs); remove it, or set mode: events "
+                          "for the events engine in one process");
+}
+
+// Mode events, or workers of mode process that run the events engine.
+bool runs_events_engine(const ServiceConfig &service) {
+    return service.mode == ServiceMode::events ||
+           (service.mode == ServiceMode::process && service.engine == WorkerEngine::events);
 }
 
 // mode events runs every admitted connection at once on its loops: the
 // worker pool and its queue do not exist there, and `events:` means nothing
 // in the other modes. Either would be silently ignored: report it.
 void check_events_mode_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
-    if (service.mode != ServiceMode::events) {
+    if (!runs_events_engine(service)) {
         if (const auto at = r.lookup(item, "events"))
-            r.report(*at, "applies to mode events only; remove it or set mode: events");
+            r.report(*at, service.mode == ServiceMode::process
+                              ? "applies to the events engine only; remove it or set engine: events"
+                              : "applies to mode events only; remove it or set mode: events");
         return;
     }
     if (service.protocol == Protocol::udp) {
@@ -327,13 +347,13 @@ void check_events_mode_keys(ConfigReader &r, const YamlValue &item, const Servic
             r.report(*at, "mode events applies to protocol tcp only; use threads for udp");
         return;
     }
+    const std::string what = service.mode == ServiceMode::events ? "mode events" : "engine events";
     if (const auto at = r.lookup(item, "threads"))
-        r.report(*at, "mode events has no worker threads per connection; size it with events.loops, or remove "
-                      "threads:");
+        r.report(*at, what + " has no worker threads per connection; size it with events.loops, or remove threads:");
     for (const std::string_view key : {"max_queued", "queue_timeout"})
         if (const auto at = r.lookup(item, key))
-            r.report(*at, "mode events queues no connection: each admitted one is served at once "
-                          "(max_connections bounds them); remove it");
+            r.report(*at, what + " queues no connection: each admitted one is served at once "
+                                 "(max_connections bounds them); remove it");
 }
 
 // Walks a service's free-form `config:` map into flat "a.b.0" keys. Aliases
@@ -457,11 +477,25 @@ void check_tls_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig 
     if (!at) return;
     if (service.protocol == Protocol::udp)
         r.report(*at, "TLS applies to protocol tcp only (DTLS is not supported); remove tls: or set protocol: tcp");
-    else if (service.mode == ServiceMode::process)
-        r.report(*at, "TLS is not supported with mode process yet; use mode threads or single");
     else if (!service.busy_message.empty())
         if (const auto busy = r.lookup(item, "busy_message"))
             r.report(*busy, "busy_message would be sent in plain text to a TLS client; remove it on a tls: service");
+}
+
+// The PROXY header is a stream's first bytes: a datagram has no such place,
+// and proxy_from / proxy_timeout mean nothing without proxy_protocol.
+void check_proxy_keys(ConfigReader &r, const YamlValue &item, const ServiceConfig &service) {
+    if (service.protocol == Protocol::udp) {
+        for (const std::string_view key : {"proxy_protocol", "proxy_from", "proxy_timeout"})
+            if (const auto at = r.lookup(item, key))
+                r.report(*at, "PROXY protocol applies to protocol tcp only; remove " + std::string(key) +
+                                  ": or set protocol: tcp");
+        return;
+    }
+    if (service.proxy_protocol != ProxyProtocol::off) return;
+    for (const std::string_view key : {"proxy_from", "proxy_timeout"})
+        if (const auto at = r.lookup(item, key))
+            r.report(*at, "applies only with proxy_protocol: v1, v2 or any; remove it or set proxy_protocol");
 }
 
 const Schema<ServiceConfig> &service_schema() {
@@ -496,6 +530,10 @@ const Schema<ServiceConfig> &service_schema() {
         {"access_log", set_bool(&ServiceConfig::access_log)},
         {"tls", read_tls},
         {"config", read_settings},
+        {"engine", read_engine},
+        {"proxy_protocol", read_proxy_protocol},
+        {"proxy_from", read_cidrs(&ServiceConfig::proxy_from)},
+        {"proxy_timeout", set_duration(&ServiceConfig::proxy_timeout)},
     };
     return schema;
 }
@@ -516,6 +554,7 @@ void read_services(ConfigReader &r, const YamlValue &v, Config &out) {
             check_process_mode_keys(r, item, service);
             check_events_mode_keys(r, item, service);
             check_tls_keys(r, item, service);
+            check_proxy_keys(r, item, service);
         }
         out.services.push_back(std::move(service));
     }

@@ -57,6 +57,15 @@ public:
     portico_service &service() const { return service_; }
     const std::string &peer() const { return peer_; }
     const std::string &local() const { return local_; }
+    // The load balancer's address when a PROXY header named the client
+    // (peer() is then the client); "" otherwise.
+    const std::string &proxy() const { return proxy_; }
+    // PROXY protocol: the header named `client`; the socket's peer becomes
+    // proxy(). Before the session is registered (nothing else reads peer() yet).
+    void set_proxied(std::string client) {
+        proxy_ = std::move(peer_);
+        peer_ = std::move(client);
+    }
     uint64_t bytes_in() const { return bytes_in_; }
     uint64_t bytes_out() const { return bytes_out_; }
     // Also adds every byte read or written to these service-wide totals as
@@ -109,6 +118,7 @@ private:
     portico::host::ConnectionLimits limits_;
     std::string peer_;
     std::string local_;
+    std::string proxy_;
 
     std::vector<char> buffer_;
     std::size_t begin_ = 0;   // first unread byte

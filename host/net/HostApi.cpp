@@ -72,7 +72,7 @@ const void *api_dgram_data(portico_datagram *d, size_t *len) {
 size_t api_dgram_peer_address(portico_datagram *d, char *buf, size_t cap) {
     if (d == nullptr) return 0;
     try {
-        return copy_out(d->sender.toString(), buf, cap);
+        return copy_out(portico::host::datagram_sender_text(d->sender, d->sender_unbound), buf, cap);
     } catch (...) {
         return copy_out("", buf, cap);
     }
@@ -138,6 +138,10 @@ int api_sink_write(portico_sink *sink, const void *data, size_t len) {
     }
 }
 
+size_t api_conn_proxy_address(portico_conn *c, char *buf, size_t cap) {
+    return copy_out(c ? c->proxy() : std::string(), buf, cap);
+}
+
 const portico_host_api table = {
     sizeof(portico_host_api),
     PORTICO_ABI_VERSION,
@@ -165,6 +169,7 @@ const portico_host_api table = {
     &api_sink_write,
     &api_conn_is_tls,
     &api_conn_peer_subject,
+    &api_conn_proxy_address,
 };
 
 } // namespace

@@ -13,6 +13,10 @@
 #include <memory>
 #include <string>
 
+namespace portico::host {
+struct ServiceCounters;
+} // namespace portico::host
+
 struct portico_service {
     portico_service(std::string service_name, std::map<std::string, std::string> service_settings)
         : name(std::move(service_name)), settings(std::move(service_settings)),
@@ -22,6 +26,10 @@ struct portico_service {
     const std::map<std::string, std::string> settings;
     std::atomic<bool> stopping{false};
     Poco::Logger &logger;
+    // Where the service counts, when not in its own memory: a mode process
+    // worker counts into the segment its master reads (SharedCounters). Set
+    // before the service is made; it must outlive the service.
+    portico::host::ServiceCounters *shared_counters = nullptr;
 };
 
 namespace portico::host {

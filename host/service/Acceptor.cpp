@@ -59,11 +59,11 @@ Acceptor::Batch Acceptor::accept_batch() {
 
 void Acceptor::admit(int fd, AcceptSink &sink) {
     // Poco's contract: the socket takes ownership of the impl (and the fd).
-    Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
-    Admission::Ticket ticket = service_.admission().admit(socket, sink.queued(), sink.busy());
+    std::optional<Poco::Net::StreamSocket> socket(std::in_place, new Poco::Net::StreamSocketImpl(fd));
+    Admission::Ticket ticket = service_.admission().admit(*socket, sink.queued(), sink.busy());
     if (!ticket) return; // refused, counted and logged; closed with `socket`
     try {
-        sink.serve(std::move(socket), std::move(ticket));
+        sink.serve(socket, std::move(ticket));
     } catch (const std::exception &e) {
         // No memory for a fiber's stack, no thread for Poco's queue: refused
         // like any other overload (the ticket, wherever it got to, is gone).

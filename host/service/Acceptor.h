@@ -12,6 +12,8 @@
 
 #include <Poco/Net/StreamSocket.h>
 
+#include <optional>
+
 #include <mutex>
 #include <string>
 
@@ -28,8 +30,12 @@ public:
     virtual int queued() const { return 0; }
     virtual bool busy() const { return false; }
     // Serves (or queues) the connection; the ticket frees its slot wherever
-    // the connection ends.
-    virtual void serve(Poco::Net::StreamSocket socket, Admission::Ticket ticket) = 0;
+    // the connection ends. Takes `socket`, leaving it empty: Poco's sockets
+    // copy but never move, and a copy left on the accept thread could be
+    // the last, freeing the socket after a worker used it, ordered only by
+    // Poco's reference count, which ThreadSanitizer cannot see (Debian's
+    // Poco is not built with it). The sink drops it where its threads sync.
+    virtual void serve(std::optional<Poco::Net::StreamSocket> &socket, Admission::Ticket ticket) = 0;
 };
 
 class Acceptor {

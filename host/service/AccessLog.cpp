@@ -84,6 +84,7 @@ SessionEnd classify_session_end(int handler_rc, bool forced_by_host, const char 
 
 std::string format_access_text(const AccessRecord &r) {
     std::string line = "access service=" + logfmt_value(r.service) + " peer=" + logfmt_value(r.peer) +
+                       (r.proxy.empty() ? std::string() : " proxy=" + logfmt_value(r.proxy)) +
                        " handler=" + logfmt_value(r.handler) + " plugin_version=" + logfmt_value(r.plugin_version) +
                        " generation=" + std::to_string(r.generation) + " duration_ms=" + millis_text(r.duration) +
                        " bytes_in=" + std::to_string(r.bytes_in) + " bytes_out=" + std::to_string(r.bytes_out) +
@@ -94,6 +95,7 @@ std::string format_access_text(const AccessRecord &r) {
 
 std::string format_access_json(const AccessRecord &r) {
     std::string out = "{\"service\":" + json_string(r.service) + ",\"peer\":" + json_string(r.peer) +
+                      (r.proxy.empty() ? std::string() : ",\"proxy\":" + json_string(r.proxy)) +
                       ",\"handler\":" + json_string(r.handler) +
                       ",\"plugin_version\":" + json_string(r.plugin_version) +
                       ",\"generation\":" + std::to_string(r.generation) +

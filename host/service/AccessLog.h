@@ -20,6 +20,7 @@ SessionEnd classify_session_end(int handler_rc, bool forced_by_host, const char 
 struct AccessRecord {
     std::string service;
     std::string peer;
+    std::string proxy;   // the load balancer that sent a PROXY header naming `peer`; "" when none
     std::string handler; // plugin.handler
     std::string plugin_version;
     uint64_t generation = 0;

@@ -37,10 +37,13 @@ bool Admission::Ticket::start() {
 
 Admission::Admission(const ServiceConfig &config, ServiceCounters &counters, Poco::Logger &logger)
     : config_(config), counters_(counters), logger_(logger), allow_(config.allow), deny_(config.deny),
-      rate_(config.accept_rate) {}
+      proxy_from_(config.proxy_from), rate_(config.accept_rate) {}
 
 Admission::Ticket Admission::admit(const Poco::Net::StreamSocket &socket, int queued, bool busy) {
     const bool inet = config_.listen.kind == ListenAddress::Kind::inet;
+    // Behind a load balancer the peer is the proxy: the checks about the
+    // client wait for its header (admit_client), only proxy_from is for the peer.
+    const bool proxied = config_.proxy_protocol != ProxyProtocol::off;
     Poco::Net::IPAddress ip;
     std::string peer = "local peer";
     if (inet) {
@@ -51,20 +54,18 @@ Admission::Ticket Admission::admit(const Poco::Net::StreamSocket &socket, int qu
         } catch (const Poco::Exception &) {
             return {}; // already gone: nothing to serve, nothing to tell
         }
-        if (!deny_.empty() && deny_.contains(ip)) {
-            refuse(socket, peer, "source is in the deny list", RefusalReason::allow_deny);
-            return {};
-        }
-        if (!allow_.empty() && !allow_.contains(ip)) {
-            refuse(socket, peer, "source is not in the allow list", RefusalReason::allow_deny);
-            return {};
-        }
-        if (!rate_allows(ip)) {
-            refuse(socket, peer, "source exceeds accept_rate", RefusalReason::accept_rate);
+        if (proxied) {
+            if (!proxy_from_.empty() && !proxy_from_.contains(ip)) {
+                refuse(socket, peer, "not a proxy listed in proxy_from (proxy_protocol is on)",
+                       RefusalReason::proxy_from);
+                return {};
+            }
+        } else if (!client_allowed(socket, ip, peer)) {
             return {};
         }
     }
-    const std::string source = inet ? ip.toString() : std::string();
+    const bool per_source = inet && !proxied;
+    const std::string source = per_source ? ip.toString() : std::string();
     std::lock_guard lock(mutex_);
     if (static_cast<int>(slots_.size()) >= config_.max_connections) {
         refuse(socket, peer, "max_connections reached", RefusalReason::max_connections);
@@ -74,13 +75,62 @@ Admission::Ticket Admission::admit(const Poco::Net::StreamSocket &socket, int qu
         refuse(socket, peer, "every worker is busy and max_queued connections wait", RefusalReason::queue_full);
         return {};
     }
-    if (inet && config_.per_source_max > 0 && per_source_[source] >= config_.per_source_max) {
+    if (per_source && config_.per_source_max > 0 && per_source_[source] >= config_.per_source_max) {
         refuse(socket, peer, "per_source_max reached for this source", RefusalReason::per_source_max);
         return {};
     }
-    if (inet) ++per_source_[source];
+    // After the other checks: only a connection that is served takes the one slot.
+    if (config_.once && took_once_) {
+        refuse(socket, peer, "portico --once: this service has taken its one connection", RefusalReason::once);
+        return {};
+    }
+    took_once_ = true;
+    if (per_source) take_source(source);
     slots_.push_front(Slot{Clock::now(), socket.impl()->sockfd(), source});
     return Ticket(*this, slots_.begin());
+}
+
+bool Admission::admit_client(Ticket &ticket, const Poco::Net::StreamSocket &socket,
+                             const Poco::Net::SocketAddress &client, const std::string &proxy) {
+    const std::string peer = proxy.empty() ? client.toString() : client.toString() + " (via proxy " + proxy + ")";
+    if (!client_allowed(socket, client.host(), peer)) return false;
+    const std::string source = client.host().toString();
+    std::lock_guard lock(mutex_);
+    if (ticket.admission_ != this) return false;
+    if (!take_source(source)) {
+        refuse(socket, peer, "per_source_max reached for this source", RefusalReason::per_source_max);
+        return false;
+    }
+    ticket.slot_->source = source;
+    return true;
+}
+
+void Admission::refuse_header(const Poco::Net::StreamSocket &socket, const std::string &peer,
+                              const std::string &reason) {
+    refuse(socket, peer, reason.c_str(), RefusalReason::proxy_header);
+}
+
+bool Admission::client_allowed(const Poco::Net::StreamSocket &socket, const Poco::Net::IPAddress &ip,
+                               const std::string &peer) {
+    if (!deny_.empty() && deny_.contains(ip)) {
+        refuse(socket, peer, "source is in the deny list", RefusalReason::allow_deny);
+        return false;
+    }
+    if (!allow_.empty() && !allow_.contains(ip)) {
+        refuse(socket, peer, "source is not in the allow list", RefusalReason::allow_deny);
+        return false;
+    }
+    if (!rate_allows(ip)) {
+        refuse(socket, peer, "source exceeds accept_rate", RefusalReason::accept_rate);
+        return false;
+    }
+    return true;
+}
+
+bool Admission::take_source(const std::string &source) {
+    if (config_.per_source_max > 0 && per_source_[source] >= config_.per_source_max) return false;
+    ++per_source_[source];
+    return true;
 }
 
 bool Admission::rate_allows(const Poco::Net::IPAddress &ip) {

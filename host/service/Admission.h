@@ -67,7 +67,18 @@ public:
     // wait for a worker and `busy` whether every worker is taken. Returns the
     // connection's ticket, or an empty one when it was refused (counted,
     // logged, busy_message sent): the caller then closes the socket.
+    // With proxy_protocol on, the peer is a load balancer: admit() checks
+    // only proxy_from and the service-wide limits, and the session calls
+    // admit_client once the header named the client.
     Ticket admit(const Poco::Net::StreamSocket &socket, int queued, bool busy);
+    // PROXY protocol, on the session's thread or fiber after the header:
+    // deny/allow, accept_rate and per_source_max for `client`, which the
+    // ticket's slot is then counted under. False when refused (counted,
+    // logged naming the client and `proxy`): the session must not run.
+    bool admit_client(Ticket &ticket, const Poco::Net::StreamSocket &socket, const Poco::Net::SocketAddress &client,
+                      const std::string &proxy);
+    // PROXY protocol: the header was missing, invalid, truncated or late.
+    void refuse_header(const Poco::Net::StreamSocket &socket, const std::string &peer, const std::string &reason);
     // Refuses (busy_message, shutdown) connections queued longer than
     // queue_timeout. Called periodically by the service.
     void expire_queued(Clock::time_point now);
@@ -83,6 +94,10 @@ private:
         bool expired = false;
     };
 
+    // deny/allow and accept_rate for a client; refuses (as `peer`) when it fails.
+    bool client_allowed(const Poco::Net::StreamSocket &socket, const Poco::Net::IPAddress &ip, const std::string &peer);
+    // Counts one more connection of `source` unless per_source_max is reached (under mutex_).
+    bool take_source(const std::string &source);
     // Takes a token of accept_rate for `ip` (under mutex_).
     bool rate_allows(const Poco::Net::IPAddress &ip);
     // May run with mutex_ held or not (admit() refuses under it).
@@ -90,10 +105,12 @@ private:
     void release(std::list<Slot>::iterator slot);
 
     const ServiceConfig &config_;
+    bool took_once_ = false; // under mutex_: portico --once admitted its one connection
     ServiceCounters &counters_;
     Poco::Logger &logger_;
     const CidrList allow_;
     const CidrList deny_;
+    const CidrList proxy_from_;
     // Mode threads admits on Poco's one accept thread, mode events on every
     // event loop at once: all of this is shared.
     SourceRateLimiter rate_; // under mutex_

@@ -17,6 +17,7 @@ struct DatagramJob {
     std::string data;
     Poco::Net::SocketAddress sender;
     std::shared_ptr<HandlerBinding> binding;
+    bool sender_unbound = false; // a unix: client with no path: no reply can reach it
 };
 
 } // namespace portico::host

@@ -51,8 +51,11 @@ public:
     LoopListener(EventService &service, EventLoop &loop) : service_(service), loop_(loop) {}
     EventLoop &loop() { return loop_; }
     void on_events(uint32_t) override { service_.accept_ready(*this); }
-    void serve(Poco::Net::StreamSocket socket, Admission::Ticket ticket) override {
-        loop_.spawn(std::make_unique<EventSession>(service_, std::move(socket), std::move(ticket), loop_));
+    void serve(std::optional<Poco::Net::StreamSocket> &socket, Admission::Ticket ticket) override {
+        // Accepted on this loop's thread, served on it: no other thread to sync with.
+        Poco::Net::StreamSocket taken = std::move(*socket);
+        socket.reset();
+        loop_.spawn(std::make_unique<EventSession>(service_, std::move(taken), std::move(ticket), loop_));
     }
     // Loop thread: no accepting here until kDescriptorPause has passed.
     void pause() {
@@ -87,7 +90,10 @@ void EventService::start() {
     // accept() empty, not block a loop that serves other connections.
     socket.setBlocking(false);
     listen_fd_ = socket.impl()->sockfd();
-    acceptor_ = std::make_unique<Acceptor>(*this, listen_fd_, true);
+    // A process-mode worker shares the socket with its siblings: one
+    // connection per wake-up (nginx's `multi_accept off`), see accept_ready.
+    shared_listener_ = cfg.mode == ServiceMode::process;
+    acceptor_ = std::make_unique<Acceptor>(*this, listen_fd_, true, shared_listener_ ? 1 : Acceptor::kBatch);
 
     const int loops = loop_count(cfg.events);
     for (int i = 0; i < loops; ++i) {
@@ -136,10 +142,27 @@ void EventService::accept_ready(LoopListener &listener) {
     // take its time.
     if (!enter_accepting()) return;
     const Acceptor::Batch batch = acceptor_->accept_batch();
-    if (batch.pause) listener.pause();
+    if (batch.pause)
+        listener.pause();
+    else if (batch.count > 0 && shared_listener_)
+        take_turn(listener);
     --accepts_running_;
     for (int i = 0; i < batch.count; ++i)
         acceptor_->admit(batch.fds[i], listener);
+}
+
+// EPOLLEXCLUSIVE wakes the first idle epoll set in the socket's wait queue,
+// which is the order of registration: every loop of every worker would wait
+// while the first one took each connection. Registering anew puts this loop
+// at the back of the queue, so connections go round the idle loops of all
+// the workers (a crash then costs its worker's share, not everything).
+void EventService::take_turn(LoopListener &listener) {
+    try {
+        listener.loop().remove(listen_fd_);
+        listener.loop().add(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, listener);
+    } catch (const std::system_error &e) {
+        acceptor_->log_error(std::string("cannot listen again after an accept: ") + e.what());
+    }
 }
 
 void EventService::listen_again(LoopListener &listener) {

@@ -1,6 +1,7 @@
-// EventService.h — a `protocol: tcp` service in mode events: `events.loops`
-// threads, each an EventLoop polling the shared listening socket and running
-// every connection it accepts on a fiber of its own (EventSession). The
+// EventService.h — a `protocol: tcp` service in mode events (or a worker of
+// mode process with `engine: events`): `events.loops` threads, each an
+// EventLoop polling the shared listening socket and running every
+// connection it accepts on a fiber of its own (EventSession). The
 // handler is the same plugin code as in mode threads; its blocking Stream
 // calls suspend its fiber, not the thread, so a few threads serve thousands
 // of connections and a request costs about what a raw epoll server spends.
@@ -42,6 +43,8 @@ private:
     void accept_ready(LoopListener &listener);
     // After a pause for lack of descriptors: the socket back in the loop's set.
     void listen_again(LoopListener &listener);
+    // Shared listener (mode process): to the back of the accept queue.
+    void take_turn(LoopListener &listener);
     // Counts the caller into accepts_running_ if still accepting.
     bool enter_accepting();
     // Watchdog: warns about a loop stuck in handler code, and when it is back.
@@ -51,6 +54,7 @@ private:
     std::vector<std::unique_ptr<LoopListener>> listeners_;
     std::unique_ptr<Acceptor> acceptor_; // shared by every loop
     int listen_fd_ = -1;
+    bool shared_listener_ = false; // with sibling worker processes (mode process)
     std::atomic<bool> accepting_{false};
     std::atomic<int> accepts_running_{0}; // loops inside accept_ready now
 

@@ -94,6 +94,17 @@ std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersi
     return binding;
 }
 
+std::shared_ptr<HandlerBinding> HandlerBinding::unopened(std::shared_ptr<PluginVersion> version,
+                                                         const std::string &handler,
+                                                         std::shared_ptr<ServiceHandle> service) {
+    const HandlerEntry *entry = version->find_handler(handler);
+    if (entry == nullptr)
+        throw std::runtime_error("service '" + service->name + "': handler '" + version->plugin_name() + "." + handler +
+                                 "' (" + version->source_file().string() + ") does not exist in this plugin version");
+    // opened_ stays false: no service_close either.
+    return std::shared_ptr<HandlerBinding>(new HandlerBinding(std::move(version), entry, std::move(service)));
+}
+
 HandlerBinding::~HandlerBinding() {
     const portico_handler_desc &desc = handler_->desc;
     if (!opened_ || desc.service_close == nullptr) return;

@@ -26,6 +26,13 @@ public:
     static std::shared_ptr<HandlerBinding> open(std::shared_ptr<PluginVersion> version, const std::string &handler,
                                                 std::shared_ptr<ServiceHandle> service,
                                                 const HandlerBinding *previous = nullptr);
+    // For a service whose sessions run in other processes (mode process):
+    // checks that the handler exists and pins the version, and runs no
+    // plugin code here — service_open, the state hand-off and service_close
+    // happen in the workers, each in its own binding. Throws as open() does
+    // when the handler does not exist.
+    static std::shared_ptr<HandlerBinding> unopened(std::shared_ptr<PluginVersion> version, const std::string &handler,
+                                                    std::shared_ptr<ServiceHandle> service);
     ~HandlerBinding();
     HandlerBinding(const HandlerBinding &) = delete;
     HandlerBinding &operator=(const HandlerBinding &) = delete;

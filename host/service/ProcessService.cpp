@@ -7,10 +7,12 @@
 // registry, watcher, admin), and a forked copy keeps only the forking thread,
 // with any lock another thread held locked forever. A fresh `portico
 // --worker` process loads its own copy of the plugin through its own registry
-// and serves the inherited socket with an ordinary ThreadsService.
+// and serves the inherited socket with an ordinary ThreadsService or
+// EventService.
 #include "service/ProcessService.h"
 
 #include "config/ConfigLoader.h"
+#include "net/TlsContext.h"
 #include "plugin/PluginRegistry.h"
 #include "service/WorkerSpawn.h"
 
@@ -117,7 +119,8 @@ std::chrono::milliseconds backoff_for(int quick_failures) {
 
 ProcessService::ProcessService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
                                std::shared_ptr<HandlerBinding> binding)
-    : Service(std::move(config), std::move(handle), std::move(binding)) {}
+    : Service(std::move(config), std::move(handle), std::move(binding)),
+      slots_(static_cast<std::size_t>(std::max(this->config().workers, 1))) {}
 
 ProcessService::~ProcessService() {
     stop_accepting();
@@ -135,6 +138,9 @@ void ProcessService::start() {
     socket.setBlocking(false);
     listen_fd_ = socket.impl()->sockfd();
     config_fd_ = snapshot_config(cfg);
+    // The host checked the files before binding (Host.cpp); this is what
+    // the first workers will load, for reload_tls() to compare against.
+    if (cfg.tls) tls_fingerprint_ = TlsContext::read_fingerprint(*cfg.tls);
     supervisor_ = std::thread([this] { supervise(); });
 }
 
@@ -162,6 +168,7 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
                                        [&](const Worker &w) { return w.binding == current && !w.terminating; });
     for (auto missing = config().workers - serving; missing > 0; --missing) {
         if (Clock::now() < next_spawn_) return;
+        const int slot = free_slot_locked(current);
         WorkerLaunch launch;
         launch.service = name();
         launch.config_file = config().pos.file;
@@ -169,8 +176,17 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
         launch.listen_fd = listen_fd_;
         launch.config_fd = config_fd_;
         try {
+            auto counts = std::make_unique<SharedCounters>(SharedCounters::create());
+            launch.counters_fd = counts->fd();
             const pid_t pid = spawn_worker(launch);
-            workers_.push_back(Worker{pid, current, Clock::now()});
+            Worker worker;
+            worker.pid = pid;
+            worker.binding = current;
+            worker.started = Clock::now();
+            worker.slot = slot;
+            worker.counts = std::move(counts);
+            workers_.push_back(std::move(worker));
+            ++slots_[static_cast<std::size_t>(slot)].spawned;
             ++counters().workers_spawned;
             handle()->logger.information("worker %d of service '%s' started (plugin %s %s, generation %Lu)",
                                          static_cast<int>(pid), name(), current->version().plugin_name(),
@@ -208,6 +224,11 @@ void ProcessService::reap_locked() {
             continue;
         }
         if (pid < 0) status = 0; // ECHILD: someone else reaped it; it is gone either way
+        // Its last figures stay in the segment whatever killed it: keep
+        // them, so the service's and the slot's counts never go backwards.
+        CounterSnapshot last = CounterSnapshot::of(it->counts->counters());
+        last.active = 0;
+        slots_[static_cast<std::size_t>(it->slot)].gone += last;
         on_exit_locked(*it, status);
         it = workers_.erase(it);
         changed_.notify_all();
@@ -241,22 +262,57 @@ void ProcessService::on_exit_locked(const Worker &worker, int status) {
     ++counters().worker_crashes;
     // A worker that died of a signal could not remove its plugin shadow copy.
     remove_stale_shadow_dirs(shadow_parent());
+    // What it was running: a crash in the plugin (its service_open, a
+    // handler) shows up here, and the version says which build to look at.
+    const PluginVersion &version = worker.binding->version();
+    const std::string plugin = "plugin " + version.plugin_name() + " " + version.plugin_version() + ", generation " +
+                               std::to_string(version.generation());
+    const std::string dead = "worker " + std::to_string(pid) + " of service '" + name() + "' " + how;
     if (!current) {
-        log.error("worker %d of service '%s' %s; not respawned (%s)", pid, name(), how,
-                  std::string(stopping_ ? "the service is stopping" : "it served a replaced plugin version"));
+        log.error(dead + "; not respawned (" +
+                  (stopping_ ? "the service is stopping" : "it served a replaced plugin version") + "; " + plugin +
+                  ")");
         return;
     }
     quick_failures_ = young ? quick_failures_ + 1 : 0;
     const auto delay = backoff_for(quick_failures_);
     next_spawn_ = Clock::now() + delay;
     if (delay == 0ms)
-        log.error("worker %d of service '%s' %s; respawning", pid, name(), how);
+        log.error(dead + "; respawning (" + plugin + ")");
     else
-        log.error(
-            "worker %d of service '%s' %s; respawning in %Ldms (%d worker(s) in a row died within %Ldms of "
-            "starting)",
-            pid, name(), how, static_cast<Poco::Int64>(delay.count()), quick_failures_,
-            static_cast<Poco::Int64>(std::chrono::duration_cast<std::chrono::milliseconds>(kHealthyAfter).count()));
+        log.error(dead + "; respawning in " + std::to_string(delay.count()) + "ms (" + std::to_string(quick_failures_) +
+                  " worker(s) in a row died within " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(kHealthyAfter).count()) +
+                  "ms of starting; " + plugin + ")");
+}
+
+std::string ProcessService::reload_tls() {
+    if (!config().tls) return {};
+    const TlsConfig &files = *config().tls;
+    const std::string on_disk = TlsContext::read_fingerprint(files);
+    {
+        std::lock_guard lock(mutex_);
+        if (on_disk == tls_fingerprint_) return {};
+    }
+    // Built here only to be checked: a worker must never be told to load
+    // files that cannot be used (it would keep its old certificate and say
+    // so, but the reload's caller would not hear of it).
+    const std::shared_ptr<const TlsContext> fresh = TlsContext::load(files);
+    if (const std::string expired = fresh->expiry_warning(name(), files.cert); !expired.empty())
+        handle()->logger.warning(expired);
+    std::size_t told = 0;
+    {
+        std::lock_guard lock(mutex_);
+        tls_fingerprint_ = fresh->fingerprint();
+        for (const Worker &w : workers_) {
+            if (w.terminating || w.killed) continue;
+            ::kill(w.pid, SIGHUP);
+            ++told;
+        }
+    }
+    return "service '" + name() + "': new TLS certificate " + fresh->subject() + " (expires " + fresh->expires_text() +
+           ") for new connections of its " + std::to_string(told) +
+           " worker(s) and the ones started later; open ones keep the old one";
 }
 
 void ProcessService::binding_changed() {
@@ -309,6 +365,58 @@ std::size_t ProcessService::close_sessions_replaced_by(std::chrono::steady_clock
         ++killed;
     }
     return killed;
+}
+
+// The lowest slot no worker of the current version holds: a respawn takes
+// the place of the worker it replaces, and so do the workers of a new
+// plugin version (the old ones draining in it still add to it).
+int ProcessService::free_slot_locked(const std::shared_ptr<HandlerBinding> &current) const {
+    for (std::size_t slot = 0; slot < slots_.size(); ++slot)
+        if (std::none_of(workers_.begin(), workers_.end(), [&](const Worker &w) {
+                return w.slot == static_cast<int>(slot) && w.binding == current && !w.terminating;
+            }))
+            return static_cast<int>(slot);
+    return 0;
+}
+
+std::vector<WorkerFigures> ProcessService::worker_figures_locked() const {
+    std::vector<WorkerFigures> out;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        WorkerFigures f;
+        f.slot = static_cast<int>(i);
+        f.restarts = slots_[i].spawned > 0 ? slots_[i].spawned - 1 : 0;
+        f.counts = slots_[i].gone;
+        out.push_back(std::move(f));
+    }
+    for (const Worker &w : workers_) {
+        WorkerFigures &f = out[static_cast<std::size_t>(w.slot)];
+        f.counts += CounterSnapshot::of(w.counts->counters());
+        if (!w.terminating || f.pid == 0) f.pid = w.pid;
+    }
+    return out;
+}
+
+std::vector<WorkerFigures> ProcessService::worker_figures() const {
+    std::lock_guard lock(mutex_);
+    return worker_figures_locked();
+}
+
+CounterSnapshot ProcessService::figures() const {
+    CounterSnapshot total = CounterSnapshot::of(counters());
+    std::lock_guard lock(mutex_);
+    for (const WorkerFigures &f : worker_figures_locked())
+        total += f.counts;
+    return total;
+}
+
+std::map<uint64_t, std::size_t> ProcessService::sessions_by_generation() {
+    std::lock_guard lock(mutex_);
+    std::map<uint64_t, std::size_t> sessions;
+    for (const Worker &w : workers_) {
+        const int64_t active = w.counts->counters().active.load();
+        if (active > 0) sessions[w.binding->version().generation()] += static_cast<std::size_t>(active);
+    }
+    return sessions;
 }
 
 void ProcessService::stop_supervisor() {

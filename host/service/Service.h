@@ -10,6 +10,7 @@
 
 #include "config/Config.h"
 #include "net/ServiceHandle.h"
+#include "service/CounterSnapshot.h"
 #include "service/HandlerBinding.h"
 #include "service/ServiceCounters.h"
 
@@ -26,6 +27,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace portico::host {
 
@@ -55,6 +57,12 @@ public:
     // The address actually bound ("127.0.0.1:40123" when the config said :0;
     // "unix:/path" for a unix: socket).
     std::string bound_address() const;
+    // Re-reads the tls: files (every config reload does, for each TLS
+    // service); when their content changed, new connections get the new
+    // certificate and open ones keep theirs. Returns a line describing the
+    // swap, "" when nothing changed or there is no tls:; throws naming the
+    // file when it cannot be used (the old certificate serves on).
+    virtual std::string reload_tls() { return {}; }
     // True while its serving loop is stuck (an event loop that has not
     // polled for long); the host then withholds the systemd watchdog ping.
     virtual bool stalled() const { return false; }
@@ -85,6 +93,12 @@ public:
     ServiceCounters &counters() { return counters_; }
     const ServiceCounters &counters() const { return counters_; }
     const std::shared_ptr<ServiceHandle> &handle() const { return handle_; }
+    // What status and metrics show for the service: its counters, plus, for
+    // a service whose sessions run in worker processes, what every worker
+    // (running or gone) counted.
+    virtual CounterSnapshot figures() const { return CounterSnapshot::of(counters_); }
+    // The same per worker slot; empty for a service without workers.
+    virtual std::vector<WorkerFigures> worker_figures() const { return {}; }
 
     // The binding new sessions get; swapped atomically on plugin reload.
     std::shared_ptr<HandlerBinding> binding() const {
@@ -129,12 +143,15 @@ protected:
     void close_listener();
 
     Service(ServiceConfig config, std::shared_ptr<ServiceHandle> handle, std::shared_ptr<HandlerBinding> binding)
-        : config_(std::move(config)), handle_(std::move(handle)), binding_(std::move(binding)) {}
+        : config_(std::move(config)), handle_(std::move(handle)),
+          counters_(handle_->shared_counters ? *handle_->shared_counters : own_counters_),
+          binding_(std::move(binding)) {}
 
 private:
     const ServiceConfig config_;
     std::shared_ptr<ServiceHandle> handle_;
-    ServiceCounters counters_;
+    ServiceCounters own_counters_;
+    ServiceCounters &counters_; // own_counters_, or the handle's shared_counters (a mode process worker)
     mutable std::mutex binding_mutex_;
     std::shared_ptr<HandlerBinding> binding_;
 

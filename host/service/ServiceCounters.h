@@ -22,21 +22,25 @@ enum class RefusalReason : std::size_t {
     queue_timeout,   // waited in the queue past queue_timeout
     no_resources,    // out of descriptors or memory for the session
     rate_limit,      // UDP: the source exceeds rate_limit
+    once,            // portico --once: the service has taken its one connection
+    proxy_from,      // PROXY protocol: the peer is not a proxy listed in proxy_from
+    proxy_header,    // PROXY protocol: no valid header (missing, invalid, truncated, late)
     count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::count_)> kRefusalReasonNames{
-    "allow_deny", "accept_rate",   "per_source_max", "max_connections",
-    "queue_full", "queue_timeout", "no_resources",   "rate_limit"};
+    "allow_deny",   "accept_rate", "per_source_max", "max_connections", "queue_full",  "queue_timeout",
+    "no_resources", "rate_limit",  "once",           "proxy_from",      "proxy_header"};
 
 // Why a UDP datagram that was let in was never handled.
 enum class DropReason : std::size_t {
-    oversized,  // larger than max_datagram
-    queue_full, // every worker busy and max_queued waiting
-    discarded,  // still queued at shutdown, or for a plugin version a reload replaced
+    oversized,           // larger than max_datagram
+    queue_full,          // every worker busy and max_queued waiting
+    discarded,           // still queued at shutdown, or for a plugin version a reload replaced
+    unaddressable_reply, // a reply to a unix: client that bound no path of its own: nowhere to send it
     count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::count_)> kDropReasonNames{
-    "oversized", "queue_full", "discarded"};
+    "oversized", "queue_full", "discarded", "unaddressable_reply"};
 
 struct ServiceCounters {
     std::atomic<uint64_t> accepted{0};  // TCP: connections handed to a handler

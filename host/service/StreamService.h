@@ -29,7 +29,7 @@ public:
     // context and swaps it in for new connections (open ones keep theirs).
     // Returns a line describing the swap, "" when nothing changed; throws
     // TlsError naming the file when it cannot be used (the old one serves on).
-    std::string reload_tls();
+    std::string reload_tls() override;
 
     Admission &admission() { return admission_; }
     const ConnectionLimits &limits() const { return limits_; }

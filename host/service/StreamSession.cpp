@@ -3,9 +3,12 @@
 
 #include "plugin/RunningCode.h"
 #include "service/AccessLog.h"
+#include "service/ProxyStage.h"
 #include "service/StreamService.h"
 
 #include <Poco/Logger.h>
+
+#include <optional>
 
 namespace portico::host {
 namespace {
@@ -30,6 +33,7 @@ void log_access(const Connection &conn, const HandlerBinding &binding, int rc, s
     AccessRecord record;
     record.service = binding.service().name;
     record.peer = conn.peer();
+    record.proxy = conn.proxy();
     record.handler = binding.version().plugin_name() + "." + binding.handler().name;
     record.plugin_version = binding.version().plugin_version();
     record.generation = binding.version().generation();
@@ -48,6 +52,12 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
     // Admitted on the accept thread (or loop); `ticket` frees the slot however we leave.
     if (!ticket.start()) return; // waited past queue_timeout: already refused
     const ServiceConfig &config = service.config();
+    std::optional<ProxiedPeer> proxied;
+    if (config.proxy_protocol != ProxyProtocol::off) {
+        PollWait poll_wait(socket.impl()->sockfd());
+        proxied = run_proxy_stage(service, socket, ticket, wait != nullptr ? *wait : poll_wait);
+        if (!proxied) return; // refused: counted and logged, never reaches the handler
+    }
     if (config.listen.kind == ListenAddress::Kind::inet) {
         try {
             Poco::Net::StreamSocket options(socket);
@@ -65,6 +75,7 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
     // TLS: the context current now serves this connection to its end, even
     // if a reload swaps the certificate meanwhile.
     Connection conn(socket, binding->service(), service.limits(), service.tls_context(), wait);
+    if (proxied && !proxied->client.empty()) conn.set_proxied(proxied->client);
     ServiceCounters &counters = service.counters();
     conn.count_into(&counters.bytes_in, &counters.bytes_out);
     const auto started = std::chrono::steady_clock::now();

@@ -97,18 +97,24 @@ public:
     bool busy() const override { return service_.counters().active.load() >= max_threads_; }
 
     // On the accept thread, the only one that enqueues.
-    void serve(Poco::Net::StreamSocket socket, Admission::Ticket ticket) override {
-        const int fd = socket.impl()->sockfd();
+    void serve(std::optional<Poco::Net::StreamSocket> &socket, Admission::Ticket ticket) override {
+        const int fd = socket->impl()->sockfd();
+        bool refused = false;
         {
+            // Held until the accept thread's reference is gone: the worker
+            // that dequeues the socket claims its ticket under this lock
+            // first, so it sees the reference dropped (Acceptor.h says why).
             std::lock_guard lock(mutex_);
             // Parked first: the worker that takes the socket must find it.
             // An entry still under this descriptor is of a connection that
             // never reached a worker (its number reused since): this frees it.
             parked_[fd] = std::move(ticket);
+            const int refused_before = dispatcher_->refusedConnections();
+            dispatcher_->enqueue(*socket);
+            refused = dispatcher_->refusedConnections() != refused_before;
+            if (!refused) socket.reset();
         }
-        const int refused_before = dispatcher_->refusedConnections();
-        dispatcher_->enqueue(socket);
-        if (dispatcher_->refusedConnections() == refused_before) return;
+        if (!refused) return;
         claim(fd); // dropped by Poco: its slot goes now
         service_.counters().count_refusal(RefusalReason::queue_full);
         const std::string &busy = service_.config().busy_message;

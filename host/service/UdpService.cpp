@@ -3,11 +3,13 @@
 #include "service/UdpService.h"
 
 #include "net/Datagram.h"
+#include "net/UnixSocketFile.h"
 #include "plugin/RunningCode.h"
 
 #include <Poco/Logger.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 
@@ -16,6 +18,7 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace portico::host {
@@ -35,24 +38,60 @@ DatagramWorkers::Params workers_of(const ServiceConfig &c) {
     return params;
 }
 
+constexpr std::string_view kUnbound = "an unbound unix: client";
+
+// How logs name a sender.
+std::string describe(const DatagramSender &sender) {
+    return sender.unbound ? std::string(kUnbound) : datagram_sender_text(sender.address, false);
+}
+
+// A unix: sender's address is the path it bound. An unbound client (Linux
+// then returns no address at all) or an abstract name (Poco cannot address
+// one) has none: Poco refuses an empty path, so it is flagged instead.
+DatagramSender sender_of(const sockaddr_storage &from, socklen_t from_len) {
+    if (from_len > 0 && from.ss_family != AF_UNIX) {
+        try {
+            return {Poco::Net::SocketAddress(reinterpret_cast<const sockaddr *>(&from), from_len), false};
+        } catch (const Poco::Exception &) {
+            return {Poco::Net::SocketAddress(), true}; // no address Poco can send to
+        }
+    }
+    const auto &un = reinterpret_cast<const sockaddr_un &>(from);
+    const std::size_t offset = offsetof(sockaddr_un, sun_path);
+    const std::size_t room = from_len > offset ? std::min<std::size_t>(from_len - offset, sizeof un.sun_path) : 0;
+    const std::string path(un.sun_path, ::strnlen(un.sun_path, room));
+    if (path.empty()) return {Poco::Net::SocketAddress(), true};
+    return {Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, path), false};
+}
+
 } // namespace
 
 UdpService::UdpService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
                        std::shared_ptr<HandlerBinding> binding)
     : Service(std::move(config), std::move(handle), std::move(binding)), allow_(this->config().allow),
-      deny_(this->config().deny), limiter_(this->config().rate_limit), buffer_(this->config().max_datagram + 1) {}
+      deny_(this->config().deny), inet_(this->config().listen.kind == ListenAddress::Kind::inet),
+      limiter_(this->config().rate_limit), buffer_(this->config().max_datagram + 1) {}
 
 UdpService::~UdpService() {
     stop_accepting();
     wait_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
     workers_.reset();
     if (wake_fd_ >= 0) ::close(wake_fd_);
+    // Every reply has left; a unix: file goes with the socket (unless a
+    // successor took it over).
+    if (listener_fd() >= 0) close_listener();
 }
 
 Poco::Net::DatagramSocket UdpService::make_socket() const {
     const ServiceConfig &cfg = config();
-    if (cfg.listen.kind == ListenAddress::Kind::unix_path)
-        throw Poco::InvalidArgumentException("unix: addresses are not supported for protocol udp");
+    if (cfg.listen.kind == ListenAddress::Kind::unix_path) {
+        // socketserver's UnixDatagramServer: replies go to each sender's own bound path.
+        remove_stale_unix_socket(cfg.listen.path);
+        Poco::Net::DatagramSocket socket(Poco::Net::SocketAddress::UNIX_LOCAL);
+        socket.bind(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, cfg.listen.path), false);
+        set_unix_socket_mode(cfg.listen.path, cfg.unix_mode);
+        return socket;
+    }
     const Poco::Net::SocketAddress address(cfg.listen.host, cfg.listen.port);
     Poco::Net::DatagramSocket socket(address.family());
     if (address.family() == Poco::Net::SocketAddress::IPv6) {
@@ -106,6 +145,9 @@ void UdpService::receive_loop() {
         }
         // Drain what is ready before polling again: one wake-up per burst.
         while (receiving_) {
+            // Zeroed each time: an unbound unix: sender fills in no path, and
+            // must not inherit the previous sender's.
+            from = {};
             socklen_t from_len = sizeof from;
             // MSG_TRUNC: Linux returns the datagram's real size even when it
             // did not fit, so the log can say how large it was.
@@ -119,30 +161,32 @@ void UdpService::receive_loop() {
                                              std::string(std::strerror(errno)), static_cast<Poco::UInt64>(suppressed));
                 break;
             }
-            const Poco::Net::SocketAddress sender(reinterpret_cast<const sockaddr *>(&from), from_len);
+            const DatagramSender sender = sender_of(from, from_len);
             const auto size = static_cast<std::size_t>(n);
             dispatch(std::string_view(buffer_.data(), std::min(size, buffer_.size())), size, sender);
         }
     }
 }
 
-bool UdpService::permitted(const Poco::Net::SocketAddress &sender) {
-    const Poco::Net::IPAddress ip = sender.host();
+bool UdpService::permitted(const DatagramSender &sender) {
+    // As for a unix: stream service, a unix: sender has no IP: the file's mode guards it.
+    if (!inet_) return true;
+    const Poco::Net::IPAddress ip = sender.address.host();
     if (deny_.contains(ip)) return false;
     return allow_.empty() || allow_.contains(ip);
 }
 
-void UdpService::drop(const char *reason, const Poco::Net::SocketAddress &sender, LogThrottle &throttle,
+void UdpService::drop(const char *reason, const DatagramSender &sender, LogThrottle &throttle,
                       std::string_view detail) {
     uint64_t suppressed = 0;
     if (!throttle.allow(LogThrottle::Clock::now(), &suppressed)) return;
-    std::string text = "service '" + name() + "': dropped a datagram from " + sender.toString() + ": " + reason;
+    std::string text = "service '" + name() + "': dropped a datagram from " + describe(sender) + ": " + reason;
     if (!detail.empty()) text += " " + std::string(detail);
     if (suppressed > 0) text += " (" + std::to_string(suppressed) + " more such drops not logged)";
     handle()->logger.warning(text);
 }
 
-void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::Net::SocketAddress &sender) {
+void UdpService::dispatch(std::string_view data, std::size_t size, const DatagramSender &sender) {
     ServiceCounters &counters = this->counters();
     if (!permitted(sender)) {
         counters.count_refusal(RefusalReason::allow_deny);
@@ -155,7 +199,7 @@ void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::N
              "(" + std::to_string(size) + " bytes, max_datagram is " + std::to_string(config().max_datagram) + ")");
         return;
     }
-    if (!limiter_.allow(sender.host(), LogThrottle::Clock::now())) {
+    if (inet_ && !limiter_.allow(sender.address.host(), LogThrottle::Clock::now())) {
         counters.count_refusal(RefusalReason::rate_limit);
         drop("rate limit", sender, rate_log_,
              "(rate_limit.per_second " + std::to_string(config().rate_limit.per_second) + ")");
@@ -164,7 +208,9 @@ void UdpService::dispatch(std::string_view data, std::size_t size, const Poco::N
     counters.bytes_in += size;
     // Resolved per datagram, here at arrival: this datagram keeps this plugin
     // version however long it waits in the queue and whatever reloads happen.
-    DatagramJob job{std::string(data), sender, binding()};
+    DatagramJob job{std::string(data), sender.address, binding(), sender.unbound};
+    // portico --once: this datagram is the one; the receive loop ends here.
+    if (config().once) receiving_ = false;
     if (!workers_->try_submit(job)) {
         counters.count_drop(DropReason::queue_full);
         drop("queue full", sender, queue_log_,
@@ -179,6 +225,7 @@ void UdpService::run_handler(DatagramJob &job) {
     datagram.data = job.data.data();
     datagram.size = job.data.size();
     datagram.sender = job.sender;
+    datagram.sender_unbound = job.sender_unbound;
     datagram.socket = &socket_;
     datagram.service = &job.binding->service();
     ++counters.active;
@@ -188,7 +235,7 @@ void UdpService::run_handler(DatagramJob &job) {
         const PluginVersion &version = job.binding->version();
         const RunningCodeScope running(name(), version.plugin_name(), version.plugin_version(), version.generation(),
                                        version.plugin_name() + "." + job.binding->handler().name,
-                                       job.sender.toString());
+                                       describe({job.sender, job.sender_unbound}));
         rc = job.binding->handle_datagram(&datagram);
     }
     counters.session_duration.record(std::chrono::steady_clock::now() - started);
@@ -196,6 +243,19 @@ void UdpService::run_handler(DatagramJob &job) {
     ++counters.datagrams;
     counters.bytes_out += datagram.bytes_out;
     if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;
+    if (datagram.reply_unaddressable) unaddressable_reply();
+}
+
+void UdpService::unaddressable_reply() {
+    counters().count_drop(DropReason::unaddressable_reply);
+    // Once per service: the cause is the client's code, and the counter
+    // (dropped_by unaddressable_reply) says how often it recurs.
+    if (unaddressable_logged_.exchange(true)) return;
+    handle()->logger.warning("service '%s': served a datagram from a unix: client that bound no path of its own, "
+                             "so the reply could not be sent; the client must bind its socket to a path before "
+                             "sending, as with socketserver's UnixDatagramServer (counted as dropped "
+                             "unaddressable_reply; logged once)",
+                             name());
 }
 
 bool UdpService::wait_sessions(std::chrono::steady_clock::time_point deadline) {

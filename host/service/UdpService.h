@@ -2,7 +2,8 @@
 // thread that screens each datagram (allow/deny, size, per-source rate) and
 // pins the handler binding current at its arrival, and a bounded worker pool
 // that runs the handler. Like socketserver's UDPServer with ThreadingMixIn,
-// but with a bounded queue instead of a thread per datagram.
+// but with a bounded queue instead of a thread per datagram. On a unix: path
+// it is UnixDatagramServer: replies go to the path each sender bound.
 #pragma once
 
 #include "net/CidrList.h"
@@ -23,6 +24,13 @@
 #include <vector>
 
 namespace portico::host {
+
+// Where a datagram came from; `unbound`: a unix: client with no path, so
+// `address` means nothing and no reply can reach it.
+struct DatagramSender {
+    Poco::Net::SocketAddress address;
+    bool unbound = false;
+};
 
 class UdpService : public Service {
 public:
@@ -54,14 +62,16 @@ private:
     void receive_loop();
     // Screens one received datagram and queues it; `size` is its real size,
     // which exceeds data.size() when it was truncated.
-    void dispatch(std::string_view data, std::size_t size, const Poco::Net::SocketAddress &sender);
-    bool permitted(const Poco::Net::SocketAddress &sender);
+    void dispatch(std::string_view data, std::size_t size, const DatagramSender &sender);
+    bool permitted(const DatagramSender &sender);
     void run_handler(DatagramJob &job);
-    void drop(const char *reason, const Poco::Net::SocketAddress &sender, LogThrottle &throttle,
-              std::string_view detail = {});
+    // The handler replied to a sender with no address: counted, logged once.
+    void unaddressable_reply();
+    void drop(const char *reason, const DatagramSender &sender, LogThrottle &throttle, std::string_view detail = {});
 
     const CidrList allow_;
     const CidrList deny_;
+    const bool inet_; // false for unix:, whose senders have no IP for allow/deny and rate_limit
 
     // Receive thread only.
     SourceRateLimiter limiter_;
@@ -76,6 +86,7 @@ private:
     std::mutex stop_mutex_; // stop_accepting may come from the host and the destructor
     std::thread receiver_;
     std::atomic<bool> receiving_{false};
+    std::atomic<bool> unaddressable_logged_{false};
 };
 
 } // namespace portico::host

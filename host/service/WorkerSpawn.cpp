@@ -16,7 +16,7 @@
 namespace portico::host {
 namespace {
 
-// Well above 0-4, so dup2 to the fixed numbers never overwrites a source.
+// Well above 0-5, so dup2 to the fixed numbers never overwrites a source.
 constexpr int kScratchFd = 10;
 
 [[noreturn]] void child_fail() {
@@ -31,12 +31,15 @@ constexpr int kScratchFd = 10;
     if (::getppid() != master) child_fail(); // the master died before prctl took effect
     const int listen = ::fcntl(launch.listen_fd, F_DUPFD, kScratchFd);
     const int config = ::fcntl(launch.config_fd, F_DUPFD, kScratchFd);
-    if (listen < 0 || config < 0) child_fail();
-    if (::dup2(listen, kWorkerListenFd) < 0 || ::dup2(config, kWorkerConfigFd) < 0) child_fail();
+    const int counters = ::fcntl(launch.counters_fd, F_DUPFD, kScratchFd);
+    if (listen < 0 || config < 0 || counters < 0) child_fail();
+    if (::dup2(listen, kWorkerListenFd) < 0 || ::dup2(config, kWorkerConfigFd) < 0 ||
+        ::dup2(counters, kWorkerCountersFd) < 0)
+        child_fail();
     // Nothing else of the master's may leak into a worker: another service's
     // listening socket held open by a worker would keep its port bound.
-    if (::close_range(kWorkerConfigFd + 1, ~0U, 0) != 0)
-        for (int fd = kWorkerConfigFd + 1; fd < max_fd; ++fd)
+    if (::close_range(kWorkerCountersFd + 1, ~0U, 0) != 0)
+        for (int fd = kWorkerCountersFd + 1; fd < max_fd; ++fd)
             ::close(fd);
     ::execv("/proc/self/exe", argv);
     child_fail();

@@ -1,6 +1,7 @@
 // WorkerSpawn.h — starting one worker process of a `mode: process` service:
 // fork + exec of the portico binary itself in its hidden worker mode, with
-// the listening socket and the config text passed as inherited descriptors.
+// the listening socket, the config text and the counters segment passed as
+// inherited descriptors.
 // The contract between ProcessService (master) and app/Worker.cpp (child).
 #pragma once
 
@@ -12,8 +13,9 @@
 namespace portico::host {
 
 // Descriptors a worker finds open when it starts; every other one is closed.
-inline constexpr int kWorkerListenFd = 3; // the service's listening socket, shared with the master
-inline constexpr int kWorkerConfigFd = 4; // the config text the master parsed (a sealed memfd)
+inline constexpr int kWorkerListenFd = 3;   // the service's listening socket, shared with the master
+inline constexpr int kWorkerConfigFd = 4;   // the config text the master parsed (a sealed memfd)
+inline constexpr int kWorkerCountersFd = 5; // the worker's counters, shared with the master (SharedCounters)
 // argv[1] of a worker: `portico --worker NAME --config FILE --plugin SO`.
 inline constexpr const char *kWorkerFlag = "--worker";
 
@@ -23,6 +25,7 @@ struct WorkerLaunch {
     std::filesystem::path plugin_file; // the master's shadow copy of the plugin version to serve
     int listen_fd = -1;
     int config_fd = -1;
+    int counters_fd = -1;
 };
 
 // Forks and execs /proc/self/exe as a worker. The child dies with the thread

@@ -6,6 +6,7 @@
 #include "harness/Paths.h"
 #include "harness/PluginDir.h"
 #include "harness/PorticoProcess.h"
+#include "harness/Slowdown.h"
 #include "harness/TempDir.h"
 #include "harness/UdpClient.h"
 #include "harness/UdpLoad.h"
@@ -79,7 +80,7 @@ TEST(UdpReload, SwappingVersionsUnderLoadGivesNoWrongOrMissingReply) {
                 return lines.size() >= static_cast<std::size_t>(swap) &&
                        lines.back().find("now uses udpver " + version + " ") != std::string::npos;
             },
-            5s, 10ms);
+            scaled<Millis>(5s, 15s), 10ms);
         if (landed) ++swaps_done;
     }
     for (auto &thread : threads) thread.join();

@@ -157,6 +157,14 @@ typedef struct portico_host_api {
      * formatted like peer_address; returns
      * 0 and writes "" when there is none (plain, or no certificate sent). */
     size_t (*conn_peer_subject)(portico_conn *c, char *buf, size_t cap);
+
+    /* minor 2 */
+    /* -- PROXY protocol (`proxy_protocol:` in the YAML) --------------------- */
+    /* The load balancer's own address ("host:port") when the connection came
+     * through one that sent a PROXY header; peer_address is then the client
+     * the header names. Formatted like peer_address; returns 0 and writes ""
+     * on a connection without a header (or a v2 LOCAL one: a health check). */
+    size_t (*conn_proxy_address)(portico_conn *c, char *buf, size_t cap);
 } portico_host_api;
 
 /* Whether the host's table (its own `size`) has `field`: a plugin built for a

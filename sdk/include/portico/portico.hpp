@@ -204,6 +204,13 @@ public:
         if (!PORTICO_HOST_HAS(host_, conn_peer_subject)) return {};
         return detail::read_address([&](char *b, size_t n) { return host_->conn_peer_subject(conn_, b, n); });
     }
+    // The load balancer's address when the connection came with a PROXY
+    // header (peer() is then the client it names); "" otherwise, or on a
+    // host without PROXY protocol support.
+    std::string proxy() const {
+        if (!PORTICO_HOST_HAS(host_, conn_proxy_address)) return {};
+        return detail::read_address([&](char *b, size_t n) { return host_->conn_proxy_address(conn_, b, n); });
+    }
 
 private:
     const portico_host_api *host_;

@@ -23,6 +23,7 @@ p.add_argument("--lines", type=int, default=0)
 p.add_argument("--wait-file")
 p.add_argument("--send2")
 p.add_argument("--max-version")
+p.add_argument("--proxy-header")  # hex bytes sent in plain before the handshake
 a = p.parse_args()
 
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -41,6 +42,8 @@ def out(text):
 
 try:
     raw = socket.create_connection(("127.0.0.1", a.port), timeout=15)
+    if a.proxy_header:
+        raw.sendall(bytes.fromhex(a.proxy_header))
     s = ctx.wrap_socket(raw, server_hostname="127.0.0.1" if a.ca else None)
     cert = s.getpeercert() if a.ca else None
     cn = ""

@@ -5,6 +5,7 @@
 // handshake or a read fails. Its arguments:
 //   --ca FILE  --cert FILE --key FILE  --max-version 1.2  --send LINE (repeatable)
 //   --lines N (lines to read before sending)  --wait-file F (then --send2 LINE)
+//   --proxy-header HEX (bytes sent in plain before the handshake: a PROXY header)
 #pragma once
 
 #include "harness/ChildProcess.h"

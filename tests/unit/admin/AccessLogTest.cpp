@@ -50,5 +50,20 @@ TEST(AccessLog, JsonFieldsParse) {
     EXPECT_EQ(o->getValue<int>("bytes_out"), 7);
 }
 
+TEST(AccessLog, NamesTheProxyAfterTheClientWhenThereIsOne) {
+    AccessRecord r = sample();
+    r.peer = "203.0.113.7:41000";
+    r.proxy = "127.0.0.1:5000";
+    EXPECT_EQ(format_access_text(r),
+              "access service=upper peer=203.0.113.7:41000 proxy=127.0.0.1:5000 handler=upper.upper "
+              "plugin_version=1.0.0 generation=2 duration_ms=12.345 bytes_in=6 bytes_out=7 end=timeout "
+              "detail=\"idle timeout\"");
+    const auto o = Poco::JSON::Parser().parse(format_access_json(r)).extract<Poco::JSON::Object::Ptr>();
+    EXPECT_EQ(o->getValue<std::string>("peer"), "203.0.113.7:41000");
+    EXPECT_EQ(o->getValue<std::string>("proxy"), "127.0.0.1:5000");
+    EXPECT_FALSE(
+        Poco::JSON::Parser().parse(format_access_json(sample())).extract<Poco::JSON::Object::Ptr>()->has("proxy"));
+}
+
 } // namespace
 } // namespace portico::host

@@ -111,6 +111,61 @@ TEST(PrometheusText, CountersGaugesAndACumulativeHistogram) {
     EXPECT_TRUE(has("portico_start_time_seconds 1700000000"));
 }
 
+// Mode process: per worker slot in portico_worker_* families; a config reload
+// that leaves the old service retiring next to the new one adds their slots up.
+TEST(PrometheusText, WorkerSlotsOfAProcessServiceInFamiliesOfTheirOwn) {
+    StatusSnapshot snap = sample_snapshot();
+    ServiceStatus p = snap.services.front();
+    p.name = "pool";
+    p.mode = "process";
+    for (int slot = 0; slot < 2; ++slot) {
+        WorkerFigures w;
+        w.slot = slot;
+        w.pid = 100 + slot;
+        w.restarts = static_cast<uint64_t>(slot);
+        w.counts.accepted = 10 + static_cast<uint64_t>(slot);
+        w.counts.active = 1;
+        w.counts.bytes_in = 5;
+        p.workers.push_back(w);
+    }
+    snap.services.push_back(p);
+    p.state = "retiring";
+    snap.services.push_back(p);
+    const std::string text = prometheus_text(snap);
+    const auto has = [&](const std::string &line) { return text.find(line + "\n") != std::string::npos; };
+    EXPECT_TRUE(has("# TYPE portico_worker_connections_total counter"));
+    EXPECT_TRUE(has("portico_worker_connections_total{service=\"pool\",worker=\"0\"} 20"));
+    EXPECT_TRUE(has("portico_worker_connections_total{service=\"pool\",worker=\"1\"} 22"));
+    EXPECT_TRUE(has("portico_worker_connections_active{service=\"pool\",worker=\"1\"} 2"));
+    EXPECT_TRUE(has("portico_worker_received_bytes_total{service=\"pool\",worker=\"0\"} 10"));
+    EXPECT_TRUE(has("portico_worker_restarts_total{service=\"pool\",worker=\"1\"} 2"));
+    EXPECT_EQ(text.find("portico_worker_connections_total{service=\"upper\""), std::string::npos);
+}
+
+TEST(PrometheusText, WritesNoWorkerFamiliesWithoutAProcessService) {
+    EXPECT_EQ(prometheus_text(sample_snapshot()).find("portico_worker_"), std::string::npos);
+}
+
+TEST(StatusJson, ListsTheWorkerSlotsOfAProcessService) {
+    StatusSnapshot snap = sample_snapshot();
+    WorkerFigures w;
+    w.slot = 1;
+    w.pid = 4321;
+    w.restarts = 2;
+    w.counts.accepted = 9;
+    snap.services.front().workers.push_back(w);
+    const auto parsed = Poco::JSON::Parser().parse(status_json(snap)).extract<Poco::JSON::Object::Ptr>();
+    const auto service = parsed->getArray("services")->getObject(0);
+    const auto worker = service->getArray("workers")->getObject(0);
+    EXPECT_EQ(worker->getValue<int>("worker"), 1);
+    EXPECT_EQ(worker->getValue<long>("pid"), 4321);
+    EXPECT_EQ(worker->getValue<int>("restarts"), 2);
+    EXPECT_EQ(worker->getObject("connections")->getValue<int>("total"), 9);
+    snap.services.front().workers.clear();
+    const auto plain = Poco::JSON::Parser().parse(status_json(snap)).extract<Poco::JSON::Object::Ptr>();
+    EXPECT_FALSE(plain->getArray("services")->getObject(0)->has("workers"));
+}
+
 TEST(PrometheusText, EscapesLabelValues) {
     EXPECT_EQ(prometheus_label_value("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
 }

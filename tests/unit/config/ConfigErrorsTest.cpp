@@ -108,6 +108,19 @@ const std::vector<BadConfig> &bad_configs() {
         {"queue_timeout with mode events", service("    mode: events\n    queue_timeout: 5s\n"),
          "t.yaml:7:20: services[0].queue_timeout: mode events queues no connection: each admitted one is served at "
          "once (max_connections bounds them); remove it"},
+        {"engine without mode process", service("    engine: events\n"),
+         "t.yaml:6:13: services[0].engine: applies to mode process only (what each worker runs); remove it, or set "
+         "mode: events for the events engine in one process"},
+        {"unknown engine", service("    mode: process\n    engine: fibers\n"),
+         "t.yaml:7:13: services[0].engine: expected 'threads' or 'events', got 'fibers'"},
+        {"events with the threads engine", service("    mode: process\n    events: {loops: 2}\n"),
+         "t.yaml:7:13: services[0].events: applies to the events engine only; remove it or set engine: events"},
+        {"threads with engine events", service("    mode: process\n    engine: events\n    threads: {max: 4}\n"),
+         "t.yaml:8:14: services[0].threads: engine events has no worker threads per connection; size it with "
+         "events.loops, or remove threads:"},
+        {"max_queued with engine events", service("    mode: process\n    engine: events\n    max_queued: 10\n"),
+         "t.yaml:8:17: services[0].max_queued: engine events queues no connection: each admitted one is served at "
+         "once (max_connections bounds them); remove it"},
         {"no event loops", service("    mode: events\n    events: {loops: 0}\n"),
          "t.yaml:7:21: services[0].events.loops: must be at least 1, got 0"},
         {"too many event loops", service("    mode: events\n    events: {loops: 257}\n"),
@@ -162,7 +175,8 @@ const std::vector<BadConfig> &bad_configs() {
          "t.yaml:3:5: services[0]: expected a map (keys: name, listen, protocol, handler, mode, threads, workers, "
          "events, max_queued, backlog, tcp_nodelay, reuse_address, reuse_port, max_connections, idle_timeout, "
          "read_timeout, max_line, max_datagram, allow, deny, rate_limit, accept_rate, per_source_max, busy_message, "
-         "queue_timeout, keepalive, unix_mode, access_log, tls, config), got 'just-a-name'"},
+         "queue_timeout, keepalive, unix_mode, access_log, tls, config, engine, proxy_protocol, proxy_from, "
+         "proxy_timeout), got 'just-a-name'"},
         {"duplicate key", service("    listen: 127.0.0.1:9001\n"),
          "t.yaml:6:5: services[0].listen: duplicate key 'listen' (first defined at t.yaml:4:5)"},
         {"duplicate service name",

@@ -25,7 +25,8 @@ std::vector<std::string> issues_of(const std::string &yaml) {
         load_config_text(yaml, "/etc/portico/t.yaml");
     } catch (const ConfigError &e) {
         std::vector<std::string> lines;
-        for (const auto &issue : e.issues()) lines.push_back(issue.to_string());
+        for (const auto &issue : e.issues())
+            lines.push_back(issue.to_string());
         return lines;
     }
     ADD_FAILURE() << "config loaded without error:\n" << yaml;
@@ -65,7 +66,8 @@ TEST(TlsConfig, DefaultsAreNoClientCertsAndTls12) {
 
 TEST(TlsConfig, PositionsDoNotMakeAServiceDifferent) {
     const auto a = load_config_text(service("    tls: {cert: a.pem, key: a.key}\n"), "/etc/portico/t.yaml");
-    const auto b = load_config_text(service("\n    tls:\n      key: a.key\n      cert: a.pem\n"), "/etc/portico/t.yaml");
+    const auto b =
+        load_config_text(service("\n    tls:\n      key: a.key\n      cert: a.pem\n"), "/etc/portico/t.yaml");
     EXPECT_TRUE(a.services.at(0).tls == b.services.at(0).tls);
 }
 
@@ -96,14 +98,21 @@ TEST(TlsConfig, RefusedWhereItCannotWork) {
     ASSERT_EQ(udp.size(), 1u);
     EXPECT_NE(udp[0].find("t.yaml:7:10: services[0].tls: TLS applies to protocol tcp only"), std::string::npos)
         << udp[0];
-    const auto process = issues_of(service("    mode: process\n    tls: {cert: a.pem, key: a.key}\n"));
-    ASSERT_EQ(process.size(), 1u);
-    EXPECT_NE(process[0].find("services[0].tls: TLS is not supported with mode process"), std::string::npos)
-        << process[0];
     const auto busy = issues_of(service("    busy_message: busy\n    tls: {cert: a.pem, key: a.key}\n"));
     ASSERT_EQ(busy.size(), 1u);
     EXPECT_NE(busy[0].find("services[0].busy_message: busy_message would be sent in plain text"), std::string::npos)
         << busy[0];
+}
+
+// Workers terminate TLS themselves (either engine): nothing to refuse.
+TEST(TlsConfig, AcceptedInModeProcessWithEitherEngine) {
+    for (const std::string engine : {"threads", "events"}) {
+        const auto config = load_config_text(
+            service("    mode: process\n    engine: " + engine + "\n    tls: {cert: a.pem, key: a.key}\n"),
+            "/etc/portico/t.yaml");
+        ASSERT_TRUE(config.services.at(0).tls.has_value()) << engine;
+        EXPECT_EQ(config.services.at(0).tls->cert, "/etc/portico/a.pem") << engine;
+    }
 }
 
 } // namespace

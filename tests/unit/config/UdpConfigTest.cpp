@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 using portico::host::ConfigError;
+using portico::host::ListenAddress;
 using portico::host::load_config_text;
 using portico::host::Protocol;
 
@@ -26,7 +27,8 @@ std::vector<std::string> issues_of(const std::string &yaml) {
         load_config_text(yaml, "t.yaml");
     } catch (const ConfigError &e) {
         std::vector<std::string> lines;
-        for (const auto &issue : e.issues()) lines.push_back(issue.to_string());
+        for (const auto &issue : e.issues())
+            lines.push_back(issue.to_string());
         return lines;
     }
     ADD_FAILURE() << "config loaded without error:\n" << yaml;
@@ -74,7 +76,8 @@ TEST(UdpConfig, BadEntriesAreReportedWhereTheyAre) {
         "services[0].rate_limit: missing required key 'per_second'",
     };
     std::string all;
-    for (const auto &issue : issues) all += issue + "\n";
+    for (const auto &issue : issues)
+        all += issue + "\n";
     for (const auto &fragment : expected_fragments)
         EXPECT_NE(all.find(fragment), std::string::npos) << "missing: " << fragment << "\nin:\n" << all;
 }
@@ -90,19 +93,31 @@ TEST(UdpConfig, TcpServicesRefuseUdpOnlyKeys) {
     ASSERT_EQ(issues.size(), 2u);
     EXPECT_EQ(issues[0], "t.yaml:6:17: services[0].rate_limit: applies to protocol udp only so far; remove it or "
                          "set protocol: udp");
-    EXPECT_NE(issues[1].find("t.yaml:7:19: services[0].max_datagram: applies to protocol udp only"),
-              std::string::npos);
+    EXPECT_NE(issues[1].find("t.yaml:7:19: services[0].max_datagram: applies to protocol udp only"), std::string::npos);
 }
 
-TEST(UdpConfig, UdpNeedsAnInetAddress) {
+TEST(UdpConfig, UdpMayListenOnAUnixPath) {
+    const auto config = load_config_text("plugins: {dir: plugins}\n"
+                                         "services:\n"
+                                         "  - name: up\n"
+                                         "    listen: unix:/tmp/x.sock\n"
+                                         "    protocol: udp\n"
+                                         "    unix_mode: \"0600\"\n"
+                                         "    handler: udp_upper\n",
+                                         "t.yaml");
+    ASSERT_EQ(config.services.size(), 1u);
+    EXPECT_EQ(config.services[0].protocol, Protocol::udp);
+    EXPECT_EQ(config.services[0].listen.kind, ListenAddress::Kind::unix_path);
+    EXPECT_EQ(config.services[0].unix_mode, 0600);
+}
+
+TEST(UdpConfig, UdpAndTcpMayNotShareAUnixPath) {
     const auto issues = issues_of("plugins: {dir: plugins}\n"
                                   "services:\n"
-                                  "  - name: up\n"
-                                  "    listen: unix:/tmp/x.sock\n"
-                                  "    protocol: udp\n"
-                                  "    handler: udp_upper\n");
+                                  "  - {name: t, listen: unix:/tmp/x.sock, handler: upper}\n"
+                                  "  - {name: u, listen: unix:/tmp/x.sock, handler: udp_upper, protocol: udp}\n");
     ASSERT_EQ(issues.size(), 1u);
-    EXPECT_NE(issues[0].find("t.yaml:4:13: services[0].listen: protocol udp needs host:port"), std::string::npos)
+    EXPECT_NE(issues[0].find("listen address unix:/tmp/x.sock is already used by service 't'"), std::string::npos)
         << issues[0];
 }
 

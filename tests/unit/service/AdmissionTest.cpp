@@ -141,5 +141,48 @@ TEST_F(AdmissionTest, DenyAndAllowListsRefuseBySource) {
     EXPECT_EQ(counters.refused.load(), 2u);
 }
 
+// proxy_protocol: at accept only proxy_from counts; the client named by the
+// header is what per_source_max and deny see, and its slot is freed by source.
+TEST_F(AdmissionTest, BehindAProxyTheClientIsAdmittedAfterItsHeader) {
+    config.proxy_protocol = ProxyProtocol::v2;
+    config.per_source_max = 1;
+    config.deny = {*Cidr::parse("10.9.0.0/16", nullptr)};
+    Admission admission(config, counters, logger());
+    const Poco::Net::SocketAddress alice("10.0.0.1", 4000);
+
+    // Two connections from the one proxy address: both pass accept.
+    Poco::Net::StreamSocket first_socket = connect();
+    Admission::Ticket first = admission.admit(first_socket, 0, false);
+    Poco::Net::StreamSocket second_socket = connect();
+    Admission::Ticket second = admission.admit(second_socket, 0, false);
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(admission.admit_client(first, first_socket, alice, "127.0.0.1:1"));
+    EXPECT_FALSE(admission.admit_client(second, second_socket, alice, "127.0.0.1:2")) << "per_source_max of alice";
+    EXPECT_EQ(counters.refused_by[static_cast<std::size_t>(RefusalReason::per_source_max)].load(), 1u);
+    Poco::Net::StreamSocket third_socket = connect();
+    Admission::Ticket third = admission.admit(third_socket, 0, false);
+    EXPECT_FALSE(admission.admit_client(third, third_socket, Poco::Net::SocketAddress("10.9.1.1", 1), "p"));
+    EXPECT_EQ(counters.refused_by[static_cast<std::size_t>(RefusalReason::allow_deny)].load(), 1u);
+
+    first = {}; // alice's slot is free again
+    Poco::Net::StreamSocket fourth_socket = connect();
+    Admission::Ticket fourth = admission.admit(fourth_socket, 0, false);
+    EXPECT_TRUE(admission.admit_client(fourth, fourth_socket, alice, "127.0.0.1:4"));
+}
+
+TEST_F(AdmissionTest, ProxyFromRefusesOtherPeersAtAccept) {
+    config.proxy_protocol = ProxyProtocol::any;
+    config.proxy_from = {*Cidr::parse("10.0.0.0/8", nullptr)};
+    Admission admission(config, counters, logger());
+    {
+        Poco::Net::StreamSocket socket = connect();
+        EXPECT_FALSE(admission.admit(socket, 0, false));
+        socket.close();
+    }
+    EXPECT_EQ(last_client_reads(), "busy\n");
+    EXPECT_EQ(counters.refused_by[static_cast<std::size_t>(RefusalReason::proxy_from)].load(), 1u);
+}
+
 } // namespace
 } // namespace portico::host
