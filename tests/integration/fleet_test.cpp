@@ -52,17 +52,12 @@ struct FleetHost {
     std::string yaml;
     std::unique_ptr<PorticoProcess> process;
 
-    FleetHost(std::string host_address, std::uint16_t service_port, int per_source_max = 4)
+    FleetHost(std::string host_address, std::uint16_t service_port)
         : address(std::move(host_address)), port(service_port), admin(free_tcp_port()) {
         std::filesystem::copy_file(test_plugin("flip_a"), plugins / "flip.so");
         ConfigBuilder config;
         config.plugin_dir(plugins).plugins_option("watch", "true").shutdown_timeout("5s");
-        config.service("fleet", "flip.reply")
-            .listen(address + ":" + std::to_string(port))
-            .option("access_log", "true")
-            .option("proxy_protocol", "any")
-            .option("proxy_from", "[127.0.0.0/8]")
-            .option("per_source_max", std::to_string(per_source_max));
+        config.service("fleet", "flip.reply").listen(address + ":" + std::to_string(port)).option("access_log", "true");
         config.raw("admin:\n  listen: " + address + ":" + std::to_string(admin) + "\n");
         config.raw("drain_delay: 2s\n");
         yaml = config.yaml();
@@ -165,20 +160,11 @@ std::string haproxy_config(std::uint16_t frontend, const std::vector<std::unique
                       "  balance roundrobin\n"
                       "  option httpchk GET /ready\n"
                       "  http-check expect status 200\n"
-                      "  default-server inter 100ms fall 1 rise 2 send-proxy-v2\n";
+                      "  default-server inter 100ms fall 1 rise 2\n";
     for (std::size_t i = 0; i < hosts.size(); ++i)
         cfg += "  server host" + std::to_string(i + 1) + " " + hosts[i]->address + ":" +
                std::to_string(hosts[i]->port) + " check port " + std::to_string(hosts[i]->admin) + "\n";
     return cfg;
-}
-
-// Every connection the host logged came from the load's own address, as
-// the PROXY header named it, through a balancer on 127.0.0.1.
-void expect_access_log_names_the_client(const FleetHost &host) {
-    const std::size_t all = host.served();
-    EXPECT_GT(all, 0u);
-    EXPECT_EQ(host.process->count_log_lines({"access service=fleet", std::string("peer=") + kClientAddress + ":"}), all)
-        << host.process->log_text();
 }
 
 // A port free on every address the test uses (each host binds it on its own).
@@ -243,8 +229,6 @@ TEST(Fleet, HaproxyRollsAPluginOutAndRestartsAHostWithoutAFailedRequest) {
     EXPECT_EQ(load.failed(), 0u) << load.first_problems();
     EXPECT_EQ(load.mismatched(), 0u) << load.first_problems();
     EXPECT_GT(load.ok(), 100u);
-    for (const auto &host : hosts)
-        expect_access_log_names_the_client(*host);
     // Every host serves B now: rebound by the roll-out, or (the restarted one) loaded at start.
     for (const auto &host : hosts)
         EXPECT_GT(host->process->count_log_lines({"service 'fleet' now uses flip B"}) +
@@ -260,7 +244,7 @@ TEST(Fleet, NginxStreamInFrontOfOneHostServesTheLoad) {
         GTEST_SKIP() << "nginx with its stream module is not installed (Debian packages nginx and "
                         "libnginx-mod-stream; `make deps` installs them)";
 
-    FleetHost host(kHostAddresses[0], fleet_port(), 2);
+    FleetHost host(kHostAddresses[0], fleet_port());
     host.start();
     TempDir proxy;
     const std::uint16_t frontend = free_tcp_port();
@@ -281,7 +265,6 @@ TEST(Fleet, NginxStreamInFrontOfOneHostServesTheLoad) {
                              "    proxy_pass " +
                              host.address + ":" + std::to_string(host.port) +
                              ";\n"
-                             "    proxy_protocol on;\n"
                              "  }\n"
                              "}\n";
     const auto path = proxy.write_file("nginx.conf", conf);
@@ -293,26 +276,6 @@ TEST(Fleet, NginxStreamInFrontOfOneHostServesTheLoad) {
     load.stop();
     EXPECT_EQ(load.failed(), 0u) << load.first_problems();
     EXPECT_EQ(load.mismatched(), 0u) << load.first_problems();
-    expect_access_log_names_the_client(host);
-
-    // per_source_max 2 counts the client behind nginx, not nginx: a third
-    // connection from 127.0.0.10 is refused while 127.0.0.11 is served.
-    std::vector<TcpClient> held;
-    for (int i = 0; i < 2; ++i) {
-        held.push_back(connect_from("127.0.0.10", frontend));
-        held.back().send("held\n");
-        ASSERT_EQ(held.back().read_line(), "A held\n");
-    }
-    TcpClient third = connect_from("127.0.0.10", frontend);
-    third.send("third\n");
-    const auto refused = third.read_until_closed(10s);
-    ASSERT_TRUE(refused.has_value()) << "the third connection from one client stayed open";
-    EXPECT_EQ(refused->find("A third"), std::string::npos) << *refused;
-    TcpClient other = connect_from("127.0.0.11", frontend);
-    other.send("other\n");
-    EXPECT_EQ(other.read_line(), "A other\n");
-    EXPECT_TRUE(host.process->wait_for_log_line({"per_source_max reached", "127.0.0.10"}, 5s))
-        << host.process->log_text();
     relay.send_signal(SIGQUIT);
     EXPECT_FALSE(relay.wait_exit(10s).is_running()) << relay.output();
 }
