@@ -51,6 +51,10 @@ PACKAGES += python3-prometheus-client
 why.python3-prometheus-client := test: a real Prometheus parser reads /metrics
 PACKAGES += haproxy
 why.haproxy := test: sends real PROXY protocol headers to the parser
+PACKAGES += nginx
+why.nginx := test: nginx stream in front of a host (tests/integration/fleet_test.cpp)
+PACKAGES += libnginx-mod-stream
+why.libnginx-mod-stream := test: nginx's stream module, for the fleet test
 
 rparen := )
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

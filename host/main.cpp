@@ -18,6 +18,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -200,6 +201,33 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
     if (options.once) once_problems(config, problems);
 
     Host host(std::move(config));
+    // Declared after the host: destroyed first, while everything its
+    // requests read is alive. It keeps answering while sessions drain.
+    std::unique_ptr<AdminServer> admin;
+    const auto open_admin = [&] {
+        const AdminConfig admin_config = host.config().admin;
+        if (!admin_config.listen) return;
+        std::optional<Poco::Net::ServerSocket> admin_socket;
+        if (const auto fd = passed.claim(kAdminSocketName, *admin_config.listen, true,
+                                         admin_config.listen_pos.to_string() + ": admin.listen"))
+            admin_socket = server_socket_from_fd(*fd);
+        // A predecessor's socket file is this process's to remove
+        // now; a socket unit's stays systemd's.
+        const bool owns_file = !admin_socket || successor;
+        admin = std::make_unique<AdminServer>(host, admin_config, std::move(admin_socket), owns_file);
+        admin->start();
+    };
+    // Before the plugins load, so /ready answers 503 with the reason while
+    // the host starts. An upgrade's successor shares the admin socket with
+    // its predecessor, which still serves: it answers once it is ready.
+    if (problems.empty() && !options.check && !successor) {
+        try {
+            open_admin();
+        } catch (const std::exception &e) {
+            problems.push_back(e.what());
+            return report_problems(options, problems);
+        }
+    }
     if (options.once) host.serve_once();
     // Handlers and TLS files are checked even when some keys are wrong, so
     // one run lists every problem; without plugins.dir there is nothing to load.
@@ -219,25 +247,8 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
         return exit_ok;
     }
     if (stop_requested_during_start(signals, host_log)) return exit_ok;
-    // Declared after the host: destroyed first, while everything its
-    // requests read is alive. It keeps answering while sessions drain.
-    std::unique_ptr<AdminServer> admin;
     try {
-        host.start(
-            [&] {
-                const AdminConfig admin_config = host.config().admin;
-                if (!admin_config.listen) return;
-                std::optional<Poco::Net::ServerSocket> admin_socket;
-                if (const auto fd = passed.claim(kAdminSocketName, *admin_config.listen, true,
-                                                 admin_config.listen_pos.to_string() + ": admin.listen"))
-                    admin_socket = server_socket_from_fd(*fd);
-                // A predecessor's socket file is this process's to remove
-                // now; a socket unit's stays systemd's.
-                const bool owns_file = !admin_socket || successor;
-                admin = std::make_unique<AdminServer>(host, admin_config, std::move(admin_socket), owns_file);
-                admin->start();
-            },
-            &passed);
+        host.start(successor ? std::function<void()>(open_admin) : std::function<void()>(), &passed);
     } catch (const StartupError &e) {
         std::istringstream lines(e.what());
         for (std::string line; std::getline(lines, line);)
@@ -255,7 +266,8 @@ int serve(const Options &options, const portico::host::SignalWaiter &signals, st
     else
         host.announce_ready();
     host.run(signals);
-    if (admin) admin->set_not_ready();
+    // shutdown() holds /ready at 503 first, with its reason, and keeps
+    // accepting for drain_delay before it stops the services.
     if (!host.shutdown()) {
         // A handler ignores its closed socket; waiting longer would hang the
         // operator's stop. Leave without unwinding into plugin code.

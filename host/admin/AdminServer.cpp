@@ -73,7 +73,9 @@ std::string respond(AdminContext &context, const HttpRequestHead &head, const st
     } catch (const std::exception &e) {
         reply = text_reply(500, std::string("admin endpoint failed: ") + e.what() + "\n");
     }
-    if (reply.status >= 500)
+    // A 503 from /ready is an answer, not a failure: a balancer asks it
+    // every few hundred ms while the host starts or drains.
+    if (reply.status >= 500 && reply.status != 503)
         admin_log().error("%s %s from %s: %s", head.method, printable_excerpt(head.target), peer, reply.body);
     else if (admin_log().debug())
         admin_log().debug("%s %s from %s: %d", head.method, printable_excerpt(head.target), peer, reply.status);

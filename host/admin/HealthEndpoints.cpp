@@ -1,7 +1,8 @@
 // HealthEndpoints.cpp — GET /health (the process answers) and GET /ready
-// (every service is bound and the host is not stopping), for probes.
+// (every service is bound and nothing holds readiness down), for probes.
 #include "admin/AdminEndpoints.h"
 #include "admin/StatusSnapshot.h"
+#include "app/Host.h"
 
 namespace portico::host {
 
@@ -10,7 +11,10 @@ AdminReply serve_health(AdminContext &) {
 }
 
 AdminReply serve_ready(AdminContext &context) {
-    if (!context.accepting.load()) return text_reply(503, "not ready: the host is starting or stopping\n");
+    // The host's own reason first: a balancer's operator reads why.
+    if (const std::string reason = context.host.not_ready_reason(); !reason.empty())
+        return text_reply(503, "not ready: " + reason + "\n");
+    if (!context.accepting.load()) return text_reply(503, "not ready: the admin server is stopping\n");
     if (!services_ready(context.host)) return text_reply(503, "not ready: not every service is bound\n");
     return text_reply(200, "ready\n");
 }

@@ -142,6 +142,7 @@ std::string status_json(const StatusSnapshot &snap) {
     host->set("now", iso_time(snap.now));
     host->set("uptime_seconds", std::chrono::duration<double>(snap.now - snap.started_at).count());
     host->set("ready", snap.ready);
+    if (!snap.not_ready_reason.empty()) host->set("not_ready_reason", snap.not_ready_reason);
     if (snap.process.available) {
         Object::Ptr process = ordered();
         process->set("cpu_seconds", snap.process.cpu_seconds);

@@ -77,7 +77,8 @@ StatusSnapshot take_snapshot(const Host &host, const ReloadHistory &history,
     snap.pid = static_cast<long>(::getpid());
     snap.started_at = started_at;
     snap.now = std::chrono::system_clock::now();
-    snap.ready = accepting && services_ready(host);
+    snap.not_ready_reason = host.not_ready_reason();
+    snap.ready = accepting && services_ready(host) && snap.not_ready_reason.empty();
     snap.process = read_process_stats();
 
     std::map<uint64_t, uint64_t> sessions_by_generation;

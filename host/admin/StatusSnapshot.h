@@ -72,6 +72,7 @@ struct StatusSnapshot {
     std::chrono::system_clock::time_point started_at;
     std::chrono::system_clock::time_point now;
     bool ready = false;
+    std::string not_ready_reason; // what /ready says after "not ready: "; "" when nothing holds it down
     ProcessStats process;
     std::vector<ServiceStatus> services;
     std::vector<PluginStatus> plugins;

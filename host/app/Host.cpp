@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include <unistd.h>
 
@@ -93,6 +94,7 @@ const char *to_string(ReloadScope scope) {
 Host::Host(Config config)
     : log_(Poco::Logger::get("portico.host")), config_(std::move(config)),
       registry_(std::make_unique<PluginRegistry>(host_api(), shadow_parent())) {
+    readiness_.hold("start", "starting: loading plugins");
     apply_plugin_policy(config_.plugins);
 }
 
@@ -236,6 +238,7 @@ std::shared_ptr<Service> Host::start_service(const ServiceConfig &svc, Inherited
 
 void Host::start(const std::function<void()> &after_bind, InheritedSockets *passed) {
     std::lock_guard control(control_mutex_);
+    readiness_.hold("start", "starting: binding services");
     std::vector<std::string> problems;
     std::vector<std::shared_ptr<Service>> started;
     for (const ServiceConfig &svc : config_.services) {
@@ -270,6 +273,7 @@ void Host::start(const std::function<void()> &after_bind, InheritedSockets *pass
         log_.information("running as user '%s'", config_.user);
     }
     start_watcher();
+    readiness_.release("start");
     log_.information("portico ready: %z service(s)", config_.services.size());
 }
 
@@ -402,21 +406,31 @@ ReloadReport Host::upgrade(std::string_view trigger) {
                 log_.error(report.errors.back());
             } else {
                 stopping_ = true; // no reload may change what the successor now serves
+                const auto delay = config_.drain_delay;
+                readiness_.hold("stop", "upgraded: pid " + std::to_string(outcome.pid) +
+                                            " serves these sockets now; this process drains and exits");
+                handed_over_at_ = std::chrono::steady_clock::now();
                 handed_over_ = true;
                 // First: the successor's own notifications count from now on.
                 notify_.main_pid(outcome.pid, "handed over to pid " + std::to_string(outcome.pid));
-                for (const auto &service : services()) {
-                    service->handle()->stopping = true;
-                    service->keep_listener_open();
-                    service->stop_accepting();
-                }
+                // With a drain_delay, shutdown() stops the services once it has
+                // passed; the successor accepts on the same sockets meanwhile.
+                if (delay.count() <= 0)
+                    for (const auto &service : services()) {
+                        service->handle()->stopping = true;
+                        service->keep_listener_open();
+                        service->stop_accepting();
+                    }
+                // The admin socket goes at once: its probes are the successor's to answer.
                 for (const HandoverSocket &extra : handover_sockets_)
                     if (extra.stop_accepting) extra.stop_accepting();
-                report.changes.push_back("upgraded: pid " + std::to_string(outcome.pid) + " (" +
-                                         upgrade_binary_.string() + ") serves every socket now; pid " +
-                                         std::to_string(::getpid()) +
-                                         " stopped accepting, drains its sessions for up to shutdown_timeout and "
-                                         "exits");
+                report.changes.push_back(
+                    "upgraded: pid " + std::to_string(outcome.pid) + " (" + upgrade_binary_.string() +
+                    ") serves every socket now; pid " + std::to_string(::getpid()) +
+                    (delay.count() > 0 ? " accepts for drain_delay (" + std::to_string(delay.count()) +
+                                             "ms) more, then stops accepting,"
+                                       : " stopped accepting,") +
+                    " drains its sessions for up to shutdown_timeout and exits");
                 log_.information(report.changes.back());
             }
         }
@@ -447,25 +461,43 @@ ReloadReport Host::reload(ReloadScope scope, std::string_view trigger) {
 }
 
 bool Host::shutdown() {
+    std::chrono::milliseconds delay;
     {
         std::lock_guard control(control_mutex_);
         stopping_ = true; // from here on reloads are refused, so watcher_ is ours alone
+        delay = config_.drain_delay;
     }
+    const std::string delay_text = std::to_string(delay.count()) + "ms";
+    // First of all, so a balancer's health check starts taking this host out.
+    if (!handed_over_)
+        readiness_.hold("stop", delay.count() > 0 ? "stopping: accepting for drain_delay (" + delay_text +
+                                                        ") more, then draining open sessions"
+                                                  : "stopping: draining open sessions");
     // After a hand-over this process is no longer the unit's main process:
     // STOPPING=1 would speak for the successor.
     if (!handed_over_) notify_.stopping("stopping: " + status_line());
     watcher_.reset();
+    if (delay.count() > 0) {
+        // After a hand-over, what is left of the delay counted from it.
+        const auto until = (handed_over_ ? handed_over_at_ : std::chrono::steady_clock::now()) + delay;
+        log_.information("stopping: /ready answers 503; still accepting for drain_delay (%s)", delay_text);
+        std::this_thread::sleep_until(until);
+    }
     std::lock_guard control(control_mutex_);
     std::vector<std::shared_ptr<Service>> services = this->services();
     const std::vector<std::shared_ptr<Service>> draining = retiring();
     services.insert(services.end(), draining.begin(), draining.end());
     log_.information("stopping: no new connections; waiting up to %s for open sessions",
                      std::to_string(config_.shutdown_timeout.count()) + "ms");
-    // After a hand-over the services stopped accepting already (upgrade()).
-    for (const auto &service : handed_over_ ? std::vector<std::shared_ptr<Service>>{} : services) {
+    // After a hand-over without a drain_delay the services stopped accepting
+    // already (upgrade()); with one, they stop now and leave the sockets to
+    // the successor.
+    const bool stopped_by_upgrade = handed_over_ && delay.count() <= 0;
+    for (const auto &service : stopped_by_upgrade ? std::vector<std::shared_ptr<Service>>{} : services) {
         service->handle()->stopping = true;
-        // systemd's socket outlives this process: it queues connections for the next start.
-        if (inherited(service->name())) service->keep_listener_open();
+        // systemd's socket outlives this process: it queues connections for
+        // the next start; after a hand-over the successor serves on it.
+        if (inherited(service->name()) || handed_over_) service->keep_listener_open();
         service->stop_accepting();
     }
     const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "app/PluginWatcher.h"
+#include "app/Readiness.h"
 #include "app/RefusedFiles.h"
 #include "app/ReloadHistory.h"
 #include "app/SystemdNotify.h"
@@ -63,8 +64,8 @@ public:
     void load();
     // Binds and starts every service; throws StartupError if one cannot bind.
     // `after_bind` runs once every service listens and before privileges
-    // are dropped (main binds the admin server there: /ready then means
-    // what it says, and a port below 1024 can still be bound); what it
+    // are dropped (an upgrade's successor opens the admin socket it shares
+    // with its predecessor there; a port below 1024 can still be bound); what it
     // throws becomes a StartupError. `passed`: sockets given to this process
     // (socket activation, `portico upgrade`); a service serves on the one
     // for it instead of binding. One that does not fit its service, or that
@@ -76,9 +77,14 @@ public:
     // `portico --once` (before start()): every service takes one connection
     // or datagram, and run() returns once each has served its one.
     void serve_once() { once_ = true; }
-    // Stops accepting, lets sessions finish until shutdown_timeout, then
-    // closes them. Returns false if some session would not end.
+    // /ready answers 503 at once; accepting goes on for drain_delay (what is
+    // left of it after an upgrade's hand-over), then stops; sessions may
+    // finish until shutdown_timeout, then are closed. Returns false if some
+    // session would not end.
     bool shutdown();
+    // "" when the host wants new connections; else why not (starting,
+    // rebuilding services, draining before a stop), for /ready.
+    std::string not_ready_reason() const { return readiness_.reason(); }
 
     // What SIGHUP, the admin API and `portico reload` ask for; safe to call
     // from any thread (signal loop, file watcher, admin server). Plugins:
@@ -139,6 +145,11 @@ private:
     // Stops `old` accepting and drains it: its sessions may finish until
     // plugins.drain_timeout, then are closed; then it is destroyed.
     void retire(std::shared_ptr<Service> old);
+    // A service a reload removed: retired, but it accepts for drain_delay
+    // first, with /ready at 503 meanwhile.
+    void retire_after_drain_delay(std::shared_ptr<Service> old);
+    // Stops `old` (already in retiring_) accepting and drains it until drain_timeout.
+    void begin_drain(std::shared_ptr<Service> old, std::chrono::milliseconds drain_timeout);
     void check_retired(std::shared_ptr<Service> old, std::chrono::steady_clock::time_point deadline);
     // drain_timeout after `replaced` (when a plugin reload replaced the
     // binding of `service`), closes its sessions still running on a version
@@ -176,6 +187,8 @@ private:
     std::filesystem::path upgrade_binary_;
     std::vector<std::string> upgrade_args_;
     std::atomic<bool> handed_over_{false};
+    std::chrono::steady_clock::time_point handed_over_at_; // set with handed_over_, read by shutdown()
+    Readiness readiness_;
     bool once_ = false;              // set before start(), read after
     bool watchdog_withheld_ = false; // main loop only: the last ping was withheld
     struct HandoverSocket {

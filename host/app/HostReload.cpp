@@ -12,9 +12,11 @@
 #include "service/StreamService.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 
 namespace portico::host {
 namespace {
@@ -189,6 +191,14 @@ ReloadReport Host::reload_config_locked() {
         return report;
     }
     const ConfigDiff diff = diff_configs(config_, next);
+    // /ready says 503 while services are rebuilt: a balancer sends new
+    // connections elsewhere until the new set listens.
+    std::optional<ReadinessHold> rebuilding;
+    if (!diff.added.empty() || !diff.changed.empty() || !diff.removed.empty())
+        rebuilding.emplace(readiness_, "reload",
+                           "reloading: rebuilding services (" + std::to_string(diff.added.size()) + " added, " +
+                               std::to_string(diff.changed.size()) + " changed, " +
+                               std::to_string(diff.removed.size()) + " removed)");
     // New plugin files (a new dir or list) are loaded before handlers are checked.
     if (diff.plugins_changed) {
         apply_plugin_policy(next.plugins);
@@ -243,8 +253,12 @@ ReloadReport Host::reload_config_locked() {
     for (const std::string &name : diff.removed) {
         if (inherited(name)) current[name]->keep_listener_open();
         inherited_.erase(name);
-        retire(current[name]);
-        report.changes.push_back("service '" + name + "' removed; its open connections drain");
+        retire_after_drain_delay(current[name]);
+        report.changes.push_back("service '" + name + "' removed; " +
+                                 (config_.drain_delay.count() > 0
+                                      ? "it accepts for drain_delay (" + std::to_string(config_.drain_delay.count()) +
+                                            "ms) more, then its open connections drain"
+                                      : "its open connections drain"));
     }
 
     std::vector<std::shared_ptr<Service>> next_services;
@@ -317,14 +331,38 @@ std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const
 }
 
 void Host::retire(std::shared_ptr<Service> old) {
-    old->handle()->stopping = true;
-    old->stop_accepting();
     {
         std::lock_guard lock(services_mutex_);
         retiring_.push_back(old);
     }
-    const auto deadline = std::chrono::steady_clock::now() + config_.plugins.drain_timeout;
-    check_retired(std::move(old), deadline);
+    begin_drain(std::move(old), config_.plugins.drain_timeout);
+}
+
+void Host::retire_after_drain_delay(std::shared_ptr<Service> old) {
+    const auto delay = config_.drain_delay;
+    if (delay.count() <= 0) return retire(std::move(old));
+    {
+        std::lock_guard lock(services_mutex_);
+        retiring_.push_back(old);
+    }
+    // The Service's address tells two removals of one name apart.
+    const std::string key =
+        "removed " + old->name() + " " + std::to_string(reinterpret_cast<std::uintptr_t>(old.get()));
+    readiness_.hold(key, "reload removed service '" + old->name() + "': it accepts for drain_delay (" +
+                             std::to_string(delay.count()) + "ms) more, then drains");
+    const auto drain_timeout = config_.plugins.drain_timeout;
+    timer_.schedule(task([this, old, key, drain_timeout] {
+                        log_.information("service '%s' (removed): drain_delay over, no new connections", old->name());
+                        begin_drain(old, drain_timeout);
+                        readiness_.release(key);
+                    }),
+                    clock_in(delay));
+}
+
+void Host::begin_drain(std::shared_ptr<Service> old, std::chrono::milliseconds drain_timeout) {
+    old->handle()->stopping = true;
+    old->stop_accepting();
+    check_retired(std::move(old), std::chrono::steady_clock::now() + drain_timeout);
 }
 
 void Host::check_retired(std::shared_ptr<Service> old, std::chrono::steady_clock::time_point deadline) {

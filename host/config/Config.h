@@ -186,6 +186,10 @@ struct Config {
     LoggingConfig logging;
     Millis shutdown_timeout = Millis(10'000);
     std::string user; // drop root privileges to this user once the listeners are bound ("" : stay)
+    // SIGTERM, an upgrade or a service removed by reload: /ready answers 503
+    // at once, accepting goes on this long (a balancer's health check takes
+    // the host out of rotation meanwhile), then the drain begins.
+    Millis drain_delay = Millis(0);
 };
 
 } // namespace portico::host

@@ -641,6 +641,7 @@ const Schema<Config> &config_schema() {
         {"logging", nested(&Config::logging, logging_schema)},
         {"shutdown_timeout", set_duration(&Config::shutdown_timeout)},
         {"user", set_text(&Config::user)},
+        {"drain_delay", set_duration(&Config::drain_delay)},
     };
     return schema;
 }

@@ -326,7 +326,8 @@ const std::vector<BadConfig> &bad_configs() {
         {"top level is a list",
          "- a\n"
          "- b\n",
-         "t.yaml:1:1: expected a map (keys: plugins, services, admin, logging, shutdown_timeout, user), got a list"},
+         "t.yaml:1:1: expected a map (keys: plugins, services, admin, logging, shutdown_timeout, user, drain_delay), "
+         "got a list"},
         {"setting name is a list", service("    config: {[a]: 1}\n"),
          "t.yaml:6:14: services[0].config: setting names must be plain text, not a list or map"},
         {"empty plugins dir",

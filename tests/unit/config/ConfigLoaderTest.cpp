@@ -99,6 +99,7 @@ TEST(ConfigLoader, AppliesDefaults) {
     EXPECT_EQ(config.logging.level, "information");
     EXPECT_EQ(config.logging.format, "text");
     EXPECT_EQ(config.shutdown_timeout, 10s);
+    EXPECT_EQ(config.drain_delay, 0s);
 }
 
 TEST(ConfigLoader, ParsesEveryKey) {
@@ -130,6 +131,7 @@ admin:
   token: secret
 logging: {level: trace, format: json}
 shutdown_timeout: 5m
+drain_delay: 5s
 )",
                                            kFile);
     EXPECT_EQ(config.plugins.dir, "/opt/plugins/");
@@ -163,6 +165,7 @@ shutdown_timeout: 5m
     EXPECT_EQ(config.logging.level, "trace");
     EXPECT_EQ(config.logging.format, "json");
     EXPECT_EQ(config.shutdown_timeout, 5min);
+    EXPECT_EQ(config.drain_delay, 5s);
 }
 
 TEST(ConfigLoader, ParsesProcessModeAndWorkers) {
@@ -393,7 +396,7 @@ services:
     const auto issues = issues_of(bomb);
     ASSERT_EQ(issues.size(), 2u);
     EXPECT_EQ(issues[0], "t.yaml:2:1: bomb: unknown key 'bomb' (valid keys: plugins, services, admin, logging, "
-                         "shutdown_timeout, user)");
+                         "shutdown_timeout, user, drain_delay)");
     EXPECT_EQ(issues[1], "t.yaml:13:56: services[0].config: too many settings (at most 10000 values)");
 }
 
