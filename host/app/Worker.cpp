@@ -13,6 +13,7 @@
 #include "plugin/PluginRegistry.h"
 #include "service/EventService.h"
 #include "service/HandlerBinding.h"
+#include "service/SharedAdmission.h"
 #include "service/ThreadsService.h"
 #include "service/WorkerSpawn.h"
 
@@ -43,6 +44,7 @@ struct WorkerOptions {
     std::string service;
     std::string config_file;
     std::string plugin_file;
+    int limits_slot = -1;
 };
 
 std::optional<WorkerOptions> parse(int argc, char **argv) {
@@ -55,10 +57,13 @@ std::optional<WorkerOptions> parse(int argc, char **argv) {
             options.config_file = argv[i + 1];
         else if (flag == "--plugin")
             options.plugin_file = argv[i + 1];
+        else if (flag == kWorkerLimitsSlotFlag)
+            options.limits_slot = std::atoi(argv[i + 1]);
         else
             return std::nullopt;
     }
-    if (argc % 2 == 0 || options.service.empty() || options.config_file.empty() || options.plugin_file.empty())
+    if (argc % 2 == 0 || options.service.empty() || options.config_file.empty() || options.plugin_file.empty() ||
+        options.limits_slot < 0)
         return std::nullopt;
     return options;
 }
@@ -160,6 +165,8 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     if (loaded.version->plugin_name() != svc.plugin)
         throw std::runtime_error(options.plugin_file + " is plugin '" + loaded.version->plugin_name() + "', not '" +
                                  svc.plugin + "'");
+    // Declared before the service, whose Admission counts in it.
+    const std::unique_ptr<SharedAdmission> limits = SharedAdmission::attach(kWorkerLimitsFd, options.limits_slot);
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
     // Replaced before it got this far (a reload right after a spawn): serving
     // now would hand new connections to the old version.
@@ -167,6 +174,7 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     {
         const std::unique_ptr<StreamService> service =
             make_engine(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
+        service->admission().use_shared(*limits);
         service->adopt_listener(InheritedServerSocket(kWorkerListenFd), Service::ListenerOwner::another_process);
         service->start();
         log.information("worker %d of service '%s' serving (plugin %s %s, engine %s)", static_cast<int>(::getpid()),

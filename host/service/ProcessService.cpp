@@ -140,6 +140,8 @@ void ProcessService::start() {
     // The host checked the files before binding (Host.cpp); this is what
     // the first workers will load, for reload_tls() to compare against.
     if (cfg.tls) tls_fingerprint_ = TlsContext::read_fingerprint(*cfg.tls);
+    // Room for old workers still draining after reloads next to the new ones.
+    limits_ = SharedAdmission::create(cfg, 4 * cfg.workers + 4);
     supervisor_ = std::thread([this] { supervise(); });
 }
 
@@ -167,21 +169,32 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
                                        [&](const Worker &w) { return w.binding == current && !w.terminating; });
     for (auto missing = config().workers - serving; missing > 0; --missing) {
         if (Clock::now() < next_spawn_) return;
+        const std::optional<int> slot = limits_->claim_slot();
+        if (!slot) {
+            next_spawn_ = Clock::now() + kFirstBackoff * 10;
+            handle()->logger.error("service '%s': cannot start a worker: every admission slot is held by a worker "
+                                   "still draining from earlier reloads; retrying when one exits",
+                                   name());
+            return;
+        }
         WorkerLaunch launch;
         launch.service = name();
         launch.config_file = config().pos.file;
         launch.plugin_file = current->version().shadow_file();
         launch.listen_fd = listen_fd_;
         launch.config_fd = config_fd_;
+        launch.limits_fd = limits_->fd();
+        launch.limits_slot = *slot;
         try {
             const pid_t pid = spawn_worker(launch);
-            workers_.push_back(Worker{pid, current, Clock::now()});
+            workers_.push_back(Worker{pid, current, Clock::now(), false, false, *slot});
             ++counters().workers_spawned;
             handle()->logger.information("worker %d of service '%s' started (plugin %s %s, generation %Lu)",
                                          static_cast<int>(pid), name(), current->version().plugin_name(),
                                          current->version().plugin_version(),
                                          static_cast<Poco::UInt64>(current->version().generation()));
         } catch (const std::exception &e) {
+            limits_->release_slot(*slot);
             ++quick_failures_;
             next_spawn_ = Clock::now() + backoff_for(quick_failures_);
             handle()->logger.error("service '%s': cannot start a worker: %s; retrying in %Ldms", name(),
@@ -214,6 +227,12 @@ void ProcessService::reap_locked() {
         }
         if (pid < 0) status = 0; // ECHILD: someone else reaped it; it is gone either way
         on_exit_locked(*it, status);
+        // A worker that died without closing its sessions never released
+        // their admission: take its share back, or the service would refuse
+        // forever what it no longer serves.
+        if (const std::uint32_t held = limits_->release_slot(it->limits_slot); held > 0)
+            handle()->logger.information("service '%s': %u connection(s) worker %d held freed for new clients", name(),
+                                         static_cast<unsigned>(held), static_cast<int>(it->pid));
         it = workers_.erase(it);
         changed_.notify_all();
     }

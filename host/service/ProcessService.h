@@ -8,6 +8,7 @@
 #pragma once
 
 #include "service/Service.h"
+#include "service/SharedAdmission.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -55,6 +56,7 @@ private:
         std::chrono::steady_clock::time_point started;
         bool terminating = false; // we sent SIGTERM: an exit is expected
         bool killed = false;      // we sent SIGKILL: death by it is expected
+        int limits_slot = -1;     // its slot in limits_, taken back when it is reaped
     };
 
     void supervise();
@@ -77,6 +79,8 @@ private:
     int config_fd_ = -1;          // sealed memfd with the config text the workers parse
     int listen_fd_ = -1;          // the listening socket (Service::listener()) the workers inherit
     std::string tls_fingerprint_; // of the tls: files the workers were last told to use
+    // The admission counts every worker shares: the limits hold for the service.
+    std::unique_ptr<SharedAdmission> limits_;
     // Declared last: it spawns and reaps the workers, so it is the only thread
     // they are tied to (PR_SET_PDEATHSIG follows the spawning thread).
     std::thread supervisor_;
