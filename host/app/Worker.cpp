@@ -13,6 +13,7 @@
 #include "plugin/PluginRegistry.h"
 #include "service/EventService.h"
 #include "service/HandlerBinding.h"
+#include "service/SharedAdmission.h"
 #include "service/SharedCounters.h"
 #include "service/ThreadsService.h"
 #include "service/WorkerSpawn.h"
@@ -44,6 +45,7 @@ struct WorkerOptions {
     std::string service;
     std::string config_file;
     std::string plugin_file;
+    int limits_slot = -1;
 };
 
 std::optional<WorkerOptions> parse(int argc, char **argv) {
@@ -56,10 +58,13 @@ std::optional<WorkerOptions> parse(int argc, char **argv) {
             options.config_file = argv[i + 1];
         else if (flag == "--plugin")
             options.plugin_file = argv[i + 1];
+        else if (flag == kWorkerLimitsSlotFlag)
+            options.limits_slot = std::atoi(argv[i + 1]);
         else
             return std::nullopt;
     }
-    if (argc % 2 == 0 || options.service.empty() || options.config_file.empty() || options.plugin_file.empty())
+    if (argc % 2 == 0 || options.service.empty() || options.config_file.empty() || options.plugin_file.empty() ||
+        options.limits_slot < 0)
         return std::nullopt;
     return options;
 }
@@ -164,6 +169,8 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     // Counted straight into the master's segment: what this worker did is
     // seen by /metrics while it runs and kept when it dies, even by SIGKILL.
     SharedCounters shared = SharedCounters::attach(kWorkerCountersFd);
+    // Declared before the service, whose Admission counts in it.
+    const std::unique_ptr<SharedAdmission> limits = SharedAdmission::attach(kWorkerLimitsFd, options.limits_slot);
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
     handle->shared_counters = &shared.counters();
     // Replaced before it got this far (a reload right after a spawn): serving
@@ -172,6 +179,7 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     {
         const std::unique_ptr<StreamService> service =
             make_engine(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
+        service->admission().use_shared(*limits);
         service->adopt_listener(InheritedServerSocket(kWorkerListenFd), Service::ListenerOwner::another_process);
         service->start();
         log.information("worker %d of service '%s' serving (plugin %s %s, engine %s)", static_cast<int>(::getpid()),

@@ -96,9 +96,12 @@ Admission::Ticket Admission::admit(const Poco::Net::StreamSocket &socket, int qu
         refuse(socket, peer, "portico --once: this service has taken its one connection", RefusalReason::once);
         return {};
     }
+    // Behind a proxy the peer is the load balancer: per source counts only in admit_client.
+    const std::string key = per_source ? std::string(static_cast<const char *>(ip.addr()), ip.length()) : std::string();
+    if (shared_ && !shared_admit(socket, peer, key)) return {};
     took_once_ = true;
     if (per_source) take_source(source);
-    slots_.push_front(Slot{Clock::now(), socket.impl()->sockfd(), source});
+    slots_.push_front(Slot{Clock::now(), socket.impl()->sockfd(), source, key, shared_ != nullptr});
     return Ticket(*this, slots_.begin());
 }
 
@@ -145,8 +148,32 @@ bool Admission::take_source(const std::string &source) {
     return true;
 }
 
+bool Admission::shared_admit(const Poco::Net::StreamSocket &socket, const std::string &peer, const std::string &key) {
+    switch (shared_->admit(key)) {
+    case SharedAdmission::Verdict::admitted:
+        return true;
+    case SharedAdmission::Verdict::max_connections:
+        refuse(socket, peer, "max_connections reached (counting every worker)", RefusalReason::max_connections);
+        return false;
+    case SharedAdmission::Verdict::per_source_max:
+        refuse(socket, peer, "per_source_max reached for this source (counting every worker)",
+               RefusalReason::per_source_max);
+        return false;
+    case SharedAdmission::Verdict::sources_full:
+        if (shared_->first_full_report())
+            logger_.error("service '%s': the shared per-source table is full (more distinct sources connected or "
+                          "rate-limited at once than it holds); new sources are refused until some go quiet",
+                          config_.name);
+        refuse(socket, peer, "too many distinct sources at once for per_source_max", RefusalReason::per_source_max);
+        return false;
+    }
+    return false;
+}
+
 bool Admission::rate_allows(const Poco::Net::IPAddress &ip) {
     if (!rate_.enabled()) return true;
+    if (shared_)
+        return shared_->take_token(std::string(static_cast<const char *>(ip.addr()), ip.length()), Clock::now());
     std::lock_guard lock(mutex_);
     return rate_.allow(ip, Clock::now());
 }
@@ -157,6 +184,7 @@ void Admission::release(std::list<Slot>::iterator slot) {
         const auto src = per_source_.find(slot->source);
         if (src != per_source_.end() && --src->second <= 0) per_source_.erase(src);
     }
+    if (slot->shared) shared_->release(slot->key);
     slots_.erase(slot);
 }
 

@@ -7,13 +7,15 @@
 // gets the optional busy_message line before the socket closes.
 // An admitted connection holds a Ticket, its slot, until the ticket is
 // destroyed; one that waits for a worker longer than queue_timeout is
-// refused instead of starving.
+// refused instead of starving. In a `mode: process` worker the limits are
+// also checked against the service-wide counts in SharedAdmission.
 #pragma once
 
 #include "config/Config.h"
 #include "net/CidrList.h"
 #include "net/LogThrottle.h"
 #include "service/ServiceCounters.h"
+#include "service/SharedAdmission.h"
 #include "service/SourceRateLimiter.h"
 
 #include <Poco/Logger.h>
@@ -89,13 +91,19 @@ public:
     void expire_queued(Clock::time_point now);
     // Connections holding a ticket now.
     std::size_t admitted();
+    // A process-mode worker: max_connections, per_source_max and accept_rate
+    // count every worker's connections, through `shared`, which must outlive
+    // this Admission. Called before the first admit().
+    void use_shared(SharedAdmission &shared) { shared_ = &shared; }
 
 private:
     struct Slot {
         Clock::time_point at;
-        int fd;             // to refuse it at queue_timeout while it waits
-        std::string source; // "" for a unix: peer
-        bool queued = true; // no worker has picked it up yet
+        int fd;              // to refuse it at queue_timeout while it waits
+        std::string source;  // "" for a unix: peer
+        std::string key;     // the source's address bytes, for shared_ ("" for a unix: peer)
+        bool shared = false; // counted in shared_
+        bool queued = true;  // no worker has picked it up yet
         bool expired = false;
     };
 
@@ -105,6 +113,8 @@ private:
     bool take_source(const std::string &source);
     // Takes a token of accept_rate for `ip` (under mutex_).
     bool rate_allows(const Poco::Net::IPAddress &ip);
+    // Counts the connection in shared_ (under mutex_); false when refused.
+    bool shared_admit(const Poco::Net::StreamSocket &socket, const std::string &peer, const std::string &key);
     // May run with mutex_ held or not (admit() refuses under it).
     void refuse(const Poco::Net::StreamSocket &socket, const std::string &peer, const char *reason, RefusalReason why,
                 const std::string *message = nullptr);
@@ -126,6 +136,7 @@ private:
     std::mutex mutex_;                                // guards what workers, loops and the expiry timer touch
     std::list<Slot> slots_;                           // one per live Ticket (stable iterators)
     std::unordered_map<std::string, int> per_source_; // open connections per source address
+    SharedAdmission *shared_ = nullptr;               // process mode: the service-wide counts
 };
 
 } // namespace portico::host

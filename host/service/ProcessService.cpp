@@ -141,6 +141,8 @@ void ProcessService::start() {
     // The host checked the files before binding (Host.cpp); this is what
     // the first workers will load, for reload_tls() to compare against.
     if (cfg.tls) tls_fingerprint_ = TlsContext::read_fingerprint(*cfg.tls);
+    // Room for old workers still draining after reloads next to the new ones.
+    limits_ = SharedAdmission::create(cfg, 4 * cfg.workers + 4);
     supervisor_ = std::thread([this] { supervise(); });
 }
 
@@ -169,12 +171,22 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
     for (auto missing = config().workers - serving; missing > 0; --missing) {
         if (Clock::now() < next_spawn_) return;
         const int slot = free_slot_locked(current);
+        const std::optional<int> limits_slot = limits_->claim_slot();
+        if (!limits_slot) {
+            next_spawn_ = Clock::now() + kFirstBackoff * 10;
+            handle()->logger.error("service '%s': cannot start a worker: every admission slot is held by a worker "
+                                   "still draining from earlier reloads; retrying when one exits",
+                                   name());
+            return;
+        }
         WorkerLaunch launch;
         launch.service = name();
         launch.config_file = config().pos.file;
         launch.plugin_file = current->version().shadow_file();
         launch.listen_fd = listen_fd_;
         launch.config_fd = config_fd_;
+        launch.limits_fd = limits_->fd();
+        launch.limits_slot = *limits_slot;
         try {
             auto counts = std::make_unique<SharedCounters>(SharedCounters::create());
             launch.counters_fd = counts->fd();
@@ -184,6 +196,7 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
             worker.binding = current;
             worker.started = Clock::now();
             worker.slot = slot;
+            worker.limits_slot = *limits_slot;
             worker.counts = std::move(counts);
             workers_.push_back(std::move(worker));
             ++slots_[static_cast<std::size_t>(slot)].spawned;
@@ -193,6 +206,7 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
                                          current->version().plugin_version(),
                                          static_cast<Poco::UInt64>(current->version().generation()));
         } catch (const std::exception &e) {
+            limits_->release_slot(*limits_slot);
             ++quick_failures_;
             next_spawn_ = Clock::now() + backoff_for(quick_failures_);
             handle()->logger.error("service '%s': cannot start a worker: %s; retrying in %Ldms", name(),
@@ -230,6 +244,12 @@ void ProcessService::reap_locked() {
         last.active = 0;
         slots_[static_cast<std::size_t>(it->slot)].gone += last;
         on_exit_locked(*it, status);
+        // A worker that died without closing its sessions never released
+        // their admission: take its share back, or the service would refuse
+        // forever what it no longer serves.
+        if (const std::uint32_t held = limits_->release_slot(it->limits_slot); held > 0)
+            handle()->logger.information("service '%s': %u connection(s) worker %d held freed for new clients", name(),
+                                         static_cast<unsigned>(held), static_cast<int>(it->pid));
         it = workers_.erase(it);
         changed_.notify_all();
     }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "service/Service.h"
+#include "service/SharedAdmission.h"
 #include "service/SharedCounters.h"
 
 #include <chrono>
@@ -65,6 +66,7 @@ private:
         bool killed = false;                    // we sent SIGKILL: death by it is expected
         int slot = 0;                           // which of the `workers` places it fills (the `worker` metrics label)
         std::unique_ptr<SharedCounters> counts; // what it counts; read here while it runs, folded in when it dies
+        int limits_slot = -1;                   // its slot in limits_, taken back when it is reaped
     };
     // What the workers that held one slot did, once they are gone.
     struct Slot {
@@ -96,6 +98,8 @@ private:
     int config_fd_ = -1;          // sealed memfd with the config text the workers parse
     int listen_fd_ = -1;          // the listening socket (Service::listener()) the workers inherit
     std::string tls_fingerprint_; // of the tls: files the workers were last told to use
+    // The admission counts every worker shares: the limits hold for the service.
+    std::unique_ptr<SharedAdmission> limits_;
     // Declared last: it spawns and reaps the workers, so it is the only thread
     // they are tied to (PR_SET_PDEATHSIG follows the spawning thread).
     std::thread supervisor_;

@@ -16,7 +16,7 @@
 namespace portico::host {
 namespace {
 
-// Well above 0-5, so dup2 to the fixed numbers never overwrites a source.
+// Well above 0-6, so dup2 to the fixed numbers never overwrites a source.
 constexpr int kScratchFd = 10;
 
 [[noreturn]] void child_fail() {
@@ -32,14 +32,15 @@ constexpr int kScratchFd = 10;
     const int listen = ::fcntl(launch.listen_fd, F_DUPFD, kScratchFd);
     const int config = ::fcntl(launch.config_fd, F_DUPFD, kScratchFd);
     const int counters = ::fcntl(launch.counters_fd, F_DUPFD, kScratchFd);
-    if (listen < 0 || config < 0 || counters < 0) child_fail();
+    const int limits = ::fcntl(launch.limits_fd, F_DUPFD, kScratchFd);
+    if (listen < 0 || config < 0 || counters < 0 || limits < 0) child_fail();
     if (::dup2(listen, kWorkerListenFd) < 0 || ::dup2(config, kWorkerConfigFd) < 0 ||
-        ::dup2(counters, kWorkerCountersFd) < 0)
+        ::dup2(counters, kWorkerCountersFd) < 0 || ::dup2(limits, kWorkerLimitsFd) < 0)
         child_fail();
     // Nothing else of the master's may leak into a worker: another service's
     // listening socket held open by a worker would keep its port bound.
-    if (::close_range(kWorkerCountersFd + 1, ~0U, 0) != 0)
-        for (int fd = kWorkerCountersFd + 1; fd < max_fd; ++fd)
+    if (::close_range(kWorkerLimitsFd + 1, ~0U, 0) != 0)
+        for (int fd = kWorkerLimitsFd + 1; fd < max_fd; ++fd)
             ::close(fd);
     ::execv("/proc/self/exe", argv);
     child_fail();
@@ -54,7 +55,9 @@ pid_t spawn_worker(const WorkerLaunch &launch) {
                                   "--config",
                                   launch.config_file.string(),
                                   "--plugin",
-                                  launch.plugin_file.string()};
+                                  launch.plugin_file.string(),
+                                  kWorkerLimitsSlotFlag,
+                                  std::to_string(launch.limits_slot)};
     std::vector<char *> argv;
     for (std::string &arg : args)
         argv.push_back(arg.data());

@@ -16,6 +16,9 @@ namespace portico::host {
 inline constexpr int kWorkerListenFd = 3;   // the service's listening socket, shared with the master
 inline constexpr int kWorkerConfigFd = 4;   // the config text the master parsed (a sealed memfd)
 inline constexpr int kWorkerCountersFd = 5; // the worker's counters, shared with the master (SharedCounters)
+inline constexpr int kWorkerLimitsFd = 6;   // the service-wide admission counts (SharedAdmission)
+// argv of a worker, after the others: `--limits-slot N`, its slot in kWorkerLimitsFd.
+inline constexpr const char *kWorkerLimitsSlotFlag = "--limits-slot";
 // argv[1] of a worker: `portico --worker NAME --config FILE --plugin SO`.
 inline constexpr const char *kWorkerFlag = "--worker";
 
@@ -26,6 +29,8 @@ struct WorkerLaunch {
     int listen_fd = -1;
     int config_fd = -1;
     int counters_fd = -1;
+    int limits_fd = -1;
+    int limits_slot = -1;
 };
 
 // Forks and execs /proc/self/exe as a worker. The child dies with the thread

@@ -1,7 +1,7 @@
 // process_engine_test.cpp — `mode: process` beyond the threads engine: workers
 // running the events engine (`engine: events`) spread connections across
 // every worker, a crash there costs only its worker's connections while a
-// load keeps being served, max_connections holds in each events worker; and
+// load keeps being served (limits across workers: process_limits_test.cpp); and
 // TLS in process mode (either engine) serves and reloads its certificate in
 // every worker, open connections keeping theirs.
 #include "harness/ConfigBuilder.h"
@@ -180,59 +180,6 @@ TEST(ProcessEvents, ACrashCostsOnlyItsWorkersConnectionsWhileALoadGoesOn) {
     EXPECT_EQ(load.failed_connects(), 0u);
     EXPECT_TRUE(host.wait_for_log(std::regex("worker [0-9]+ of service 'crash' serving .*engine events"), 5s));
     EXPECT_TRUE(host.running());
-}
-
-// max_connections applies to each worker (docs/config.md): with 2 workers of
-// 3, at most 3 connections per worker and 6 in all are served at once; every
-// other one is refused with the busy message, and a slot that comes free is
-// served again.
-TEST(ProcessEvents, MaxConnectionsHoldsInEachWorker) {
-    TempDir dir;
-    ConfigBuilder config;
-    config.plugin_dir(make_plugin_dir(dir, {test_plugin("crash")}));
-    events_workers(config, 2, 1).option("max_connections", "3").option("busy_message", yaml_quote(kBusyMessage));
-    PorticoProcess host(dir, config.yaml());
-    ASSERT_TRUE(host.wait_ready());
-    ASSERT_TRUE(wait_workers_serving(host, "crash", 2));
-    const auto port = host.port("crash");
-
-    std::vector<Served> served;
-    std::map<std::string, int> per_worker;
-    int refused = 0;
-    for (int i = 0; i < 12; ++i) {
-        TcpClient client(port);
-        client.send("pid\n");
-        const auto line = client.read_line();
-        ASSERT_TRUE(line.has_value()) << "connection " << i << " was closed without a word";
-        if (*line == kBusy) {
-            ++refused;
-            EXPECT_TRUE(client.read_until_closed(2s).has_value()) << "a refused connection stayed open";
-            continue;
-        }
-        served.push_back(Served{std::move(client), strip(*line)});
-        ++per_worker[served.back().pid];
-    }
-    for (const auto &[pid, count] : per_worker)
-        EXPECT_LE(count, 3) << "worker " << pid << " served more than max_connections at once";
-    EXPECT_LE(served.size(), 6u);
-    EXPECT_GE(refused, 6);
-    EXPECT_EQ(served.size() + static_cast<std::size_t>(refused), 12u);
-    for (Served &s : served)
-        EXPECT_EQ(s.client.round_trip("ping\n"), "PING\n") << "a served connection stopped answering";
-
-    // Every slot comes free again once its client leaves.
-    served.clear();
-    EXPECT_TRUE(wait_until(
-        [&] {
-            std::vector<TcpClient> held;
-            for (int i = 0; i < 4; ++i) {
-                held.emplace_back(port);
-                if (probe(held.back()) != "PING\n") return false;
-            }
-            return true;
-        },
-        10s, 50ms))
-        << "closed connections did not give their slots back";
 }
 
 // TLS in process mode, in both engines: certificates from workers, a reload
