@@ -4,8 +4,9 @@
 // with one write, so a client that calls recv once gets the whole reply.
 //
 //   upper_once       one read, strip(), upper-case, reply, close (the TCPServer
-//                    upper-case example; `delay_ms` adds its threaded variant's
-//                    "slow task" sleep before the reply)
+//                    upper-case example)
+//   upper_slow       the same with its threaded variant's "slow task": a
+//                    `delay_ms` sleep before the reply (blocks: not mode events)
 //   upper_line       one line, strip(), upper-case, reply without '\n', close
 //                    (the same example on StreamRequestHandler's rfile/wfile)
 //   threadname_once  one read, reply "<thread name>: <what arrived>", close
@@ -70,9 +71,16 @@ private:
     std::chrono::milliseconds delay_{0};
 };
 
-class UpperOnce : public portico::BasicStreamHandler<SlowTask> {
+class UpperOnce : public portico::StreamHandler {
+    void handle() override {
+        const std::string data = stream().read(kRecvSize);
+        stream().write_all(upper(strip(data)));
+    }
+};
+
+class UpperSlow : public portico::BasicStreamHandler<SlowTask> {
 public:
-    // With delay_ms it sleeps on the worker: mode threads (or single, process).
+    // It sleeps on its thread: mode threads (or single, process) only.
     static constexpr bool may_block = true;
 
 private:
@@ -125,6 +133,7 @@ class UdpUpper : public portico::DatagramHandler {
 
 PORTICO_PLUGIN("socketserver", "1.0.0", reg) {
     reg.stream<UpperOnce>("upper_once");
+    reg.stream<UpperSlow>("upper_slow");
     reg.stream<UpperLine>("upper_line");
     reg.stream<ThreadNameOnce>("threadname_once");
     reg.stream<UpperLoop>("upper_loop");

@@ -201,12 +201,12 @@ TEST(HandlerTraits, ABlockingHandlerIsFineInModeThreads) {
 }
 
 TEST(HandlerTraits, ShippedBlockingHandlersAreDeclared) {
-    // socketserver.upper_once sleeps (delay_ms) outside Stream calls.
+    // socketserver.upper_slow sleeps (delay_ms) outside Stream calls.
     TempDir dir;
-    const auto file = events_config(dir, shipped_plugin("socketserver"), "socketserver.upper_once");
+    const auto file = events_config(dir, shipped_plugin("socketserver"), "socketserver.upper_slow");
     const auto result = run_portico({"--config", file.string(), "--check"});
     EXPECT_NE(result.status, ExitStatus::exited(0)) << result.output;
-    EXPECT_NE(result.output.find("handler 'socketserver.upper_once' declares that it may block"), std::string::npos)
+    EXPECT_NE(result.output.find("handler 'socketserver.upper_slow' declares that it may block"), std::string::npos)
         << result.output;
     // chat waits on its doorbell through the Stream (wake-ups): fine on a loop.
     for (const std::string handler : {"chat.chat", "chat.relay"}) {

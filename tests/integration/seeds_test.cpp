@@ -71,10 +71,10 @@ TEST(Seeds, UpperOnceAnswersTheTcpServerExampleClient) {
 
 // The threaded variant: each client is answered (after the slow task) while
 // another is still being served; a silent client holding one worker proves it.
-TEST(Seeds, UpperOnceWithASlowTaskServesClientsAtOnce) {
+TEST(Seeds, UpperSlowServesClientsAtOnce) {
     TempDir dir;
     auto host = start_seeds(dir, [](ConfigBuilder &c) {
-        c.service("upper_slow", "socketserver.upper_once").threads(4, 4).setting("delay_ms", "300");
+        c.service("upper_slow", "socketserver.upper_slow").threads(4, 4).setting("delay_ms", "300");
     });
     const auto port = host->port("upper_slow");
 
@@ -98,11 +98,11 @@ TEST(Seeds, UpperOnceWithASlowTaskServesClientsAtOnce) {
     EXPECT_EQ(silent.recv(1024), "HELLO, SERVER!");
 }
 
-TEST(Seeds, UpperOnceRefusesADelayThatIsNotANumber) {
+TEST(Seeds, UpperSlowRefusesADelayThatIsNotANumber) {
     TempDir dir;
     ConfigBuilder config;
     config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("socketserver")}));
-    config.service("upper_slow", "socketserver.upper_once").setting("delay_ms", "2s");
+    config.service("upper_slow", "socketserver.upper_slow").setting("delay_ms", "2s");
     PorticoProcess host(dir, config.yaml());
     EXPECT_FALSE(host.wait_ready());
     EXPECT_TRUE(host.wait_for_log("delay_ms: '2s' is not a whole number of milliseconds", 5s)) << host.log_text();
