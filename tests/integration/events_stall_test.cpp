@@ -32,11 +32,13 @@ TEST(EventsStall, ABlockingHandlerIsReportedAsAStalledLoop) {
     ASSERT_EQ(brisk.read_line(), "BEFORE\n");
 
     TcpClient sleeper(host.port("sleepy"));
+    // No stall can begin before the request is sent: the time since then
+    // bounds how long the loop has been stalled when the warning comes.
+    const auto stalled_since = Clock::now();
     sleeper.send("nap\n");
     // The handler has the line once the kernel's receive queue is empty; its
     // loop is blocked in the plugin's sleep from then on, for 3 s.
     ASSERT_TRUE(wait_server_read_all(sleeper, 2s)) << "the host never read the request";
-    const auto stalled_since = Clock::now();
     EXPECT_TRUE(lines_containing(host.log_text(), {"is stalled"}).empty()) << "a stall reported before one began";
 
     // Meanwhile another service is served at its usual pace.

@@ -140,6 +140,7 @@ LineLoadSpec churn(std::uint16_t port) {
     spec.max_round_trips = 20;
     spec.prefixes = {"A "};
     spec.timeout = scaled<Millis>(5s, 15s);
+    spec.spread_sources = true; // tens of thousands of connections in a few seconds
     return spec;
 }
 

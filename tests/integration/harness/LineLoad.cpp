@@ -3,6 +3,7 @@
 #include "harness/LineLoad.h"
 
 #include "harness/HarnessError.h"
+#include "harness/Sockets.h"
 #include "harness/TcpClient.h"
 
 #include <algorithm>
@@ -31,13 +32,14 @@ std::optional<std::size_t> match(const std::vector<std::string> &prefixes, const
 } // namespace
 
 std::string LineLoadResult::summary() const {
-    std::string out = std::to_string(connections) + " connections, " + std::to_string(round_trips) +
-                      " right replies (";
-    for (std::size_t i = 0; i < by_prefix.size(); ++i) out += (i ? " / " : "") + std::to_string(by_prefix[i]);
-    out += " per version); failed connects " + std::to_string(failed_connects) + ", failed " +
-           std::to_string(failed) + ", truncated " + std::to_string(truncated) + ", mismatched " +
-           std::to_string(mismatched) + ", mixed " + std::to_string(mixed);
-    for (const auto &p : problems) out += "\n  " + p;
+    std::string out = std::to_string(connections) + " connections, " + std::to_string(round_trips) + " right replies (";
+    for (std::size_t i = 0; i < by_prefix.size(); ++i)
+        out += (i ? " / " : "") + std::to_string(by_prefix[i]);
+    out += " per version); failed connects " + std::to_string(failed_connects) + ", failed " + std::to_string(failed) +
+           ", truncated " + std::to_string(truncated) + ", mismatched " + std::to_string(mismatched) + ", mixed " +
+           std::to_string(mixed);
+    for (const auto &p : problems)
+        out += "\n  " + p;
     return out;
 }
 
@@ -50,13 +52,16 @@ void LineLoadResult::merge(LineLoadResult &&o) {
     mismatched += o.mismatched;
     mixed += o.mixed;
     by_prefix.resize(std::max(by_prefix.size(), o.by_prefix.size()));
-    for (std::size_t i = 0; i < o.by_prefix.size(); ++i) by_prefix[i] += o.by_prefix[i];
+    for (std::size_t i = 0; i < o.by_prefix.size(); ++i)
+        by_prefix[i] += o.by_prefix[i];
     latencies_us.insert(latencies_us.end(), o.latencies_us.begin(), o.latencies_us.end());
-    for (auto &p : o.problems) note(*this, std::move(p));
+    for (auto &p : o.problems)
+        note(*this, std::move(p));
 }
 
 LineLoad::LineLoad(LineLoadSpec spec) : spec_(std::move(spec)), results_(static_cast<std::size_t>(spec_.connections)) {
-    for (int i = 0; i < spec_.connections; ++i) threads_.emplace_back([this, i] { run(i); });
+    for (int i = 0; i < spec_.connections; ++i)
+        threads_.emplace_back([this, i] { run(i); });
 }
 
 LineLoad::~LineLoad() {
@@ -65,11 +70,13 @@ LineLoad::~LineLoad() {
 
 LineLoadResult LineLoad::stop() {
     stopping_ = true;
-    for (auto &t : threads_) t.join();
+    for (auto &t : threads_)
+        t.join();
     threads_.clear();
     LineLoadResult all;
     all.by_prefix.resize(spec_.prefixes.size());
-    for (auto &r : results_) all.merge(std::move(r));
+    for (auto &r : results_)
+        all.merge(std::move(r));
     results_.clear();
     return all;
 }
@@ -83,7 +90,10 @@ void LineLoad::run(int index) {
     for (std::uint64_t conn_no = 0; !stopping_; ++conn_no) {
         std::optional<TcpClient> client;
         try {
-            client.emplace(spec_.port, spec_.timeout);
+            if (spec_.spread_sources)
+                client.emplace(connect_from("127.0.0." + std::to_string(10 + index % 200), spec_.port, spec_.timeout));
+            else
+                client.emplace(spec_.port, spec_.timeout);
         } catch (const HarnessError &e) {
             ++r.failed_connects;
             note(r, std::string("connect: ") + e.what());
@@ -130,8 +140,8 @@ void LineLoad::run(int index) {
                         .count()));
             if (version && *version != *which) {
                 ++r.mixed;
-                note(r, "connection " + tag + std::to_string(conn_no) + " answered by \"" +
-                            spec_.prefixes[*version] + "\" then by \"" + spec_.prefixes[*which] + "\"");
+                note(r, "connection " + tag + std::to_string(conn_no) + " answered by \"" + spec_.prefixes[*version] +
+                            "\" then by \"" + spec_.prefixes[*which] + "\"");
             }
             version = which;
             ++r.by_prefix[*which];

@@ -18,26 +18,30 @@ namespace portico::test {
 
 struct LineLoadSpec {
     std::uint16_t port = 0;
-    int connections = 32;           // threads, each with one connection open at a time
-    int min_round_trips = 1;        // per connection, uniformly chosen
+    int connections = 32;    // threads, each with one connection open at a time
+    int min_round_trips = 1; // per connection, uniformly chosen
     int max_round_trips = 20;
     std::vector<std::string> prefixes; // a reply is prefix + request line
-    Millis timeout = 5s;            // per connect / send / reply
-    bool record_latency = false;    // keep every round trip's time (the bench)
+    Millis timeout = 5s;               // per connect / send / reply
+    bool record_latency = false;       // keep every round trip's time (the bench)
     unsigned seed = 1;
+    // Each thread connects from its own 127.0.0.N (N from 10): a fast churn
+    // would otherwise run out of ephemeral ports towards one address (its
+    // closed connections sit in TIME_WAIT for a minute).
+    bool spread_sources = false;
 };
 
 struct LineLoadResult {
-    std::uint64_t connections = 0;     // connections that ended as planned (or at stop)
-    std::uint64_t round_trips = 0;     // replies that were right
-    std::uint64_t failed_connects = 0; // refused, reset or timed out while connecting
-    std::uint64_t failed = 0;          // a request that got no reply: reset, EOF, timeout
-    std::uint64_t truncated = 0;       // a reply cut short (no '\n' before EOF)
-    std::uint64_t mismatched = 0;      // a reply that is no prefix + the request
-    std::uint64_t mixed = 0;           // a connection answered by two versions
-    std::vector<std::uint64_t> by_prefix;      // right replies per prefix
-    std::vector<std::uint32_t> latencies_us;   // when record_latency
-    std::vector<std::string> problems;         // the first few, described
+    std::uint64_t connections = 0;           // connections that ended as planned (or at stop)
+    std::uint64_t round_trips = 0;           // replies that were right
+    std::uint64_t failed_connects = 0;       // refused, reset or timed out while connecting
+    std::uint64_t failed = 0;                // a request that got no reply: reset, EOF, timeout
+    std::uint64_t truncated = 0;             // a reply cut short (no '\n' before EOF)
+    std::uint64_t mismatched = 0;            // a reply that is no prefix + the request
+    std::uint64_t mixed = 0;                 // a connection answered by two versions
+    std::vector<std::uint64_t> by_prefix;    // right replies per prefix
+    std::vector<std::uint32_t> latencies_us; // when record_latency
+    std::vector<std::string> problems;       // the first few, described
 
     std::uint64_t errors() const { return failed_connects + failed + truncated + mismatched + mixed; }
     std::string summary() const;
@@ -45,7 +49,7 @@ struct LineLoadResult {
 };
 
 class LineLoad {
-  public:
+public:
     // Starts the threads at once.
     explicit LineLoad(LineLoadSpec spec);
     // Stops them if stop() was not called.
@@ -58,7 +62,7 @@ class LineLoad {
     // Ends every connection after its current round trip, joins, merges.
     LineLoadResult stop();
 
-  private:
+private:
     void run(int index);
 
     const LineLoadSpec spec_;
