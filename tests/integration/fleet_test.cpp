@@ -22,6 +22,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
@@ -168,6 +169,8 @@ void expect_per_source_max_on_the_client(FleetHost &host, std::uint16_t frontend
 // builds), nothing else.
 class ReconnectingLoad {
 public:
+    static constexpr std::chrono::milliseconds kRequestPause{5};
+
     ReconnectingLoad(std::uint16_t port, int clients) {
         for (int c = 0; c < clients; ++c)
             threads_.emplace_back([this, port, c] { run(port, c); });
@@ -191,6 +194,12 @@ public:
 private:
     void run(std::uint16_t port, int client) {
         for (std::uint64_t n = 0; !stopping_; ++n) {
+            // Every request leaves two sockets in TIME_WAIT for 60 s (client
+            // to balancer, balancer to host); unpaced, one run used half the
+            // loopback's ephemeral ports and a second run within the minute
+            // ran out of them. Paced, each client still reconnects ~150 times
+            // a second.
+            if (n > 0) std::this_thread::sleep_for(kRequestPause);
             const std::string line = "client " + std::to_string(client) + " request " + std::to_string(n) + "\n";
             std::optional<std::string> reply;
             try {
