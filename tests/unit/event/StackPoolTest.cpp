@@ -46,11 +46,14 @@ TEST(StackPool, ManyStacksShareOneMapping) {
     if (!StackPool::guard_markers()) GTEST_SKIP() << "this kernel has no guard markers (Linux 6.13+)";
     StackPool pool(kStack);
     std::vector<FiberStack> stacks;
+    stacks.reserve(1001); // the vector's own growth maps nothing while we count (ASan's allocator would)
     stacks.push_back(pool.take()); // the first region
     const long long before = mapping_count();
     for (int i = 0; i < 1000; ++i)
         stacks.push_back(pool.take());
-    EXPECT_LE(mapping_count() - before, 2) << "1000 pooled stacks added a mapping each";
+    // Fewer than one per 100 stacks (#20's bound): a new region, or under
+    // ASan its shadow's and allocator's own mappings, may add a few.
+    EXPECT_LE(mapping_count() - before, 10) << "1000 pooled stacks added a mapping each";
     for (std::size_t i = 1; i < stacks.size(); ++i) {
         const auto *previous_top = static_cast<char *>(stacks[i - 1].top());
         const auto *bottom = static_cast<char *>(stacks[i].bottom());
