@@ -96,29 +96,32 @@ public:
     int queued() const override { return dispatcher_->queuedConnections(); }
     bool busy() const override { return service_.counters().active.load() >= max_threads_; }
 
-    // On the accept thread, the only one that enqueues.
+    // On the accept thread, the only one that enqueues. The socket is
+    // parked with its ticket, and the accept thread keeps no reference of
+    // its own (Acceptor.h says why): the worker that dequeues it claims
+    // both under the lock, after which nothing here touches them.
     void serve(std::optional<Poco::Net::StreamSocket> &socket, Admission::Ticket ticket) override {
         const int fd = socket->impl()->sockfd();
-        bool refused = false;
+        Poco::Net::StreamSocket *queued = nullptr;
         {
-            // Held until the accept thread's reference is gone: the worker
-            // that dequeues the socket claims its ticket under this lock
-            // first, so it sees the reference dropped (Acceptor.h says why).
             std::lock_guard lock(mutex_);
-            // Parked first: the worker that takes the socket must find it.
             // An entry still under this descriptor is of a connection that
             // never reached a worker (its number reused since): this frees it.
-            parked_[fd] = std::move(ticket);
-            const int refused_before = dispatcher_->refusedConnections();
-            dispatcher_->enqueue(*socket);
-            refused = dispatcher_->refusedConnections() != refused_before;
-            if (!refused) socket.reset();
+            const auto it = parked_.insert_or_assign(fd, Parked{std::move(*socket), std::move(ticket)}).first;
+            socket.reset();
+            // Stable until a worker claims it, which needs the notification
+            // enqueue() makes of it first; stop() runs after this thread ended.
+            queued = &it->second.socket;
         }
-        if (!refused) return;
-        claim(fd); // dropped by Poco: its slot goes now
-        service_.counters().count_refusal(RefusalReason::queue_full);
+        const int refused_before = dispatcher_->refusedConnections();
+        dispatcher_->enqueue(*queued);
+        if (dispatcher_->refusedConnections() == refused_before) return;
+        // Dropped by Poco: told (while the socket is still open), then its
+        // slot and socket go.
         const std::string &busy = service_.config().busy_message;
         if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        claim(fd);
+        service_.counters().count_refusal(RefusalReason::queue_full);
         service_.acceptor_->log_error("refused a connection: every worker is busy and the queue is full");
     }
 
@@ -167,20 +170,26 @@ private:
     // The parked ticket of `fd`; empty when stop() dropped it while a worker
     // was taking the socket (the session then runs outside the counts).
     Admission::Ticket claim(int fd) {
-        std::lock_guard lock(mutex_);
-        const auto it = parked_.find(fd);
-        if (it == parked_.end()) return {};
-        Admission::Ticket ticket = std::move(it->second);
-        parked_.erase(it);
-        return ticket;
+        decltype(parked_)::node_type parked; // its socket reference goes here, outside the lock
+        {
+            std::lock_guard lock(mutex_);
+            parked = parked_.extract(fd);
+        }
+        if (parked.empty()) return {};
+        return std::move(parked.mapped().ticket);
     }
+
+    struct Parked {
+        Poco::Net::StreamSocket socket; // the accept thread's reference, dropped by the claimer
+        Admission::Ticket ticket;
+    };
 
     ThreadsService &service_;
     int max_threads_ = 1;
     Poco::Net::TCPServerDispatcher *dispatcher_ = nullptr;
     std::atomic<bool> stopped_{false}; // the queue's count means nothing after stop()
     std::mutex mutex_;
-    std::unordered_map<int, Admission::Ticket> parked_;
+    std::unordered_map<int, Parked> parked_;
 };
 
 ThreadsService::ThreadsService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,
