@@ -85,7 +85,12 @@ ParsedMetrics metrics(const TempDir &dir, AdminHost &host) {
 TEST_P(ProxyProtocolTest, BehindHaproxyTheHandlerAndAccessLogSeeTheClient) {
     AdminHost host(dir, spec({whoami("who", "    proxy_protocol: any\n    proxy_from: [127.0.0.1]\n")}));
     PorticoProcess &log = host.process();
-    for (const std::string options : {"send-proxy", "send-proxy-v2 check inter 200ms"}) {
+    // The health check waits for the handler's greeting (tcp-check expect):
+    // a bare TCP check resets its connection as soon as it is up, which in
+    // mode threads can come before a worker has read the LOCAL header.
+    for (const std::string options : {"send-proxy", "send-proxy-v2 check inter 200ms\n"
+                                                    "  option tcp-check\n"
+                                                    "  tcp-check expect rstring ^peer="}) {
         SCOPED_TRACE(options);
         const Haproxy haproxy(dir, options.substr(0, 13), host.port("who"), options);
         TcpClient client = connect_from("127.0.0.5", haproxy.port());
