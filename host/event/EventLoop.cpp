@@ -140,6 +140,11 @@ void EventLoop::remove(int fd) {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
+void EventLoop::forget(const EventSource &source) {
+    for (int i = 0; i < round_size_; ++i)
+        if (round_events_[i].data.ptr == &source) round_events_[i].data.ptr = nullptr;
+}
+
 void EventLoop::spawn(std::unique_ptr<FiberTask> task) {
     auto fiber = std::make_unique<Fiber>(stacks_.take(), &fiber_body, task.get());
     Fiber &started = *fiber;
@@ -222,8 +227,11 @@ void EventLoop::run() {
         polling_.store(false, std::memory_order_relaxed);
         // This thread alone writes it: a plain store, not a locked increment.
         rounds_.store(rounds_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        round_events_ = events;
+        round_size_ = std::max(n, 0);
         for (int i = 0; i < n; ++i)
-            static_cast<EventSource *>(events[i].data.ptr)->on_events(events[i].events);
+            if (auto *source = static_cast<EventSource *>(events[i].data.ptr)) source->on_events(events[i].events);
+        round_size_ = 0;
         now = Clock::now();
         bool ran = run_woken();
         ran = run_due_timers(now) || ran;

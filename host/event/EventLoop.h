@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <sys/epoll.h>
+
 namespace portico::host {
 
 // Something registered with a loop's epoll set; called on the loop thread.
@@ -65,6 +67,11 @@ public:
     // Throws std::system_error.
     void add(int fd, uint32_t events, EventSource &source);
     void remove(int fd);
+    // Loop thread, as a source that lives shorter than the loop goes away
+    // (a FiberIo): events epoll already handed out for it in this round are
+    // dropped, so none reaches it after it is gone (its fd may even be
+    // another connection's by then, reopened within the same round).
+    void forget(const EventSource &source);
 
     // Loop thread: runs task on a new fiber until it first waits. Throws
     // std::system_error when no stack can be mapped (the task is dropped).
@@ -138,7 +145,9 @@ private:
     std::atomic<bool> polling_{false};
     std::atomic<uint64_t> rounds_{0};
     std::atomic<std::size_t> fiber_count_{0};
-    TimerHeap timers_;                             // loop thread only
+    TimerHeap timers_;                    // loop thread only
+    epoll_event *round_events_ = nullptr; // loop thread only: the events being handed out
+    int round_size_ = 0;
     StackSweep stack_sweep_{*this};                // loop thread only
     StackPool stacks_;                             // loop thread only; outlives the fibers on its stacks
     std::unordered_map<Fiber *, Running> running_; // loop thread only

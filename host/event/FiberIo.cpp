@@ -28,6 +28,7 @@ FiberIo::~FiberIo() {
     if (wake_posted_.load()) loop_.cancel_wake(*this);
     loop_.timers().cancel(*this);
     loop_.remove(fd_);
+    loop_.forget(*this);
 }
 
 uint32_t FiberIo::direction(bool write) {
