@@ -87,15 +87,7 @@ void StackPool::map_region() {
 FiberStack StackPool::take() {
     if (!guard_markers()) return FiberStack(stack_bytes_);
     std::vector<void *> &from = resident_.empty() ? released_ : resident_;
-    if (from.empty()) {
-        try {
-            map_region();
-        } catch (const std::system_error &) {
-            // No room for a whole region (vm.overcommit_memory 2 charges
-            // MAP_NORESERVE too): a stack of its own, as without guard markers.
-            return FiberStack(stack_bytes_);
-        }
-    }
+    if (from.empty()) map_region();
     void *bottom = from.back();
     from.pop_back();
     return FiberStack(*this, bottom, stack_bytes_);
