@@ -83,7 +83,8 @@ TEST(UdpReload, SwappingVersionsUnderLoadGivesNoWrongOrMissingReply) {
             scaled<Millis>(5s, 15s), 10ms);
         if (landed) ++swaps_done;
     }
-    for (auto &thread : threads) thread.join();
+    for (auto &thread : threads)
+        thread.join();
 
     EXPECT_EQ(swaps_done, kSwaps) << host.log_text();
     std::size_t from_a = 0;
@@ -113,7 +114,10 @@ TEST(UdpReload, ChangingAServiceKeepsItsSocketAndLosesNothing) {
     const auto make_config = [&](int max_threads) {
         ConfigBuilder config;
         config.plugin_dir(make_plugin_dir(dir, {shipped_plugin("udp_echo")}));
-        config.service("echo", "udp_echo").option("protocol", "udp").threads(1, max_threads).option("max_queued", "1024");
+        config.service("echo", "udp_echo")
+            .option("protocol", "udp")
+            .threads(1, max_threads)
+            .option("max_queued", "1024");
         return config.yaml();
     };
     PorticoProcess host(dir, make_config(2));
@@ -136,7 +140,8 @@ TEST(UdpReload, ChangingAServiceKeepsItsSocketAndLosesNothing) {
     std::ofstream(host.config_path()) << make_config(6);
     host.send_signal(SIGHUP);
     const bool changed = host.wait_for_log("service 'echo' changed", 5s);
-    for (auto &thread : threads) thread.join();
+    for (auto &thread : threads)
+        thread.join();
 
     EXPECT_TRUE(changed) << host.log_text();
     for (int i = 0; i < kClients; ++i) {

@@ -47,8 +47,8 @@ Step on_readable(Attempt &a, const StormOptions &options) {
         const ssize_t n = ::recv(a.fd, buf, sizeof buf, 0);
         if (n > 0) {
             a.received.append(buf, static_cast<std::size_t>(n));
-            const bool whole = options.reply_suffix.empty() ? a.received == options.reply
-                                                            : a.received.ends_with(options.reply_suffix);
+            const bool whole =
+                options.reply_suffix.empty() ? a.received == options.reply : a.received.ends_with(options.reply_suffix);
             if (whole) return Step::served;
             continue;
         }
@@ -76,7 +76,8 @@ HeldSockets &HeldSockets::operator=(HeldSockets &&other) noexcept {
 }
 
 void HeldSockets::close_all() {
-    for (const int fd : fds_) ::close(fd);
+    for (const int fd : fds_)
+        ::close(fd);
     fds_.clear();
 }
 
@@ -105,9 +106,14 @@ StormResult connect_storm(const StormOptions &options) {
             ++result.refused;
             ++result.refused_saying[a.received];
             break;
-        case Step::failed: ++result.connect_failed; break;
-        case Step::hung: ++result.hung; break;
-        case Step::pending: return;
+        case Step::failed:
+            ++result.connect_failed;
+            break;
+        case Step::hung:
+            ++result.hung;
+            break;
+        case Step::pending:
+            return;
         }
         ::close(a.fd);
         a.fd = -1;
@@ -135,8 +141,7 @@ StormResult connect_storm(const StormOptions &options) {
                     continue;
                 }
             }
-            if (::connect(a.fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0 &&
-                errno != EINPROGRESS) {
+            if (::connect(a.fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
                 note_failure(std::string("connect: ") + std::strerror(errno));
                 end(a, Step::failed);
                 continue;
@@ -144,7 +149,8 @@ StormResult connect_storm(const StormOptions &options) {
             active.push_back(std::move(a));
         }
         polls.clear();
-        for (const Attempt &a : active) polls.push_back({a.fd, static_cast<short>(a.connected ? POLLIN : POLLOUT), 0});
+        for (const Attempt &a : active)
+            polls.push_back({a.fd, static_cast<short>(a.connected ? POLLIN : POLLOUT), 0});
         ::poll(polls.data(), polls.size(), 20);
         const auto now = Clock::now();
         for (std::size_t i = 0; i < active.size(); ++i) {

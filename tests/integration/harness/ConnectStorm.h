@@ -19,17 +19,17 @@ namespace portico::test {
 struct StormOptions {
     std::uint16_t port = 0;
     int attempts = 0;
-    int in_flight = 200;          // attempts started and not yet ended, at most
-    std::string probe = "ping\n"; // sent as soon as the connection is up
-    std::string reply = "PING\n"; // what a served attempt receives
+    int in_flight = 200;           // attempts started and not yet ended, at most
+    std::string probe = "ping\n";  // sent as soon as the connection is up
+    std::string reply = "PING\n";  // what a served attempt receives
     std::string reply_suffix = {}; // when set: served once what came ends with this (an HTTP reply's Date varies)
     std::string source = {};       // when set: the IPv4 address each attempt connects from
-    Millis attempt_timeout = 5s;  // from connect() to an outcome
+    Millis attempt_timeout = 5s;   // from connect() to an outcome
 };
 
 // Sockets of served attempts, held open until the object goes away.
 class HeldSockets {
-  public:
+public:
     HeldSockets() = default;
     ~HeldSockets() { close_all(); }
     HeldSockets(HeldSockets &&other) noexcept : fds_(std::move(other.fds_)) { other.fds_.clear(); }
@@ -48,15 +48,15 @@ class HeldSockets {
     }
     void close_all();
 
-  private:
+private:
     std::vector<int> fds_;
 };
 
 struct StormResult {
     int served = 0;
-    int refused = 0;       // closed by the host before the reply came
+    int refused = 0; // closed by the host before the reply came
     int connect_failed = 0;
-    int hung = 0;          // no outcome within attempt_timeout
+    int hung = 0;                              // no outcome within attempt_timeout
     std::map<std::string, int> refused_saying; // what refused attempts received before the close → how many
     std::string first_failure;                 // the first connect error or hang, described
     Millis slowest{0};                         // the longest attempt, whatever its outcome

@@ -36,16 +36,23 @@ inline long long proc_status_number(pid_t pid, std::string_view field) {
     return number;
 }
 
-inline long long rss_kib(pid_t pid) { return proc_status_number(pid, "VmRSS"); }
-inline long long thread_count(pid_t pid) { return proc_status_number(pid, "Threads"); }
-inline long long real_uid(pid_t pid) { return proc_status_number(pid, "Uid"); }
+inline long long rss_kib(pid_t pid) {
+    return proc_status_number(pid, "VmRSS");
+}
+inline long long thread_count(pid_t pid) {
+    return proc_status_number(pid, "Threads");
+}
+inline long long real_uid(pid_t pid) {
+    return proc_status_number(pid, "Uid");
+}
 
 // How many memory mappings the process has (lines of /proc/<pid>/maps), or -1.
 inline long long mapping_count(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
     if (!in) return -1;
     long long lines = 0;
-    for (std::string line; std::getline(in, line);) ++lines;
+    for (std::string line; std::getline(in, line);)
+        ++lines;
     return lines;
 }
 

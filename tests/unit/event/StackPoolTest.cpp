@@ -46,7 +46,7 @@ TEST(StackPool, ManyStacksShareOneMapping) {
     if (!StackPool::guard_markers()) GTEST_SKIP() << "this kernel has no guard markers (Linux 6.13+)";
     StackPool pool(kStack);
     std::vector<FiberStack> stacks;
-    stacks.reserve(1001); // the vector's own growth maps nothing while we count (ASan's allocator would)
+    stacks.reserve(1001);          // the vector's own growth maps nothing while we count (ASan's allocator would)
     stacks.push_back(pool.take()); // the first region
     const long long before = mapping_count();
     for (int i = 0; i < 1000; ++i)
