@@ -1,6 +1,7 @@
 // ConfigLoaderTest.cpp — valid configs load into the typed Config with every
 // key honoured and every default applied; invalid ones report all issues.
 #include "config/ConfigLoader.h"
+#include "ConfigIssues.h"
 
 #include <gtest/gtest.h>
 
@@ -34,16 +35,7 @@ const char *const kMinimal = "plugins: {dir: plugins}\n"
 
 // The issues of a config that must fail, as "line:col key: message" lines.
 std::vector<std::string> issues_of(const std::string &yaml) {
-    try {
-        load_config_text(yaml, "t.yaml");
-    } catch (const ConfigError &e) {
-        std::vector<std::string> lines;
-        for (const auto &issue : e.issues())
-            lines.push_back(issue.to_string());
-        return lines;
-    }
-    ADD_FAILURE() << "config loaded without error:\n" << yaml;
-    return {};
+    return portico::test::config_issues(yaml);
 }
 
 // A scratch directory removed at the end of the test.

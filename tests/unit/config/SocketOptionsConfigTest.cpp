@@ -1,6 +1,7 @@
 // SocketOptionsConfigTest.cpp — `socket_options:` of a service: the names
 // resolved to their numbers, `on` defaulting to accepted, and each mistake
 // reported at its line and column with a suggestion.
+#include "ConfigIssues.h"
 #include "config/ConfigLoader.h"
 
 #include <gtest/gtest.h>
@@ -29,16 +30,7 @@ std::string service_with(const std::string &options, const std::string &protocol
 }
 
 std::vector<std::string> issues_of(const std::string &yaml) {
-    try {
-        load_config_text(yaml, "t.yaml");
-    } catch (const ConfigError &e) {
-        std::vector<std::string> lines;
-        for (const auto &issue : e.issues())
-            lines.push_back(issue.to_string());
-        return lines;
-    }
-    ADD_FAILURE() << "config loaded without error:\n" << yaml;
-    return {};
+    return portico::test::config_issues(yaml);
 }
 
 TEST(SocketOptionsConfig, NamesBecomeTheirNumbersInOrder) {

@@ -1,6 +1,7 @@
 // TlsConfigTest.cpp — a service's `tls:` map: loaded with paths resolved
 // against the config file's folder, and refused with line:column where it
 // cannot work (UDP, mode process, busy_message, verify_client without ca).
+#include "ConfigIssues.h"
 #include "config/ConfigLoader.h"
 
 #include <gtest/gtest.h>
@@ -21,16 +22,7 @@ std::string service(const std::string &extra) {
 }
 
 std::vector<std::string> issues_of(const std::string &yaml) {
-    try {
-        load_config_text(yaml, "/etc/portico/t.yaml");
-    } catch (const ConfigError &e) {
-        std::vector<std::string> lines;
-        for (const auto &issue : e.issues())
-            lines.push_back(issue.to_string());
-        return lines;
-    }
-    ADD_FAILURE() << "config loaded without error:\n" << yaml;
-    return {};
+    return portico::test::config_issues(yaml, "/etc/portico/t.yaml");
 }
 
 TEST(TlsConfig, PlainByDefault) {

@@ -1,6 +1,7 @@
 // UdpConfigTest.cpp — the keys of UDP services (max_datagram, allow, deny,
 // rate_limit): loaded when right, reported with line:column when wrong, and
 // the UDP-only ones refused on TCP services, which would silently ignore them.
+#include "ConfigIssues.h"
 #include "config/ConfigLoader.h"
 
 #include <gtest/gtest.h>
@@ -23,16 +24,7 @@ std::string udp_service(const std::string &extra) {
 }
 
 std::vector<std::string> issues_of(const std::string &yaml) {
-    try {
-        load_config_text(yaml, "t.yaml");
-    } catch (const ConfigError &e) {
-        std::vector<std::string> lines;
-        for (const auto &issue : e.issues())
-            lines.push_back(issue.to_string());
-        return lines;
-    }
-    ADD_FAILURE() << "config loaded without error:\n" << yaml;
-    return {};
+    return portico::test::config_issues(yaml);
 }
 
 TEST(UdpConfig, DefaultsFollowSocketserver) {
