@@ -44,6 +44,9 @@ std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersi
     const std::string where = "service '" + service->name + "': handler '" + version->plugin_name() + "." + handler +
                               "' (" + version->source_file().string() + ")";
     if (entry == nullptr) throw std::runtime_error(where + " does not exist in this plugin version");
+    if (!version->is_loaded())
+        throw std::runtime_error(where + ": this version was only checked for mode process services and is not "
+                                         "loaded in this process; reload the plugin");
 
     std::shared_ptr<HandlerBinding> binding(new HandlerBinding(std::move(version), entry, std::move(service)));
     const portico_handler_desc &desc = entry->desc;
