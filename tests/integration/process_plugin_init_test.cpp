@@ -19,6 +19,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <regex>
 #include <string>
 #include <vector>
@@ -128,6 +129,11 @@ struct TroubleCase {
     const char *version;
     const char *refusal; // what the log says happened in init
 };
+
+// Names the case in test listings (rather than its bytes).
+void PrintTo(const TroubleCase &c, std::ostream *os) {
+    *os << c.build;
+}
 
 class TroubledInit : public ::testing::TestWithParam<TroubleCase> {};
 
