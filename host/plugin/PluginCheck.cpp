@@ -6,6 +6,7 @@
 
 #include "plugin/PluginLoader.h"
 #include "plugin/Registrar.h"
+#include "plugin/RunningCode.h"
 
 #include <cerrno>
 #include <csignal>
@@ -198,6 +199,11 @@ void run_check_plugin_command(int argc, char **argv, const portico_host_api *api
     portico_registrar registrar;
     registrar.plugin_file = argv[2];
     registrar.plugin_minor = desc->abi_minor;
+    // A crash in init is then reported as the plugin's, not the host's.
+    RunningCode in_init;
+    const std::string what = "check process, plugin " + name + " version " + version + ", init";
+    in_init.length = what.copy(in_init.text, sizeof in_init.text);
+    exchange_running_code(&in_init);
     int rc = PORTICO_ERR_HANDLER;
     try {
         rc = desc->init(api, &registrar);

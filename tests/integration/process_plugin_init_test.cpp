@@ -29,15 +29,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Plugin "troubled" as troubled.so in mode process, next to the shipped
-// upper plugin in mode threads, with the admin server on.
-std::string config_yaml(const fs::path &plugins, const std::string &extra_args = {}) {
+constexpr const char *in_process_mode = "    mode: process\n    workers: 1\n";
+
+// Plugin "troubled" as troubled.so in `troubled_mode` (mode process by
+// default), next to the shipped upper plugin in mode threads, with the
+// admin server on.
+std::string config_yaml(const fs::path &plugins, const std::string &troubled_mode = in_process_mode) {
     return "plugins:\n  dir: \"" + plugins.string() +
            "\"\n  watch: false\n  call_timeout: 1s\n"
            "services:\n"
-           "  - name: troubled\n    listen: 127.0.0.1:0\n    handler: troubled.echo\n    mode: process\n"
-           "    workers: 1\n" +
-           extra_args +
+           "  - name: troubled\n    listen: 127.0.0.1:0\n    handler: troubled.echo\n" +
+           troubled_mode +
            "  - name: upper\n    listen: 127.0.0.1:0\n    handler: upper.upper\n"
            "admin:\n  listen: \"127.0.0.1:0\"\n"
            "logging: {level: information, format: text}\n"
@@ -119,6 +121,27 @@ TEST(ProcessPluginInit, TheMasterNeverLoadsAProcessOnlyPluginAndItServesAndReloa
     EXPECT_GT(after["generation"].number(), before["generation"].number());
     EXPECT_FALSE(maps_mention(host.pid(), "/troubled.")) << "the master mapped the reloaded plugin";
     EXPECT_EQ(ask(host.port("upper"), "still"), "STILL\n");
+
+    host.send_signal(SIGTERM);
+    EXPECT_EQ(host.wait_exit(15s), ExitStatus::exited(0));
+}
+
+TEST(ProcessPluginInit, AConfigReloadThatBindsItOutsideModeProcessLoadsItIntoTheHost) {
+    TempDir dir;
+    const fs::path plugins = plugin_dir_with(dir, "init_ok");
+    PorticoProcess host(dir, config_yaml(plugins));
+    ASSERT_TRUE(host.wait_ready()) << host.log_text();
+    EXPECT_TRUE(wait_until([&] { return ask(host.port("troubled"), "hi") == "1.0.0 hi\n"; }, 10s, 20ms));
+    EXPECT_FALSE(maps_mention(host.pid(), "/troubled."));
+
+    host.rewrite_config(config_yaml(plugins, "    mode: threads\n"));
+    host.send_signal(SIGHUP);
+    EXPECT_TRUE(host.wait_for_log_line({"loaded troubled 1.0.0", "into the host"}, 10s)) << host.log_text();
+    const auto changed = host.wait_for_log(std::regex(R"(service 'troubled' changed: now on [0-9.]+:(\d+))"), 10s);
+    ASSERT_TRUE(changed) << host.log_text();
+    const auto port = static_cast<std::uint16_t>(std::stoi((*changed)[1]));
+    EXPECT_TRUE(wait_until([&] { return ask(port, "here") == "1.0.0 here\n"; }, 10s, 20ms));
+    EXPECT_TRUE(maps_mention(host.pid(), "/troubled.")) << "the threads-mode service runs in the master";
 
     host.send_signal(SIGTERM);
     EXPECT_EQ(host.wait_exit(15s), ExitStatus::exited(0));
