@@ -45,8 +45,12 @@ std::string signal_name(int sig) {
     } else if (::dup2(verdict_fd, verdict_fd_in_child) < 0) {
         ::_exit(exit_exec_failed);
     }
-    // What the plugin prints goes where the host's own output goes.
-    if (::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) ::_exit(exit_exec_failed);
+    // What the plugin prints goes where the host's own output goes (nowhere
+    // when the host has no stderr).
+    if (::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        const int null = ::open("/dev/null", O_WRONLY);
+        if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0) ::_exit(exit_exec_failed);
+    }
     ::close_range(verdict_fd_in_child + 1, ~0U, 0);
     ::execv(program, argv);
     ::_exit(exit_exec_failed);
