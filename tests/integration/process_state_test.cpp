@@ -73,12 +73,15 @@ std::map<std::string, WorkerView> workers_of_version(std::uint16_t port, const s
     return seen;
 }
 
+// Each threads worker gets 32 threads: the kernel may hand every connection
+// a test opens to one worker, and with the default 16 the 17th would wait.
 ServiceSpec &slot_service(ConfigBuilder &config, int workers, const std::string &engine) {
-    return config.service("slot", "slotstate.slot")
-        .option("mode", "process")
-        .option("workers", std::to_string(workers))
-        .option("engine", engine)
-        .threads(1, 32);
+    ServiceSpec &spec = config.service("slot", "slotstate.slot")
+                            .option("mode", "process")
+                            .option("workers", std::to_string(workers))
+                            .option("engine", engine);
+    if (engine == "events") return spec.option("events", "{loops: 1}");
+    return spec.threads(1, 32);
 }
 
 bool wait_workers_serving(PorticoProcess &host, std::size_t count) {
@@ -144,8 +147,11 @@ TEST_P(ProcessState, EachNewWorkerServesTheStateOfTheOldWorkerOfItsSlot) {
     // the export stays with it: the snapshot was taken at hand-off time.
     EXPECT_EQ(ask(on_worker.at(first), "version"), "1");
     EXPECT_EQ(ask(on_worker.at(first), "incr"), "4");
-    for (const auto &[pid, view] : workers_of_version(port, "2", 2))
-        if (view.origin == first) EXPECT_EQ(view.count, "3");
+    for (const auto &[pid, view] : workers_of_version(port, "2", 2)) {
+        if (view.origin == first) {
+            EXPECT_EQ(view.count, "3") << "a write to the old worker after its export reached worker " << pid;
+        }
+    }
 
     EXPECT_TRUE(lines_containing(host.log_text(), {"could not hand its state over"}).empty());
     EXPECT_TRUE(lines_containing(host.log_text(), {"state_import"}).empty());
