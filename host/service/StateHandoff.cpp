@@ -116,11 +116,12 @@ std::optional<HandoffReply> StateRequest::poll() {
         reply.problem = "no answer within " + std::to_string(wait_.count()) + "ms (plugins.call_timeout and a margin)";
         return reply;
     }
-    if (n < 0) {
+    // ECONNRESET: it ended with the request still unread.
+    if (n < 0 && errno != ECONNRESET) {
         reply.problem = std::string("cannot read its answer: ") + std::strerror(errno);
         return reply;
     }
-    if (n == 0) {
+    if (n <= 0) {
         reply.problem = "it ended before it answered";
         return reply;
     }
