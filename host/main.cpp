@@ -10,6 +10,7 @@
 #include "app/Worker.h"
 #include "config/ConfigLoader.h"
 #include "config/DefaultConfigPath.h"
+#include "net/HostApi.h"
 #include "net/InheritedSockets.h"
 #include "plugin/CrashReport.h"
 #include "plugin/PluginCheck.h"
@@ -287,7 +288,7 @@ int main(int argc, char **argv) {
     portico::host::install_crash_report();
 
     if (argc > 1 && portico::host::is_check_plugin_command(argv[1]))
-        portico::host::run_check_plugin_command(argc, argv);
+        portico::host::run_check_plugin_command(argc, argv, portico::host::host_api());
     if (argc > 1 && portico::host::is_worker_command(argv[1])) return portico::host::run_worker(argc, argv, signals);
     if (argc > 1 && portico::host::is_admin_command(argv[1]))
         return portico::host::run_admin_command(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);

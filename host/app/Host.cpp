@@ -2,6 +2,7 @@
 // HostReload.cpp.
 #include "app/Host.h"
 
+#include "app/DescribedPlugins.h"
 #include "app/PluginDirectory.h"
 #include "app/PrivilegeDrop.h"
 #include "app/SignalWaiter.h"
@@ -152,6 +153,7 @@ LoadOutcome Host::load_plugin_file(const std::filesystem::path &file, const Plug
 }
 
 void Host::load() {
+    registry_->set_described(process_only_plugins(config_));
     load_plugin_files(config_.plugins);
     std::vector<std::string> problems = handler_problems(config_);
     for (std::string &problem : tls_problems(config_, log_))
@@ -188,6 +190,13 @@ std::vector<std::string> Host::handler_problems(const Config &config) const {
                 names.push_back(svc.plugin + "." + h.name);
             problems.push_back(where + "plugin '" + svc.plugin + "' (" + version->source_file().string() +
                                ") has no handler '" + full + "' (it has: " + join(names, ", ") + ")");
+            continue;
+        }
+        if (svc.mode != ServiceMode::process && !version->is_loaded()) {
+            problems.push_back(where + "plugin '" + svc.plugin + "' (" + version->source_file().string() +
+                               ") was only checked for mode process services, and loading it into the host for "
+                               "this service in mode " +
+                               to_string(svc.mode) + " failed (see the plugin errors above)");
             continue;
         }
         const bool tcp = svc.protocol == Protocol::tcp;

@@ -135,6 +135,9 @@ private:
     ReloadReport reload_plugins_locked(bool retry_refused = true);
     ReloadReport reload_config_locked();
     void load_plugin_files(const PluginsConfig &plugins);
+    // A plugin only described by a check process (mode process) that `next`
+    // also binds to a service of another mode: loaded into the host now.
+    void load_into_host_for_other_modes(const Config &next, ReloadReport &report);
     void rebind_services(const std::shared_ptr<PluginVersion> &version, ReloadReport &report);
     std::shared_ptr<Service> make_bound_service(const ServiceConfig &svc, const Service *previous);
     std::shared_ptr<Service> start_service(const ServiceConfig &svc, InheritedSockets *passed = nullptr);

@@ -2,6 +2,7 @@
 // connections, and config changes applied as a difference, with old
 // versions and old services drained rather than cut.
 #include "app/ConfigDiff.h"
+#include "app/DescribedPlugins.h"
 #include "app/Host.h"
 #include "app/Logging.h"
 #include "app/PluginDirectory.h"
@@ -17,6 +18,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace portico::host {
 namespace {
@@ -150,6 +152,7 @@ void Host::schedule_drain(const std::shared_ptr<Service> &service, std::chrono::
 
 ReloadReport Host::reload_plugins_locked(bool retry_refused) {
     ReloadReport report;
+    registry_->set_described(process_only_plugins(config_));
     std::map<std::filesystem::path, std::string> loaded_sha;
     for (const auto &version : registry_->current_all())
         loaded_sha[version->source_file()] = version->sha256();
@@ -177,6 +180,24 @@ ReloadReport Host::reload_plugins_locked(bool retry_refused) {
     return report;
 }
 
+void Host::load_into_host_for_other_modes(const Config &next, ReloadReport &report) {
+    const std::set<std::string> described = process_only_plugins(next);
+    std::set<std::filesystem::path> files;
+    for (const ServiceConfig &svc : next.services) {
+        const auto version = registry_->current(svc.plugin);
+        if (version && !version->is_loaded() && described.count(svc.plugin) == 0) files.insert(version->source_file());
+    }
+    for (const std::filesystem::path &file : files) {
+        const LoadOutcome outcome = load_plugin_file(file, vetter_for_bound_handlers());
+        if (!outcome.ok) continue; // handler_problems reports the service that needs it
+        report.changes.push_back("loaded " + outcome.version->plugin_name() + " " + outcome.version->plugin_version() +
+                                 " from " + file.string() + " into the host (generation " +
+                                 std::to_string(outcome.version->generation()) +
+                                 "): a service outside mode process uses it now");
+        rebind_services(outcome.version, report);
+    }
+}
+
 ReloadReport Host::reload_config_locked() {
     ReloadReport report;
     Config next;
@@ -200,10 +221,12 @@ ReloadReport Host::reload_config_locked() {
                                std::to_string(diff.changed.size()) + " changed, " +
                                std::to_string(diff.removed.size()) + " removed)");
     // New plugin files (a new dir or list) are loaded before handlers are checked.
+    registry_->set_described(process_only_plugins(next));
     if (diff.plugins_changed) {
         apply_plugin_policy(next.plugins);
         load_plugin_files(next.plugins);
     }
+    load_into_host_for_other_modes(next, report);
     const std::vector<std::string> problems = handler_problems(next);
     if (!problems.empty()) {
         report.errors = problems;

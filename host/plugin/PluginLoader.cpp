@@ -321,12 +321,21 @@ struct InitCall {
 
 } // namespace
 
-std::string probe_plugin_copy(const std::filesystem::path &copy) {
+std::string probe_plugin_copy(const std::filesystem::path &copy, const portico_plugin_desc **desc) {
     // Owned by nobody on purpose: the process exits right after, and the
     // copy (which LoadedLibrary would remove) belongs to the host.
     auto *library = new LoadedLibrary(copy, PluginCaller(std::chrono::milliseconds(0)));
-    const portico_plugin_desc *desc = nullptr;
-    return open_and_check(*library, desc);
+    const portico_plugin_desc *found = nullptr;
+    std::string problem = open_and_check(*library, found);
+    if (desc != nullptr) *desc = found;
+    return problem;
+}
+
+std::string init_refusal(std::string_view plugin_name, const portico_registrar &registrar, int rc) {
+    if (!registrar.failure.empty()) return registrar.failure;
+    if (rc != PORTICO_OK) return "init failed: init returned status " + std::to_string(rc) + " without a reason";
+    if (registrar.handlers.empty()) return "plugin '" + std::string(plugin_name) + "' registered no handlers";
+    return {};
 }
 
 LoadResult load_plugin_version(const std::filesystem::path &file, const std::filesystem::path &shadow_dir,
@@ -355,8 +364,15 @@ LoadResult load_plugin_version(const std::filesystem::path &file, const std::fil
     auto call = std::make_shared<InitCall>();
     call->library = std::make_unique<LoadedLibrary>(shadow, policy.caller); // removes the copy on every failure below
     if (!policy.check_program.empty()) {
-        if (auto problem = check_plugin_in_child(policy.check_program, shadow, policy.caller.timeout()))
-            return fail(*problem + "; not loaded");
+        CheckOutcome checked =
+            check_plugin_in_child(policy.check_program, shadow, policy.caller.timeout(), policy.described);
+        if (checked.problem) return fail(*checked.problem + "; not loaded");
+        // Described by the check process, which ran init: never opened here.
+        if (checked.manifest)
+            return LoadResult{std::make_unique<PluginVersion>(std::move(call->library), checked.manifest->name,
+                                                              checked.manifest->version, file, generation,
+                                                              std::move(sha), std::move(checked.manifest->handlers)),
+                              "", std::move(warnings)};
     }
     if (auto err = open_and_check(*call->library, call->desc); !err.empty()) return fail(err);
     const portico_plugin_desc *desc = call->desc;
@@ -387,10 +403,8 @@ LoadResult load_plugin_version(const std::filesystem::path &file, const std::fil
                     std::to_string(policy.caller.timeout().count()) +
                     "ms); refused. Its thread is left running and its copy stays loaded (counted as a stuck "
                     "plugin call); fix the plugin, then restart the host to reclaim them");
-    if (!call->registrar.failure.empty()) return fail(call->registrar.failure);
-    if (call->rc != PORTICO_OK)
-        return fail("init failed: init returned status " + std::to_string(call->rc) + " without a reason");
-    if (call->registrar.handlers.empty()) return fail("plugin '" + plugin_name + "' registered no handlers");
+    if (std::string refused = init_refusal(plugin_name, call->registrar, call->rc); !refused.empty())
+        return fail(refused);
 
     return LoadResult{std::make_unique<PluginVersion>(std::move(call->library), plugin_name, plugin_version, file,
                                                       generation, std::move(sha), std::move(call->registrar.handlers)),

@@ -12,8 +12,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
+
+struct portico_registrar;
 
 namespace portico::host {
 
@@ -65,6 +69,10 @@ struct LoadPolicy {
     // The portico binary to run `__check-plugin` with before a copy is
     // loaded in-process; empty: no check process (unit tests, workers).
     std::filesystem::path check_program;
+    // Plugin names only mode-process services use: the check process runs
+    // their init and describes them, and the host never loads them (the
+    // version keeps the shadow copy for the workers). Needs check_program.
+    std::set<std::string> described;
 };
 
 // Loads `file` as generation `generation`, its shadow copy written to
@@ -75,9 +83,13 @@ LoadResult load_plugin_version(const std::filesystem::path &file, const std::fil
                                uint64_t generation, const portico_host_api *api, const LoadPolicy &policy = {});
 
 // What a check process does with a copy: dlopen it, find its entry point and
-// check the descriptor; "" when all is well, else the reason. The library
-// stays open (the process exits right after).
-std::string probe_plugin_copy(const std::filesystem::path &copy);
+// check the descriptor; "" when all is well (`desc`, if given, set), else
+// the reason. The library stays open (the process exits right after).
+std::string probe_plugin_copy(const std::filesystem::path &copy, const portico_plugin_desc **desc = nullptr);
+
+// Why a plugin's init that returned `rc` with `registrar` filled in is
+// refused, or "" when it registered handlers and succeeded.
+std::string init_refusal(std::string_view plugin_name, const portico_registrar &registrar, int rc);
 
 // Hex SHA-256 of `data` (Poco::SHA2Engine).
 std::string sha256_hex(const void *data, size_t len);

@@ -120,6 +120,11 @@ void PluginRegistry::set_policy(bool strict, std::chrono::milliseconds call_time
     }
 }
 
+void PluginRegistry::set_described(std::set<std::string> plugins) {
+    std::lock_guard lock(mutex_);
+    policy_.described = std::move(plugins);
+}
+
 LoadOutcome PluginRegistry::refuse(LoadOutcome outcome, std::string error) {
     logger().error(error);
     {
@@ -207,6 +212,8 @@ LoadOutcome PluginRegistry::load(const std::filesystem::path &file, const Vetter
     std::string message = "loaded plugin '" + name + "' " + version->plugin_version() + " from " + where +
                           " (generation " + std::to_string(generation) + ", sha256 " + version->sha256() +
                           ", handlers: " + handler_list(*version) + ")";
+    if (!version->is_loaded())
+        message += "; its init ran in a check process and only mode-process workers load it, never this process";
     if (old) {
         const long users = old.use_count() - 1;
         message += "; generation " + std::to_string(old->generation()) + " drains (" + std::to_string(users) +

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,8 @@ public:
     // How later loads check and run a plugin (plugins.strict, call_timeout,
     // the check process). Thread-safe; the stuck-call count carries over.
     void set_policy(bool strict, std::chrono::milliseconds call_timeout, std::filesystem::path check_program);
+    // Plugin names later loads leave to the check process (LoadPolicy::described).
+    void set_described(std::set<std::string> plugins);
 
     std::shared_ptr<PluginVersion> current(std::string_view plugin) const;
     std::vector<std::shared_ptr<PluginVersion>> current_all() const;

@@ -31,6 +31,10 @@ const PluginCaller &PluginVersion::caller() const {
     return library_->caller();
 }
 
+bool PluginVersion::is_loaded() const {
+    return library_->handle() != nullptr;
+}
+
 const HandlerEntry *PluginVersion::find_handler(std::string_view name) const {
     for (const auto &handler : handlers_)
         if (handler.name == name) return &handler;

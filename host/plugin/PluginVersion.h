@@ -51,6 +51,9 @@ public:
     // Runs this version's entry points under plugins.call_timeout; a call
     // given a shared_ptr to this version keeps it mapped while stuck.
     const PluginCaller &caller() const;
+    // False for a version a check process described (mode process): its
+    // handlers carry kind and traits but no code, and it must not be opened.
+    bool is_loaded() const;
 
 private:
     std::unique_ptr<LoadedLibrary> library_;

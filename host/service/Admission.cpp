@@ -35,6 +35,12 @@ bool Admission::Ticket::start() {
     return !slot_->expired;
 }
 
+void Admission::Ticket::serving() {
+    if (admission_ == nullptr) return;
+    std::lock_guard lock(admission_->mutex_);
+    slot_->serving = true;
+}
+
 namespace {
 // A plugin's refusal message for a log line: trailing line breaks dropped,
 // others shown as spaces.
@@ -185,6 +191,9 @@ void Admission::release(std::list<Slot>::iterator slot) {
         if (src != per_source_.end() && --src->second <= 0) per_source_.erase(src);
     }
     if (slot->shared) shared_->release(slot->key);
+    // --once: a connection refused after admission (verify_request, a bad
+    // PROXY header) was not the one to serve; the next one may be.
+    if (!slot->serving) took_once_ = false;
     slots_.erase(slot);
 }
 

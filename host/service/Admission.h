@@ -53,6 +53,10 @@ public:
         // past queue_timeout and was already refused: the session must not
         // run. True for an empty ticket (nothing to expire).
         bool start();
+        // Past every check (the PROXY header, verify_request): the handler
+        // will run. Under --once only such a ticket uses up the service's
+        // one connection; a later refusal gives it back.
+        void serving();
 
     private:
         friend class Admission;
@@ -105,6 +109,7 @@ private:
         bool shared = false; // counted in shared_
         bool queued = true;  // no worker has picked it up yet
         bool expired = false;
+        bool serving = false; // reached the handler (Ticket::serving)
     };
 
     // deny/allow and accept_rate for a client; refuses (as `peer`) when it fails.

@@ -44,6 +44,9 @@ std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersi
     const std::string where = "service '" + service->name + "': handler '" + version->plugin_name() + "." + handler +
                               "' (" + version->source_file().string() + ")";
     if (entry == nullptr) throw std::runtime_error(where + " does not exist in this plugin version");
+    if (!version->is_loaded())
+        throw std::runtime_error(where + ": this version was only checked for mode process services and is not "
+                                         "loaded in this process; reload the plugin");
 
     std::shared_ptr<HandlerBinding> binding(new HandlerBinding(std::move(version), entry, std::move(service)));
     const portico_handler_desc &desc = entry->desc;
@@ -61,7 +64,9 @@ std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersi
     binding->opened_ = true;
 
     // Hand-off: only between versions of the same plugin and handler, and
-    // only when both sides implement it.
+    // only when both sides implement it. An unopened binding (a mode-process
+    // service becoming one of another mode) has no state here to export:
+    // its export_state() is absent.
     if (previous == nullptr || desc.state_import == nullptr ||
         previous->version_->plugin_name() != binding->version_->plugin_name() ||
         previous->handler_->name != entry->name)

@@ -59,6 +59,7 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
         proxied = run_proxy_stage(service, socket, ticket, wait != nullptr ? *wait : poll_wait);
         if (!proxied) return; // refused: counted and logged, never reaches the handler
     }
+    ticket.serving();
     if (config.listen.kind == ListenAddress::Kind::inet) {
         try {
             Poco::Net::StreamSocket options(socket);

@@ -62,8 +62,10 @@ void name_worker_thread(const std::string &service) {
 //   refusedConnections() around the call and refuse visibly, and size its
 //   queue above Admission's limit so this is the exception.
 // - stop() clears the queue: it is called only when queued connections are
-//   to be dropped (shutdown, not a listener hand-over). It also leaves a
-//   notification of its own there: queuedConnections() reads 1 after it.
+//   to be dropped (shutdown, not a listener hand-over).
+// - queuedConnections() and currentConnections() both read 0 while a worker
+//   goes from dequeuing a socket to beginConnection(): whether every
+//   connection has ended is counted here instead (idle()).
 // - An idle dispatcher thread looks at its stop flag only every
 //   threadIdleTime: kept short.
 class ThreadsService::PocoQueue final : public AcceptSink {
@@ -120,19 +122,24 @@ public:
         // slot and socket go.
         const std::string &busy = service_.config().busy_message;
         if (!busy.empty()) ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        claim(fd);
+        claim(fd, false);
         service_.counters().count_refusal(RefusalReason::queue_full);
         service_.acceptor_->log_error("refused a connection: every worker is busy and the queue is full");
     }
 
-    // Nothing queued, nothing between the queue and a registered session.
+    // Nothing parked and no session object alive: every connection this
+    // queue was given has ended. Counted here, not with Poco's
+    // queuedConnections() and currentConnections(): between a worker
+    // dequeuing a socket and calling beginConnection() both read 0, and a
+    // retired service judged drained in that gap closed the session as it
+    // started (a client lost its connection across a reload).
     bool idle() const {
-        return (stopped_ || dispatcher_->queuedConnections() == 0) && dispatcher_->currentConnections() == 0;
+        std::lock_guard lock(mutex_);
+        return parked_.empty() && sessions_ == 0;
     }
 
     // Drops what is queued (Poco closes the sockets) and lets the threads go.
     void stop() {
-        stopped_ = true;
         dispatcher_->stop();
         std::lock_guard lock(mutex_);
         parked_.clear();
@@ -140,17 +147,25 @@ public:
 
 private:
     // The session as Poco's dispatcher runs it on a pool thread.
+    // Counted from its claim (made under the parking lock, as the socket
+    // leaves parked_) until Poco deletes it after run().
     class Session final : public Poco::Net::TCPServerConnection {
     public:
-        Session(const Poco::Net::StreamSocket &socket, StreamService &service, Admission::Ticket ticket)
-            : Poco::Net::TCPServerConnection(socket), service_(service), ticket_(std::move(ticket)) {}
+        Session(const Poco::Net::StreamSocket &socket, PocoQueue &queue, Admission::Ticket ticket)
+            : Poco::Net::TCPServerConnection(socket), queue_(queue), ticket_(std::move(ticket)) {}
+        ~Session() override {
+            std::lock_guard lock(queue_.mutex_);
+            --queue_.sessions_;
+        }
+        Session(const Session &) = delete;
+        Session &operator=(const Session &) = delete;
         void run() override {
-            name_worker_thread(service_.name());
-            run_stream_session(service_, socket(), std::move(ticket_), nullptr);
+            name_worker_thread(queue_.service_.name());
+            run_stream_session(queue_.service_, socket(), std::move(ticket_), nullptr);
         }
 
     private:
-        StreamService &service_;
+        PocoQueue &queue_;
         Admission::Ticket ticket_;
     };
 
@@ -160,7 +175,7 @@ private:
         explicit SessionFactory(PocoQueue &queue) : queue_(queue) {}
         Poco::Net::TCPServerConnection *createConnection(const Poco::Net::StreamSocket &socket) override {
             // Poco's contract: the dispatcher takes ownership of the raw pointer.
-            return new Session(socket, queue_.service_, queue_.claim(socket.impl()->sockfd()));
+            return new Session(socket, queue_, queue_.claim(socket.impl()->sockfd(), true));
         }
 
     private:
@@ -168,11 +183,14 @@ private:
     };
 
     // The parked ticket of `fd`; empty when stop() dropped it while a worker
-    // was taking the socket (the session then runs outside the counts).
-    Admission::Ticket claim(int fd) {
+    // was taking the socket (the session then runs outside the admission
+    // counts). `for_session`: counted as a session before it leaves parked_,
+    // so idle() never sees it in neither place.
+    Admission::Ticket claim(int fd, bool for_session) {
         decltype(parked_)::node_type parked; // its socket reference goes here, outside the lock
         {
             std::lock_guard lock(mutex_);
+            if (for_session) ++sessions_;
             parked = parked_.extract(fd);
         }
         if (parked.empty()) return {};
@@ -187,9 +205,9 @@ private:
     ThreadsService &service_;
     int max_threads_ = 1;
     Poco::Net::TCPServerDispatcher *dispatcher_ = nullptr;
-    std::atomic<bool> stopped_{false}; // the queue's count means nothing after stop()
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::unordered_map<int, Parked> parked_;
+    int sessions_ = 0; // Session objects alive (under mutex_)
 };
 
 ThreadsService::ThreadsService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle,

@@ -144,7 +144,8 @@ typedef struct portico_host_api {
     int64_t (*read)(portico_conn *c, void *buf, size_t cap, int32_t timeout_ms);
     /* Reads one line including its '\n' (a last line without one is returned
      * at end of stream). *line points into the host's buffer and stays valid
-     * until the next read/read_line on this connection. Returns the length,
+     * until the next read, read_line, read_view or conn_wait_readable_or on
+     * this connection (each may move or free the buffer). Returns the length,
      * 0 at end of stream, or a negative status; PORTICO_ERR_TOO_LONG when no
      * '\n' came within the service's max_line bytes.                       */
     int64_t (*read_line)(portico_conn *c, const char **line, int32_t timeout_ms);
@@ -223,11 +224,12 @@ typedef struct portico_host_api {
 
     /* -- borrowed reads ---------------------------------------------------- */
     /* Lends the next bytes of the stream, at most max: *data points into the
-     * host's buffer and stays valid until the next read/read_line/read_view
-     * on this connection. Returns their number (>0), 0 at end of stream, or a
-     * negative status. A handler that reads this way keeps no buffer of its
-     * own, and the host holds none while the connection waits for bytes:
-     * an idle connection then costs little memory (docs/bench.md).        */
+     * host's buffer and stays valid until the next read, read_line,
+     * read_view or conn_wait_readable_or on this connection. Returns their
+     * number (>0), 0 at end of stream, or a negative status. A handler that
+     * reads this way keeps no buffer of its own, and the host holds none
+     * while the connection waits for bytes: an idle connection then costs
+     * little memory (docs/bench.md).                                      */
     int64_t (*read_view)(portico_conn *c, const char **data, size_t max, int32_t timeout_ms);
 } portico_host_api;
 

@@ -254,8 +254,8 @@ public:
         return out;
     }
     // One line with its '\n'; nullopt at end of stream. The view is valid
-    // until the next read on this stream. Throws IoError(PORTICO_ERR_TOO_LONG)
-    // for a line over the service's max_line.
+    // until the next read or wait_readable_or on this stream. Throws
+    // IoError(PORTICO_ERR_TOO_LONG) for a line over the service's max_line.
     std::optional<std::string_view> read_line(Timeout timeout = std::nullopt) {
         const char *line = nullptr;
         const int64_t n = host_->read_line(conn_, &line, detail::to_ms(timeout));
@@ -276,10 +276,10 @@ public:
         return Wakeup{(rc & PORTICO_WAIT_READABLE) != 0, (rc & PORTICO_WAIT_NOTIFIED) != 0};
     }
     // The next bytes, at most max, lent from the host's buffer: valid until
-    // the next read on this stream; nullopt at end of stream. A handler
-    // reading this way needs no buffer of its own, so its idle connections
-    // cost little memory (echo does). On a host older than ABI minor 2 the
-    // bytes come through a buffer of this Stream's.
+    // the next read or wait_readable_or on this stream; nullopt at end of
+    // stream. A handler reading this way needs no buffer of its own, so its
+    // idle connections cost little memory (echo does). On a host older
+    // than ABI minor 2 the bytes come through a buffer of this Stream's.
     std::optional<std::string_view> read_view(size_t max = 16 * 1024, Timeout timeout = std::nullopt) {
         const char *data = nullptr;
         int64_t n = 0;
