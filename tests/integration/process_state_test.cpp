@@ -211,6 +211,36 @@ INSTANTIATE_TEST_SUITE_P(
                       BrokenExport{"hang", "state_export did not return within plugins.call_timeout \\(1000ms\\)"}),
     [](const auto &info) { return std::string(info.param.mode); });
 
+// The reload has already happened when a new worker imports: one whose
+// import fails closes that context and serves with a fresh one.
+TEST(ProcessStateBrokenImport, NewWorkerStartsFreshLoggedAndServes) {
+    TempDir dir;
+    const fs::path plugins = make_plugin_dir(dir, {test_plugin("slot_state_a")});
+    ConfigBuilder config;
+    config.plugin_dir(plugins);
+    slot_service(config, 1, "threads").setting("import", "fail");
+    PorticoProcess host(dir, config.yaml());
+    ASSERT_TRUE(host.wait_ready());
+    ASSERT_TRUE(wait_workers_serving(host, 1));
+    const auto port = host.port("slot");
+    {
+        TcpClient client(port);
+        ASSERT_EQ(ask(client, "incr"), "1");
+    }
+
+    reload_to_version_2(host, plugins);
+    ASSERT_TRUE(host.wait_for_log("service 'slot' now uses slotstate 2", scaled<Millis>(5s, 15s)));
+    EXPECT_TRUE(host.wait_for_log(std::regex("worker [0-9]+: service 'slot': handler 'slotstate.slot' \\(.*\\): "
+                                             "state_import failed \\(status -?[0-9]+\\); this worker starts fresh"),
+                                  scaled<Millis>(10s, 30s)))
+        << host.log_text();
+
+    const std::map<std::string, WorkerView> fresh = workers_of_version(port, "2", 1);
+    ASSERT_EQ(fresh.size(), 1u) << "no worker of version 2 answered";
+    EXPECT_EQ(fresh.begin()->second.count, "0") << "the half-imported context was served";
+    EXPECT_TRUE(host.running());
+}
+
 // A crashed worker cannot export: the worker respawned in its slot starts
 // with the state its service_open made.
 TEST(ProcessStateRespawn, WorkerRespawnedAfterACrashStartsFresh) {

@@ -5,7 +5,8 @@
 // "get" the counter, "origin" the id of the process whose export this
 // context imported ("none"), "version" the build. The service's
 // `config: {export: fail|crash|hang}` makes export_state throw, abort or
-// never return, so a failed hand-off can be seen at work.
+// never return, and `import: fail` makes import_state throw, so a failed
+// hand-off can be seen at work.
 #include "portico/portico.hpp"
 
 #include <atomic>
@@ -27,7 +28,10 @@ namespace {
 
 class SlotState : public portico::ServiceContext {
 public:
-    void open() override { on_export_ = config("export", ""); }
+    void open() override {
+        on_export_ = config("export", "");
+        on_import_ = config("import", "");
+    }
 
     std::string export_state() override {
         if (on_export_ == "fail") throw std::runtime_error("told to fail (config export: fail)");
@@ -38,6 +42,10 @@ public:
         return std::to_string(count.load()) + " " + std::to_string(::getpid());
     }
     void import_state(std::string_view bytes) override {
+        if (on_import_ == "fail") {
+            count = 1000; // half-imported: must not be served
+            throw std::runtime_error("told to fail (config import: fail)");
+        }
         std::istringstream in{std::string(bytes)};
         long long value = 0;
         std::string from;
@@ -55,6 +63,7 @@ public:
 
 private:
     std::string on_export_;
+    std::string on_import_;
     mutable std::mutex mutex_;
     std::string origin_ = "none";
 };
