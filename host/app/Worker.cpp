@@ -4,6 +4,8 @@
 // inherited listening socket with an ordinary ThreadsService or EventService
 // (`engine:`), TLS included (the master's SIGHUP means "re-read the
 // certificate files"), counting into the segment the master shares with it.
+// Across a plugin reload it imports the state the old worker of its slot
+// exported before it serves, and exports its own when the master asks.
 #include "app/Worker.h"
 
 #include "app/Logging.h"
@@ -15,6 +17,7 @@
 #include "service/HandlerBinding.h"
 #include "service/SharedAdmission.h"
 #include "service/SharedCounters.h"
+#include "service/StateHandoff.h"
 #include "service/ThreadsService.h"
 #include "service/WorkerSpawn.h"
 
@@ -147,6 +150,57 @@ bool drain(StreamService &service, pid_t master, Millis orphan_grace) {
     return true;
 }
 
+// Opens the handler and, after a plugin reload, imports what the old worker
+// of this slot exported. A hand-off that cannot be used is logged and the
+// worker starts fresh: the reload already happened, refusing it here would
+// only leave the slot without a worker.
+std::shared_ptr<HandlerBinding> open_binding(const std::shared_ptr<PluginVersion> &version, const ServiceConfig &svc,
+                                             const std::shared_ptr<ServiceHandle> &handle, Poco::Logger &log) {
+    const int pid = static_cast<int>(::getpid());
+    std::optional<std::string> handed;
+    try {
+        handed = read_handed_state(kWorkerStateFd);
+    } catch (const std::exception &e) {
+        log.error("worker %d of service '%s': %s; starting fresh", pid, svc.name, std::string(e.what()));
+    }
+    std::shared_ptr<HandlerBinding> binding = HandlerBinding::open(version, svc.handler, handle);
+    if (!handed) return binding;
+    const HandlerBinding::StateStep step = binding->import_state(*handed);
+    using Result = HandlerBinding::StateStep::Result;
+    if (step.result == Result::ok)
+        log.information("worker %d of service '%s' imported the state of the worker it replaces (%z bytes)", pid,
+                        svc.name, handed->size());
+    else if (step.result == Result::stuck)
+        log.error("worker %d: %s: state_import did not return within plugins.call_timeout (%Ldms); the hand-off is "
+                  "abandoned and this worker serves on without it",
+                  pid, binding->describe(), static_cast<Poco::Int64>(version->caller().timeout().count()));
+    else if (step.result == Result::failed) {
+        log.error("worker %d: %s: state_import failed (status %d); this worker starts fresh", pid, binding->describe(),
+                  step.status);
+        // Whatever the failed import left behind is closed, not served.
+        binding.reset();
+        binding = HandlerBinding::open(version, svc.handler, handle);
+    }
+    return binding;
+}
+
+// What this worker hands the next one when the master asks (its plugin is
+// being replaced): the handler's state_export, under plugins.call_timeout.
+ExportOutcome export_for_successor(const HandlerBinding &binding) {
+    HandlerBinding::StateStep step = binding.export_state();
+    ExportOutcome outcome;
+    using Result = HandlerBinding::StateStep::Result;
+    if (step.result == Result::ok)
+        outcome.bytes = std::move(step.bytes);
+    else if (step.result == Result::failed)
+        outcome.problem = binding.describe() + ": state_export failed (status " + std::to_string(step.status) + ")";
+    else if (step.result == Result::stuck)
+        outcome.problem = binding.describe() + ": state_export did not return within plugins.call_timeout (" +
+                          std::to_string(binding.version().caller().timeout().count()) +
+                          "ms); its thread is left running";
+    return outcome;
+}
+
 int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t master) {
     const Config config = load_config_text(read_config_snapshot(), options.config_file);
     const auto found = std::find_if(config.services.begin(), config.services.end(),
@@ -177,14 +231,16 @@ int serve(const WorkerOptions &options, const SignalWaiter &signals, pid_t maste
     // now would hand new connections to the old version.
     if (signals.wait(std::chrono::milliseconds(0)) == HostSignal::stop) return exit_ok;
     {
-        const std::unique_ptr<StreamService> service =
-            make_engine(svc, handle, HandlerBinding::open(loaded.version, svc.handler, handle));
+        const std::shared_ptr<HandlerBinding> binding = open_binding(loaded.version, svc, handle, log);
+        const std::unique_ptr<StreamService> service = make_engine(svc, handle, binding);
         service->admission().use_shared(*limits);
         service->adopt_listener(InheritedServerSocket(kWorkerListenFd), Service::ListenerOwner::another_process);
         service->start();
         log.information("worker %d of service '%s' serving (plugin %s %s, engine %s)", static_cast<int>(::getpid()),
                         svc.name, svc.plugin, loaded.version->plugin_version(),
                         std::string(svc.engine == WorkerEngine::events ? "events" : "threads"));
+        // Stopped (and joined) before the binding it exports from goes away.
+        const StateResponder responder(kWorkerControlFd, [&binding] { return export_for_successor(*binding); });
 
         wait_for_stop(signals, master, *service, log);
         handle->stopping = true;

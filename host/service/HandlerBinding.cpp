@@ -65,37 +65,70 @@ std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersi
 
     // Hand-off: only between versions of the same plugin and handler, and
     // only when both sides implement it. An unopened binding (a mode-process
-    // service becoming one of another mode) has no state here to export.
-    if (previous != nullptr && previous->opened_ && previous->handler_->desc.state_export != nullptr &&
-        desc.state_import != nullptr && previous->version_->plugin_name() == binding->version_->plugin_name() &&
-        previous->handler_->name == entry->name) {
-        auto out = std::make_shared<ServiceCall>(
-            ServiceCall{previous->version_, previous->service_, previous->handler_->desc, previous->state_});
-        const PluginCaller &old_caller = previous->version_->caller();
-        if (!old_caller.run([out] { out->rc = out->desc.state_export(out->desc.user, out->state, &out->sink); })) {
-            // The old state is still being read: never close it under the call.
-            previous->state_busy_ = true;
-            plugin_log().error(where + ": the previous version's " + missed_deadline("state_export", old_caller) +
-                               "; the hand-off is abandoned and this version starts with empty state");
-            return binding;
-        }
-        if (out->rc != PORTICO_OK)
-            throw std::runtime_error(where + ": the previous version's state_export failed (status " +
-                                     std::to_string(out->rc) + ")");
-        auto in = std::make_shared<ServiceCall>(
-            ServiceCall{binding->version_, binding->service_, desc, binding->state_, std::move(out->sink)});
-        if (!caller.run([in] {
-                in->rc = in->desc.state_import(in->desc.user, in->state, in->sink.bytes.data(), in->sink.bytes.size());
-            })) {
-            binding->state_busy_ = true;
-            plugin_log().error(where + ": " + missed_deadline("state_import", caller) +
-                               "; the hand-off is abandoned and this version serves on without it");
-            return binding;
-        }
-        if (in->rc != PORTICO_OK)
-            throw std::runtime_error(where + ": state_import failed (status " + std::to_string(in->rc) + ")");
+    // service becoming one of another mode) has no state here to export:
+    // its export_state() is absent.
+    if (previous == nullptr || desc.state_import == nullptr ||
+        previous->version_->plugin_name() != binding->version_->plugin_name() ||
+        previous->handler_->name != entry->name)
+        return binding;
+    StateStep out = previous->export_state();
+    if (out.result == StateStep::Result::absent) return binding;
+    if (out.result == StateStep::Result::stuck) {
+        plugin_log().error(where + ": the previous version's " +
+                           missed_deadline("state_export", previous->version_->caller()) +
+                           "; the hand-off is abandoned and this version starts with empty state");
+        return binding;
     }
+    if (out.result == StateStep::Result::failed)
+        throw std::runtime_error(where + ": the previous version's state_export failed (status " +
+                                 std::to_string(out.status) + ")");
+    const StateStep in = binding->import_state(out.bytes);
+    if (in.result == StateStep::Result::stuck) {
+        plugin_log().error(where + ": " + missed_deadline("state_import", caller) +
+                           "; the hand-off is abandoned and this version serves on without it");
+        return binding;
+    }
+    if (in.result == StateStep::Result::failed)
+        throw std::runtime_error(where + ": state_import failed (status " + std::to_string(in.status) + ")");
     return binding;
+}
+
+HandlerBinding::StateStep HandlerBinding::export_state() const {
+    StateStep step;
+    if (!opened_ || handler_->desc.state_export == nullptr) return step;
+    auto out = std::make_shared<ServiceCall>(ServiceCall{version_, service_, handler_->desc, state_});
+    if (!version_->caller().run([out] { out->rc = out->desc.state_export(out->desc.user, out->state, &out->sink); })) {
+        // The state is still being read: never close it under the call.
+        state_busy_ = true;
+        step.result = StateStep::Result::stuck;
+        return step;
+    }
+    step.status = out->rc;
+    step.result = out->rc == PORTICO_OK ? StateStep::Result::ok : StateStep::Result::failed;
+    if (out->rc == PORTICO_OK) step.bytes = std::move(out->sink.bytes);
+    return step;
+}
+
+HandlerBinding::StateStep HandlerBinding::import_state(std::string_view bytes) const {
+    StateStep step;
+    if (!opened_ || handler_->desc.state_import == nullptr) return step;
+    auto in = std::make_shared<ServiceCall>(ServiceCall{version_, service_, handler_->desc, state_});
+    in->sink.bytes.assign(bytes);
+    if (!version_->caller().run([in] {
+            in->rc = in->desc.state_import(in->desc.user, in->state, in->sink.bytes.data(), in->sink.bytes.size());
+        })) {
+        state_busy_ = true;
+        step.result = StateStep::Result::stuck;
+        return step;
+    }
+    step.status = in->rc;
+    step.result = in->rc == PORTICO_OK ? StateStep::Result::ok : StateStep::Result::failed;
+    return step;
+}
+
+std::string HandlerBinding::describe() const {
+    return "service '" + service_->name + "': handler '" + version_->plugin_name() + "." + handler_->name + "' (" +
+           version_->source_file().string() + ")";
 }
 
 std::shared_ptr<HandlerBinding> HandlerBinding::unopened(std::shared_ptr<PluginVersion> version,

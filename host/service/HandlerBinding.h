@@ -13,6 +13,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace portico::host {
 
@@ -49,6 +50,22 @@ public:
         return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(replaced_at_.load()));
     }
     void mark_replaced(std::chrono::steady_clock::time_point at) { replaced_at_ = at.time_since_epoch().count(); }
+
+    // One step of a state hand-off (state_export or state_import), run under
+    // plugins.call_timeout. `stuck`: the call missed it and was abandoned; it
+    // may still use this binding's state, which is then never closed.
+    struct StateStep {
+        enum class Result { ok, absent, failed, stuck };
+        Result result = Result::absent;
+        int status = 0;    // the plugin's return status when failed
+        std::string bytes; // what state_export wrote, when ok
+    };
+    // Runs this binding's state_export (absent: the handler has none).
+    StateStep export_state() const;
+    // Runs this binding's state_import on bytes (absent: it has none).
+    StateStep import_state(std::string_view bytes) const;
+    // "service 'x': handler 'p.h' (file)", for messages about this binding.
+    std::string describe() const;
 
     // Runs the plugin's stream handler on conn; returns its status.
     int handle_stream(portico_conn *conn) const;

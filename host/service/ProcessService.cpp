@@ -49,6 +49,11 @@ constexpr auto kHealthyAfter = 1s;
 // 100 ms, doubling, at most 5 s between spawns. Never a spin.
 constexpr auto kFirstBackoff = 100ms;
 constexpr auto kMaxBackoff = 5000ms;
+// How long an old worker's state export may take beyond plugins.call_timeout
+// (the worker's own deadline on the call) before its slot starts fresh.
+constexpr auto kHandoffMargin = 2s;
+// How often the supervisor looks for an answer while a hand-off is under way.
+constexpr auto kHandoffPoll = 5ms;
 // After SIGTERM in the destructor, how long workers get before SIGKILL.
 constexpr auto kDestructorGrace = 5s;
 
@@ -161,18 +166,20 @@ void ProcessService::supervise() {
             spawn_missing_locked(current);
             retire_stale_locked(current);
         }
-        changed_.wait_for(lock, kReapInterval);
+        // An old worker's answer is not signalled: look for it often.
+        changed_.wait_for(lock, handoffs_.empty() ? kReapInterval : kHandoffPoll);
     }
 }
 
 void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> &current) {
-    const auto serving = std::count_if(workers_.begin(), workers_.end(),
-                                       [&](const Worker &w) { return w.binding == current && !w.terminating; });
-    for (auto missing = config().workers - serving; missing > 0; --missing) {
+    for (int slot = 0; slot < static_cast<int>(slots_.size()); ++slot) {
+        if (slot_served_locked(current, slot)) continue;
         if (Clock::now() < next_spawn_) return;
-        const int slot = free_slot_locked(current);
+        std::unique_ptr<UniqueFd> state;
+        if (!handoff_ready_locked(current, slot, state)) continue;
         const std::optional<int> limits_slot = limits_->claim_slot();
         if (!limits_slot) {
+            if (state) handed_[slot] = std::move(state);
             next_spawn_ = Clock::now() + kFirstBackoff * 10;
             handle()->logger.error("service '%s': cannot start a worker: every admission slot is held by a worker "
                                    "still draining from earlier reloads; retrying when one exits",
@@ -187,9 +194,12 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
         launch.config_fd = config_fd_;
         launch.limits_fd = limits_->fd();
         launch.limits_slot = *limits_slot;
+        launch.state_fd = state ? state->get() : -1;
         try {
             auto counts = std::make_unique<SharedCounters>(SharedCounters::create());
             launch.counters_fd = counts->fd();
+            ControlSockets control = make_control_sockets();
+            launch.control_fd = control.worker->get();
             const pid_t pid = spawn_worker(launch);
             Worker worker;
             worker.pid = pid;
@@ -198,6 +208,7 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
             worker.slot = slot;
             worker.limits_slot = *limits_slot;
             worker.counts = std::move(counts);
+            worker.control = std::move(control.master);
             workers_.push_back(std::move(worker));
             ++slots_[static_cast<std::size_t>(slot)].spawned;
             ++counters().workers_spawned;
@@ -207,6 +218,7 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
                                          static_cast<Poco::UInt64>(current->version().generation()));
         } catch (const std::exception &e) {
             limits_->release_slot(*limits_slot);
+            if (state) handed_[slot] = std::move(state);
             ++quick_failures_;
             next_spawn_ = Clock::now() + backoff_for(quick_failures_);
             handle()->logger.error("service '%s': cannot start a worker: %s; retrying in %Ldms", name(),
@@ -217,11 +229,50 @@ void ProcessService::spawn_missing_locked(const std::shared_ptr<HandlerBinding> 
     }
 }
 
+bool ProcessService::handoff_ready_locked(const std::shared_ptr<HandlerBinding> &current, int slot,
+                                          std::unique_ptr<UniqueFd> &state) {
+    if (const auto kept = handed_.find(slot); kept != handed_.end()) {
+        state = std::move(kept->second);
+        handed_.erase(kept);
+        return true;
+    }
+    if (const auto asked = handoffs_.find(slot); asked != handoffs_.end()) {
+        std::optional<HandoffReply> reply = asked->second->poll();
+        if (!reply) return false;
+        const int from = static_cast<int>(asked->second->from());
+        handoffs_.erase(asked);
+        if (!reply->problem.empty())
+            handle()->logger.error("service '%s': worker %d could not hand its state over: %s; the new worker of "
+                                   "slot %d starts fresh",
+                                   name(), from, reply->problem, slot);
+        else if (reply->state)
+            handle()->logger.information("service '%s': worker %d handed its state (%z bytes) to the new worker of "
+                                         "slot %d",
+                                         name(), from, reply->bytes, slot);
+        state = std::move(reply->state);
+        return true;
+    }
+    // The worker a plugin reload replaces in this slot, still serving. None
+    // (the first start, a respawn after a crash): the new one starts fresh.
+    const auto old = std::find_if(workers_.begin(), workers_.end(), [&](const Worker &w) {
+        return w.slot == slot && w.binding != current && !w.terminating && !w.killed && w.control != nullptr;
+    });
+    if (old == workers_.end()) return true;
+    const auto wait = old->binding->version().caller().timeout() + kHandoffMargin;
+    handoffs_[slot] = std::make_unique<StateRequest>(std::move(old->control), old->pid, slot, wait);
+    return false;
+}
+
 // After a plugin reload the new workers are already accepting (same socket),
 // so the old ones can stop at once and finish their sessions.
 void ProcessService::retire_stale_locked(const std::shared_ptr<HandlerBinding> &current) {
     for (Worker &w : workers_) {
         if (w.binding == current || w.terminating) continue;
+        // Still exporting its state for its successor: it stops once that
+        // one has started.
+        if (std::any_of(handoffs_.begin(), handoffs_.end(),
+                        [&](const auto &asked) { return asked.second->from() == w.pid; }))
+            continue;
         w.terminating = true;
         ::kill(w.pid, SIGTERM);
         handle()->logger.information("worker %d of service '%s' draining (plugin version %s replaced)",
@@ -387,16 +438,12 @@ std::size_t ProcessService::close_sessions_replaced_by(std::chrono::steady_clock
     return killed;
 }
 
-// The lowest slot no worker of the current version holds: a respawn takes
-// the place of the worker it replaces, and so do the workers of a new
-// plugin version (the old ones draining in it still add to it).
-int ProcessService::free_slot_locked(const std::shared_ptr<HandlerBinding> &current) const {
-    for (std::size_t slot = 0; slot < slots_.size(); ++slot)
-        if (std::none_of(workers_.begin(), workers_.end(), [&](const Worker &w) {
-                return w.slot == static_cast<int>(slot) && w.binding == current && !w.terminating;
-            }))
-            return static_cast<int>(slot);
-    return 0;
+// Whether a worker of the current version holds slot. A respawn takes the
+// place of the worker it replaces, and so do the workers of a new plugin
+// version (the old ones draining in it still add to it).
+bool ProcessService::slot_served_locked(const std::shared_ptr<HandlerBinding> &current, int slot) const {
+    return std::any_of(workers_.begin(), workers_.end(),
+                       [&](const Worker &w) { return w.slot == slot && w.binding == current && !w.terminating; });
 }
 
 std::vector<WorkerFigures> ProcessService::worker_figures_locked() const {

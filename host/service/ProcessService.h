@@ -6,11 +6,14 @@
 // signal and starts a new worker (nginx's master/worker, socketserver's
 // ForkingMixIn with a pre-forked, supervised pool). Workers count into shared
 // memory the master reads, per worker slot and in total, dead workers included.
+// On a plugin reload each old worker hands its plugin state, through the
+// master, to the new worker of its slot (StateHandoff).
 #pragma once
 
 #include "service/Service.h"
 #include "service/SharedAdmission.h"
 #include "service/SharedCounters.h"
+#include "service/StateHandoff.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -67,6 +70,7 @@ private:
         int slot = 0;                           // which of the `workers` places it fills (the `worker` metrics label)
         std::unique_ptr<SharedCounters> counts; // what it counts; read here while it runs, folded in when it dies
         int limits_slot = -1;                   // its slot in limits_, taken back when it is reaped
+        std::unique_ptr<UniqueFd> control;      // where it is asked for its state; moved out when asked
     };
     // What the workers that held one slot did, once they are gone.
     struct Slot {
@@ -79,9 +83,14 @@ private:
     void on_exit_locked(const Worker &worker, int status);
     void retire_stale_locked(const std::shared_ptr<HandlerBinding> &current);
     void spawn_missing_locked(const std::shared_ptr<HandlerBinding> &current);
+    // Whether slot's new worker may start now, with `state` set to what the
+    // old worker of that slot handed over (null: it starts fresh). Asks the
+    // old worker first, and says no until it answered or gave up.
+    bool handoff_ready_locked(const std::shared_ptr<HandlerBinding> &current, int slot,
+                              std::unique_ptr<UniqueFd> &state);
     void signal_all_locked(int signal);
     void stop_supervisor();
-    int free_slot_locked(const std::shared_ptr<HandlerBinding> &current) const;
+    bool slot_served_locked(const std::shared_ptr<HandlerBinding> &current, int slot) const;
     std::vector<WorkerFigures> worker_figures_locked() const;
 
     mutable std::mutex
@@ -94,6 +103,10 @@ private:
     bool rebind_ = false;     // binding_changed() happened; the supervisor replaces old workers
     int quick_failures_ = 0;  // workers in a row that died within kHealthyAfter of their start
     std::chrono::steady_clock::time_point next_spawn_{};
+    // Hand-offs under way: old workers asked for their state, by slot.
+    std::map<int, std::unique_ptr<StateRequest>> handoffs_;
+    // Answers not yet used by a spawn (one that failed retries with it).
+    std::map<int, std::unique_ptr<UniqueFd>> handed_;
 
     int config_fd_ = -1;          // sealed memfd with the config text the workers parse
     int listen_fd_ = -1;          // the listening socket (Service::listener()) the workers inherit

@@ -16,8 +16,8 @@
 namespace portico::host {
 namespace {
 
-// Well above 0-6, so dup2 to the fixed numbers never overwrites a source.
-constexpr int kScratchFd = 10;
+// Well above 0-8, so dup2 to the fixed numbers never overwrites a source.
+constexpr int kScratchFd = 16;
 
 [[noreturn]] void child_fail() {
     ::_exit(127);
@@ -33,14 +33,20 @@ constexpr int kScratchFd = 10;
     const int config = ::fcntl(launch.config_fd, F_DUPFD, kScratchFd);
     const int counters = ::fcntl(launch.counters_fd, F_DUPFD, kScratchFd);
     const int limits = ::fcntl(launch.limits_fd, F_DUPFD, kScratchFd);
-    if (listen < 0 || config < 0 || counters < 0 || limits < 0) child_fail();
+    const int control = ::fcntl(launch.control_fd, F_DUPFD, kScratchFd);
+    const int state = launch.state_fd >= 0 ? ::fcntl(launch.state_fd, F_DUPFD, kScratchFd) : -1;
+    if (listen < 0 || config < 0 || counters < 0 || limits < 0 || control < 0 || (launch.state_fd >= 0 && state < 0))
+        child_fail();
     if (::dup2(listen, kWorkerListenFd) < 0 || ::dup2(config, kWorkerConfigFd) < 0 ||
-        ::dup2(counters, kWorkerCountersFd) < 0 || ::dup2(limits, kWorkerLimitsFd) < 0)
+        ::dup2(counters, kWorkerCountersFd) < 0 || ::dup2(limits, kWorkerLimitsFd) < 0 ||
+        ::dup2(control, kWorkerControlFd) < 0 || (state >= 0 && ::dup2(state, kWorkerStateFd) < 0))
         child_fail();
     // Nothing else of the master's may leak into a worker: another service's
-    // listening socket held open by a worker would keep its port bound.
-    if (::close_range(kWorkerLimitsFd + 1, ~0U, 0) != 0)
-        for (int fd = kWorkerLimitsFd + 1; fd < max_fd; ++fd)
+    // listening socket held open by a worker would keep its port bound. With
+    // no state to import, kWorkerStateFd is closed too: the worker tells by it.
+    const int first_closed = state >= 0 ? kWorkerStateFd + 1 : kWorkerStateFd;
+    if (::close_range(static_cast<unsigned>(first_closed), ~0U, 0) != 0)
+        for (int fd = first_closed; fd < max_fd; ++fd)
             ::close(fd);
     ::execv("/proc/self/exe", argv);
     child_fail();

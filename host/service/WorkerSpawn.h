@@ -1,6 +1,7 @@
 // WorkerSpawn.h — starting one worker process of a `mode: process` service:
 // fork + exec of the portico binary itself in its hidden worker mode, with
-// the listening socket, the config text and the counters segment passed as
+// the listening socket, the config text, the counters segment, a control
+// socket and (after a plugin reload) the old worker's state passed as
 // inherited descriptors.
 // The contract between ProcessService (master) and app/Worker.cpp (child).
 #pragma once
@@ -17,6 +18,8 @@ inline constexpr int kWorkerListenFd = 3;   // the service's listening socket, s
 inline constexpr int kWorkerConfigFd = 4;   // the config text the master parsed (a sealed memfd)
 inline constexpr int kWorkerCountersFd = 5; // the worker's counters, shared with the master (SharedCounters)
 inline constexpr int kWorkerLimitsFd = 6;   // the service-wide admission counts (SharedAdmission)
+inline constexpr int kWorkerControlFd = 7;  // the master asks for the worker's state here (StateHandoff)
+inline constexpr int kWorkerStateFd = 8;    // open only when there is state to import: a sealed memfd
 // argv of a worker, after the others: `--limits-slot N`, its slot in kWorkerLimitsFd.
 inline constexpr const char *kWorkerLimitsSlotFlag = "--limits-slot";
 // argv[1] of a worker: `portico --worker NAME --config FILE --plugin SO`.
@@ -31,6 +34,8 @@ struct WorkerLaunch {
     int counters_fd = -1;
     int limits_fd = -1;
     int limits_slot = -1;
+    int control_fd = -1;
+    int state_fd = -1; // -1: the worker starts with fresh state
 };
 
 // Forks and execs /proc/self/exe as a worker. The child dies with the thread
