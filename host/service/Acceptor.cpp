@@ -46,6 +46,10 @@ Acceptor::Batch Acceptor::accept_batch() {
         const int error = errno;
         if (error == EINTR || error == ECONNABORTED) continue;
         if (error == EAGAIN || error == EWOULDBLOCK) break;
+        if (error == EINVAL) {
+            batch.closed = true; // shut down, not a fault: no error line
+            break;
+        }
         if (error == EMFILE || error == ENFILE) {
             // accept() fails so whether or not a client is waiting.
             const Refusal refusal = refuse_without_descriptors(error);

@@ -52,6 +52,9 @@ public:
         // caller leaves the listener alone for a moment instead of spinning
         // on a socket that stays readable.
         bool pause = false;
+        // The socket listens no more (EINVAL): in a process-mode worker, the
+        // master shut it down at stop. The caller stops accepting from it.
+        bool closed = false;
     };
 
     // `listen_fd`: the service's listening socket, non-blocking.

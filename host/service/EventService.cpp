@@ -142,7 +142,9 @@ void EventService::accept_ready(LoopListener &listener) {
     // take its time.
     if (!enter_accepting()) return;
     const Acceptor::Batch batch = acceptor_->accept_batch();
-    if (batch.pause)
+    if (batch.closed)
+        listener.loop().remove(listen_fd_); // shut down by the master (a process-mode worker): stopping
+    else if (batch.pause)
         listener.pause();
     else if (batch.count > 0 && shared_listener_)
         take_turn(listener);

@@ -263,6 +263,7 @@ void ThreadsService::accept_loop() {
         const Acceptor::Batch batch = acceptor_->accept_batch();
         for (int i = 0; i < batch.count; ++i)
             acceptor_->admit(batch.fds[i], *queue_);
+        if (batch.closed) return; // the master shut the shared socket down: stopping
         if (batch.pause) {
             pollfd wake{wake_fd_, POLLIN, 0};
             if (::poll(&wake, 1, kDescriptorPauseMs) > 0) return;
