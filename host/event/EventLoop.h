@@ -69,8 +69,11 @@ public:
     void remove(int fd);
     // Loop thread, as a source that lives shorter than the loop goes away
     // (a FiberIo): events epoll already handed out for it in this round are
-    // dropped, so none reaches it after it is gone (its fd may even be
-    // another connection's by then, reopened within the same round).
+    // dropped, so none reaches it after it is gone. Today none is ever left:
+    // a fiber ends only in its own event's call or after the round's events
+    // (timers, wake-ups, yields), and epoll hands out one event per
+    // registration a round. This keeps that safe should a fiber ever be
+    // ended from another source's call.
     void forget(const EventSource &source);
 
     // Loop thread: runs task on a new fiber until it first waits. Throws
