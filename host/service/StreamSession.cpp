@@ -107,8 +107,8 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
     // On the heap: the session table's force_close reaches it from other
     // threads while the handler waits, so it must not sit on a stack that
     // may be compacted meanwhile (PrivateStackScope).
-    const auto owned = std::make_unique<Connection>(socket, binding->service(), service.limits(),
-                                                    service.tls_context(), wait);
+    const auto owned =
+        std::make_unique<Connection>(socket, binding->service(), service.limits(), service.tls_context(), wait);
     Connection &conn = *owned;
     if (proxied && !proxied->client.empty()) conn.set_proxied(proxied->client);
     ServiceCounters &counters = service.counters();

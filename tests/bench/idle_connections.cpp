@@ -164,8 +164,8 @@ bool measure(const char *server, pid_t pid, StormOptions storm, const Options &o
     std::printf("  %-32s %lld -> %lld KiB (+%.1f MiB)\n", "RSS", before.rss_kib, after.rss_kib,
                 static_cast<double>(after.rss_kib - before.rss_kib) / 1024);
     std::printf("  %-32s %.2f KiB\n", "RSS per idle connection", per_connection);
-    std::printf("  %-32s %.0f us with none held, %.0f us while held (%.2fx)\n", "fresh client's round trip",
-                rtt_none, rtt_held, rtt_none > 0 ? rtt_held / rtt_none : 0);
+    std::printf("  %-32s %.0f us with none held, %.0f us while held (%.2fx)\n", "fresh client's round trip", rtt_none,
+                rtt_held, rtt_none > 0 ? rtt_held / rtt_none : 0);
     if (!idle.first_failure.empty()) std::printf("  first failure: %s\n", idle.first_failure.c_str());
     held.clear();
     return idle.served == o.connections;

@@ -3,9 +3,9 @@
 // frames come back byte for byte at the same addresses, and only a fiber
 // whose code declared its stack private is ever compacted, by hand or by
 // its loop's once-a-second sweep.
-#include "event/Fiber.h"
 #include "LoopStarter.h"
 #include "event/EventLoop.h"
+#include "event/Fiber.h"
 #include "event/FiberIo.h"
 #include "event/StackPool.h"
 
@@ -184,8 +184,11 @@ TEST(FiberCompact, ManyFibersCompactedAtEverySwitchKeepTheirLocalsAndExceptions)
     for (int round = 0; round <= kRounds + 1; ++round) {
         for (auto &fiber : fibers)
             fiber->resume();
-        for (auto &fiber : fibers)
-            if (!fiber->finished()) EXPECT_TRUE(fiber->compact());
+        for (auto &fiber : fibers) {
+            if (!fiber->finished()) {
+                EXPECT_TRUE(fiber->compact());
+            }
+        }
     }
     for (int i = 0; i < kFibers; ++i) {
         ASSERT_TRUE(fibers[i]->finished());
