@@ -133,7 +133,7 @@ TEST_P(EventsCompaction, ParkedHandlersKeepTheirLocals) {
         EXPECT_EQ(clients[i].read_line(), "token-" + std::to_string(i) + " intact\n") << "connection " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Handlers, EventsCompaction,
+INSTANTIATE_TEST_SUITE_P(EventsHandlers, EventsCompaction,
                          ::testing::Values(Case{"StackPrivate", "stack_keeper.keeper", true},
                                            Case{"WithoutTheTrait", "stack_keeper.shared", false}),
                          [](const ::testing::TestParamInfo<Case> &info) { return std::string(info.param.name); });
