@@ -144,6 +144,11 @@ std::string response(int status, std::string_view reason, std::string_view body,
 }
 
 class HttpHello : public portico::StreamHandler {
+public:
+    // Nothing else touches this connection's stack (docs/sdk.md).
+    static constexpr bool stack_private = true;
+
+private:
     void setup() override {
         body_ = context().config("body", "Hello, world!\n");
         const auto timeout = context().config("keepalive_timeout_ms");

@@ -7,6 +7,11 @@
 
 namespace {
 class Upper : public portico::StreamHandler {
+public:
+    // Nothing else touches this connection's stack (docs/sdk.md).
+    static constexpr bool stack_private = true;
+
+private:
     void handle() override {
         std::string out;
         while (auto line = stream().read_line()) {

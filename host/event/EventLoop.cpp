@@ -16,9 +16,9 @@ namespace portico::host {
 namespace {
 
 constexpr int kEventsPerWait = 256;
-// A fiber parked this long (one to two sweeps) gives back its dead stack:
-// long enough that a connection in steady use never pays the page faults
-// of getting it back.
+// A fiber parked this long (one to two sweeps) gives back its dead stack,
+// or its whole stack when it is compacted: long enough that a connection in
+// steady use never pays the page faults and copies of getting it back.
 constexpr std::chrono::seconds kStackSweep{1};
 
 // The loop whose thread this is (nullptr elsewhere): wake() from a fiber of
@@ -178,7 +178,12 @@ void EventLoop::sweep_stacks(Clock::time_point now) {
             running.resumes_seen = resumes;
             running.released = false;
         } else if (!running.released) {
-            fiber->release_dead_stack();
+            // A handler that keeps its stack to itself costs the bytes its
+            // parked frames hold; any other keeps the pages they are on.
+            if (fiber->compact())
+                compacted_.store(compacted_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+            else
+                fiber->release_dead_stack();
             running.released = true;
         }
     }

@@ -103,6 +103,9 @@ public:
     bool polling() const { return polling_.load(std::memory_order_relaxed); }
     uint64_t rounds() const { return rounds_.load(std::memory_order_relaxed); }
     std::size_t fibers() const { return fiber_count_.load(std::memory_order_relaxed); }
+    // How many times a parked fiber's stack was compacted (Fiber::compact)
+    // since the loop started.
+    uint64_t stacks_compacted() const { return compacted_.load(std::memory_order_relaxed); }
     const std::string &name() const { return name_; }
 
 private:
@@ -113,7 +116,9 @@ private:
         bool released = false;               // its dead stack is given back since it last ran
     };
     // Every kStackSweep, the fibers parked since the sweep before give
-    // their dead stack pages back (Fiber::release_dead_stack).
+    // their stack pages back: all of them, their frames copied to the heap,
+    // when their code keeps its stack private (Fiber::compact), else the
+    // dead ones below the frames (Fiber::release_dead_stack).
     class StackSweep final : public TimerNode {
     public:
         explicit StackSweep(EventLoop &loop) : loop_(loop) {}
@@ -148,6 +153,7 @@ private:
     std::atomic<bool> polling_{false};
     std::atomic<uint64_t> rounds_{0};
     std::atomic<std::size_t> fiber_count_{0};
+    std::atomic<uint64_t> compacted_{0};
     TimerHeap timers_;                    // loop thread only
     epoll_event *round_events_ = nullptr; // loop thread only: the events being handed out
     int round_size_ = 0;

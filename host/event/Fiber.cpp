@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <cxxabi.h>
 #include <memory>
+#include <new>
 #include <utility>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -22,6 +24,15 @@
 #define PORTICO_FIBER_ASM 1
 #else
 #include <ucontext.h>
+#endif
+
+// Compaction needs the parked stack pointer (the assembly switch saves it;
+// ucontext hides it). Not under AddressSanitizer: its locals live in fake
+// stacks on the side and the real stack carries poisoned redzones, so the
+// copy would read poisoned bytes and leave the poison where the copy put
+// them back; the sanitizer builds run with full stacks instead.
+#if defined(PORTICO_FIBER_ASM) && !defined(PORTICO_FIBER_ASAN)
+#define PORTICO_FIBER_COMPACT 1
 #endif
 
 #ifdef PORTICO_FIBER_ASM
@@ -126,8 +137,42 @@ void Fiber::release_dead_stack() noexcept {
 #endif
 }
 
+bool Fiber::can_compact() {
+#ifdef PORTICO_FIBER_COMPACT
+    return true;
+#else
+    return false;
+#endif
+}
+
+bool Fiber::compact() noexcept {
+#ifdef PORTICO_FIBER_COMPACT
+    if (!stack_private_ || !started_ || finished_ || tl_current_ == this || saved_ != nullptr) return false;
+    const auto *from = static_cast<const char *>(sp_);
+    const auto used = static_cast<std::size_t>(static_cast<const char *>(stack_.top()) - from);
+    if (used > kMaxCompactBytes) return false;
+    std::unique_ptr<char[]> copy(new (std::nothrow) char[used]);
+    if (copy == nullptr) return false;
+    std::memcpy(copy.get(), from, used);
+    saved_ = std::move(copy);
+    saved_bytes_ = used;
+    ++compactions_;
+    stack_.release_all();
+    return true;
+#else
+    return false;
+#endif
+}
+
 void Fiber::resume() {
     if (finished_ || tl_current_ == this) return;
+    if (saved_ != nullptr) {
+        // Back where it was, before anything (the switch, the crash report's
+        // running code) may read the stack.
+        std::memcpy(sp_, saved_.get(), saved_bytes_);
+        saved_.reset();
+        saved_bytes_ = 0;
+    }
     started_ = true;
     ++resumes_;
     previous_ = std::exchange(tl_current_, this);

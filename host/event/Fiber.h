@@ -42,6 +42,27 @@ public:
     // A suspended fiber's dead stack (below where it is parked) back to the
     // kernel; nothing in builds that do not know the parked stack pointer.
     void release_dead_stack() noexcept;
+    // From inside the fiber: whether the code it runs now promised that
+    // nothing outside this fiber reads or writes objects on its stack while
+    // it is suspended (a handler's PORTICO_TRAIT_STACK_PRIVATE, with the
+    // host's own frames below it holding nothing others reach).
+    void set_stack_private(bool on) { stack_private_ = on; }
+    // A suspended fiber with a private stack: copies the used part of its
+    // stack (saved stack pointer to top, at most kMaxCompactBytes) to a heap
+    // block of that size and gives all of the stack's pages back to the
+    // kernel; the address range stays this fiber's, so every pointer into
+    // the stack is still good once resume() has copied the bytes back.
+    // Returns whether it did; never in builds that do not know the parked
+    // stack pointer, nor under AddressSanitizer (see Fiber.cpp).
+    bool compact() noexcept;
+    bool compacted() const { return saved_ != nullptr; }
+    // How many times compact() did.
+    unsigned long long compactions() const { return compactions_; }
+    // Whether this build can compact at all.
+    static bool can_compact();
+    // A fiber parked deeper than this keeps its pages: the copy it would
+    // make on every wake-up after a long wait would cost more than it saves.
+    static constexpr std::size_t kMaxCompactBytes = 16 * 1024;
     // The stack, for reuse by another fiber once this one has finished.
     FiberStack take_stack();
 
@@ -62,6 +83,10 @@ private:
     bool started_ = false;
     bool finished_ = false;
     unsigned long long resumes_ = 0;
+    bool stack_private_ = false;
+    std::unique_ptr<char[]> saved_; // the used stack while compacted, copied back by resume()
+    std::size_t saved_bytes_ = 0;
+    unsigned long long compactions_ = 0;
     void *sp_ = nullptr;        // the fiber's saved stack pointer while it is suspended
     void *caller_sp_ = nullptr; // the resumer's saved stack pointer while the fiber runs
     Fiber *previous_ = nullptr; // current() before resume()

@@ -94,6 +94,11 @@ void FiberStack::release_below(const void *sp) noexcept {
     if (dead > 0) ::madvise(bottom, dead, MADV_DONTNEED);
 }
 
+void FiberStack::release_all() noexcept {
+    // Advice only, as above.
+    if (bottom_ != nullptr) ::madvise(bottom_, size_, MADV_DONTNEED);
+}
+
 void FiberStack::release() noexcept {
     if (bottom_ == nullptr) return;
 #ifdef PORTICO_VALGRIND_STACKS

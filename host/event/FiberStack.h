@@ -38,6 +38,9 @@ public:
     // when touched again. What an idle connection's stack then costs is
     // only the frames it is parked in.
     void release_below(const void *sp) noexcept;
+    // Gives every page of the stack back (they read as zeros when touched
+    // again): for a fiber whose parked frames were copied out (Fiber::compact).
+    void release_all() noexcept;
 
 private:
     friend class StackPool;

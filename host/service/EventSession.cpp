@@ -9,14 +9,17 @@
 #include <Poco/Logger.h>
 
 #include <exception>
+#include <memory>
 
 namespace portico::host {
 
 void EventSession::run() noexcept {
     try {
         // Deregistered (at the end of this scope) before the socket closes.
-        FiberIo io(loop_, socket_.impl()->sockfd());
-        run_stream_session(service_, socket_, std::move(ticket_), &io);
+        // On the heap, not this fiber's stack: the loop and notifiers call it
+        // while the fiber is parked, when its stack may be compacted.
+        const auto io = std::make_unique<FiberIo>(loop_, socket_.impl()->sockfd());
+        run_stream_session(service_, socket_, std::move(ticket_), io.get());
     } catch (const std::exception &e) {
         // Only the host's own set-up can throw here (the handler's errors are
         // reported across the C ABI): the client is dropped, the loop goes on;

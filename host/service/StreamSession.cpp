@@ -1,6 +1,7 @@
 // StreamSession.cpp — the path from an accepted socket to a plugin's handle().
 #include "service/StreamSession.h"
 
+#include "event/Fiber.h"
 #include "net/SocketOptions.h"
 #include "plugin/RunningCode.h"
 #include "service/AccessLog.h"
@@ -9,6 +10,7 @@
 
 #include <Poco/Logger.h>
 
+#include <memory>
 #include <optional>
 
 namespace portico::host {
@@ -28,6 +30,26 @@ public:
 private:
     StreamService &service_;
     Connection &conn_;
+};
+
+// Mode events: while a handler that declared PORTICO_TRAIT_STACK_PRIVATE
+// runs, its fiber's parked stack may be compacted (Fiber::compact). The
+// host's own frames below it qualify: what other threads and the loop reach
+// while the fiber waits (the Connection, the FiberIo) lives on the heap.
+class PrivateStackScope {
+public:
+    explicit PrivateStackScope(const HandlerBinding &binding)
+        : fiber_((binding.handler().desc.traits & PORTICO_TRAIT_STACK_PRIVATE) != 0 ? Fiber::current() : nullptr) {
+        if (fiber_ != nullptr) fiber_->set_stack_private(true);
+    }
+    ~PrivateStackScope() {
+        if (fiber_ != nullptr) fiber_->set_stack_private(false);
+    }
+    PrivateStackScope(const PrivateStackScope &) = delete;
+    PrivateStackScope &operator=(const PrivateStackScope &) = delete;
+
+private:
+    Fiber *fiber_;
 };
 
 void log_access(const Connection &conn, const HandlerBinding &binding, int rc, std::chrono::nanoseconds duration) {
@@ -83,7 +105,12 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
     const std::shared_ptr<HandlerBinding> binding = service.binding();
     // TLS: the context current now serves this connection to its end, even
     // if a reload swaps the certificate meanwhile.
-    Connection conn(socket, binding->service(), service.limits(), service.tls_context(), wait);
+    // On the heap: the session table's force_close reaches it from other
+    // threads while the handler waits, so it must not sit on a stack that
+    // may be compacted meanwhile (PrivateStackScope).
+    const auto owned =
+        std::make_unique<Connection>(socket, binding->service(), service.limits(), service.tls_context(), wait);
+    Connection &conn = *owned;
     if (proxied && !proxied->client.empty()) conn.set_proxied(proxied->client);
     ServiceCounters &counters = service.counters();
     conn.count_into(&counters.bytes_in, &counters.bytes_out);
@@ -104,6 +131,7 @@ void run_stream_session(StreamService &service, const Poco::Net::StreamSocket &s
             const RunningCodeScope running(service.name(), version.plugin_name(), version.plugin_version(),
                                            version.generation(), version.plugin_name() + "." + binding->handler().name,
                                            conn.peer());
+            const PrivateStackScope private_stack(*binding);
             rc = binding->handle_stream(&conn);
         }
         if (rc == PORTICO_ERR_HANDLER || rc == PORTICO_ERR_INVALID) ++counters.handler_errors;

@@ -3,9 +3,10 @@
 // per connection or in mode events (one loop, a fiber per connection),
 // opens N connections (each answered once, then left idle), lets them sit
 // for --settle seconds, and prints the host's resident memory, threads and
-// memory mappings before and after, per idle connection. With --nginx, then
-// does the same against nginx (one process, keep-alive HTTP, one request
-// per connection) in the same run.
+// memory mappings before and after, per idle connection, and a fresh
+// client's round trip (median of 200) with none held and while they are
+// held. With --nginx, then does the same against nginx (one process,
+// keep-alive HTTP, one request per connection) in the same run.
 //
 //   idle_connections [--plugin echo|upper] [--mode threads|events] [--connections N]
 //                    [--stack SIZE] [--settle SECONDS] [--sources N] [--nginx]
@@ -21,6 +22,7 @@
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -102,9 +104,34 @@ Sample sample(pid_t pid) {
     return {rss_kib(pid), thread_count(pid), mapping_count(pid)};
 }
 
+// A fresh client's round trip: connect, send `probe`, read the first line of
+// the reply. The median of kRoundTrips in a row, in microseconds. From a
+// source address of its own: towards one server port, connect() from an
+// address whose ephemeral ports the held connections fill searches them
+// for a free one (milliseconds at 15 000), which is the client's kernel,
+// not the server.
+constexpr int kRoundTrips = 200;
+const std::string kFreshSource = "127.0.0.254";
+
+double fresh_round_trip_us(std::uint16_t port, const std::string &probe) {
+    std::vector<double> us;
+    us.reserve(kRoundTrips);
+    for (int i = 0; i < kRoundTrips; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        TcpClient client = connect_from(kFreshSource, port);
+        client.send(probe);
+        client.read_line();
+        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(us.begin(), us.end());
+    return us[us.size() / 2];
+}
+
 // Holds o.connections idle connections made with `storm` against the server
-// `pid`, and prints what they cost it. Returns whether all were served.
+// `pid`, and prints what they cost it, and a fresh client's round trip with
+// none held and while they are held. Returns whether all were served.
 bool measure(const char *server, pid_t pid, StormOptions storm, const Options &o) {
+    const double rtt_none = fresh_round_trip_us(storm.port, storm.probe);
     const Sample before = sample(pid);
     const auto start = std::chrono::steady_clock::now();
     storm.in_flight = 256;
@@ -130,6 +157,7 @@ bool measure(const char *server, pid_t pid, StormOptions storm, const Options &o
     // (portico's stack sweep runs once a second).
     std::this_thread::sleep_for(std::chrono::seconds(o.settle_seconds));
     const Sample after = sample(pid);
+    const double rtt_held = fresh_round_trip_us(storm.port, storm.probe);
 
     const double per_connection =
         idle.served > 0 ? static_cast<double>(after.rss_kib - before.rss_kib) / idle.served : 0;
@@ -141,6 +169,8 @@ bool measure(const char *server, pid_t pid, StormOptions storm, const Options &o
     std::printf("  %-32s %lld -> %lld KiB (+%.1f MiB)\n", "RSS", before.rss_kib, after.rss_kib,
                 static_cast<double>(after.rss_kib - before.rss_kib) / 1024);
     std::printf("  %-32s %.2f KiB\n", "RSS per idle connection", per_connection);
+    std::printf("  %-32s %.0f us with none held, %.0f us while held (%.2fx)\n", "fresh client's round trip", rtt_none,
+                rtt_held, rtt_none > 0 ? rtt_held / rtt_none : 0);
     if (!idle.first_failure.empty()) std::printf("  first failure: %s\n", idle.first_failure.c_str());
     held.clear();
     return idle.served == o.connections;

@@ -62,7 +62,16 @@ enum portico_handler_trait {
     /* The handler may block outside the Stream calls (sleep, a blocking
      * client library, a condition variable): the host refuses to bind it to
      * a `mode: events` service, whose loops it would stall.              */
-    PORTICO_TRAIT_BLOCKING = 1u
+    PORTICO_TRAIT_BLOCKING = 1u,
+    /* Nothing outside this handler's own fiber (another connection's
+     * handler, a thread of the plugin, a callback) reads or writes objects
+     * on the handler's stack while it waits in a Stream call. In mode events
+     * the host may then move the stack's bytes of a connection that has
+     * waited long to a heap block of their size and give its pages back
+     * (an idle connection costs what its frames hold, not a page); they are
+     * back at the same addresses before the handler runs again. Ignored in
+     * the other modes.                                                     */
+    PORTICO_TRAIT_STACK_PRIVATE = 2u
 };
 
 /* Timeout argument meaning "use the service's configured read_timeout". */

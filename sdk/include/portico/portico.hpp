@@ -406,7 +406,12 @@ private:
 // and the hooks. A handler that may block outside Stream calls (sleeps,
 // waits on a condition variable, calls a blocking library) says so with
 //   static constexpr bool may_block = true;
-// and the host then refuses to serve it in mode events.
+// and the host then refuses to serve it in mode events. A handler whose
+// stack objects (its members, locals, the Stream) nothing outside its own
+// connection touches while it waits in a Stream call says so with
+//   static constexpr bool stack_private = true;
+// and in mode events an idle connection then costs the bytes its frames
+// hold instead of a stack page (PORTICO_TRAIT_STACK_PRIVATE).
 template <class Context = ServiceContext> class BasicStreamHandler : public HandlerBase {
 public:
     using context_type = Context;
@@ -599,9 +604,16 @@ int verify_request(void *user, void *state, const char *peer, const char *local,
 }
 
 // The handler's traits as PORTICO_TRAIT_* bits.
-template <class Handler, class = void> struct TraitsOf { static constexpr uint32_t value = 0; };
-template <class Handler> struct TraitsOf<Handler, std::void_t<decltype(Handler::may_block)>> {
+template <class Handler, class = void> struct BlockingTrait { static constexpr uint32_t value = 0; };
+template <class Handler> struct BlockingTrait<Handler, std::void_t<decltype(Handler::may_block)>> {
     static constexpr uint32_t value = Handler::may_block ? PORTICO_TRAIT_BLOCKING : 0u;
+};
+template <class Handler, class = void> struct StackPrivateTrait { static constexpr uint32_t value = 0; };
+template <class Handler> struct StackPrivateTrait<Handler, std::void_t<decltype(Handler::stack_private)>> {
+    static constexpr uint32_t value = Handler::stack_private ? PORTICO_TRAIT_STACK_PRIVATE : 0u;
+};
+template <class Handler> struct TraitsOf {
+    static constexpr uint32_t value = BlockingTrait<Handler>::value | StackPrivateTrait<Handler>::value;
 };
 
 // Runs a code block, turning whatever it throws into a logged error: for
