@@ -35,12 +35,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string strip(std::string line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-        line.pop_back();
-    return line;
-}
-
 bool wait_workers_serving(PorticoProcess &host, const std::string &service, std::size_t count) {
     return wait_until(
         [&] { return lines_containing(host.log_text(), {"of service '" + service + "' serving"}).size() >= count; },

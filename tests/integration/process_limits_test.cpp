@@ -26,12 +26,6 @@
 namespace portico::test {
 namespace {
 
-std::string strip(std::string line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-        line.pop_back();
-    return line;
-}
-
 // A connection the host served, and the pid of the worker serving it.
 struct Held {
     TcpClient client;

@@ -10,6 +10,7 @@
 #include "harness/PrometheusParser.h"
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
+#include "harness/Text.h"
 
 #include <gtest/gtest.h>
 
@@ -27,12 +28,6 @@ namespace portico::test {
 namespace {
 
 const std::string kProcessService = "    mode: process\n    workers: 2\n    threads: {min: 1, max: 32}\n";
-
-std::string strip(std::string line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-        line.pop_back();
-    return line;
-}
 
 // One sample of the exposition text, looked up by its exact name and labels
 // as the host writes them; nullopt when the line is absent.

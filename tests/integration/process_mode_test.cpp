@@ -11,6 +11,7 @@
 #include "harness/Sockets.h"
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
+#include "harness/Text.h"
 
 #include <gtest/gtest.h>
 
@@ -38,12 +39,6 @@ struct Served {
     TcpClient client;
     std::string pid;
 };
-
-std::string strip(std::string line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-        line.pop_back();
-    return line;
-}
 
 Served connect_and_ask_pid(std::uint16_t port) {
     TcpClient client(port);
@@ -204,7 +199,8 @@ TEST(ProcessMode, SigtermLetsOpenSessionsFinishThenExitsZeroWithNoWorkerLeft) {
     EXPECT_EQ(host.wait_exit(10s), ExitStatus::exited(0));
     for (const std::string &pid : workers)
         EXPECT_FALSE(process_exists(pid) && process_command_line(pid).find("--worker") != std::string::npos)
-            << "worker " << pid << " outlived the host";    // The master shuts the shared socket down first: a worker's accept then
+            << "worker " << pid
+            << " outlived the host"; // The master shuts the shared socket down first: a worker's accept then
     // fails with EINVAL, which is the stop, not an error to log.
     EXPECT_EQ(host.count_log_lines({"accept failed"}), 0u) << host.log_text();
 }

@@ -11,6 +11,7 @@
 #include "harness/Slowdown.h"
 #include "harness/TcpClient.h"
 #include "harness/TempDir.h"
+#include "harness/Text.h"
 
 #include <gtest/gtest.h>
 
@@ -30,12 +31,6 @@ namespace portico::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string strip(std::string line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-        line.pop_back();
-    return line;
-}
 
 std::string ask(TcpClient &client, const std::string &command) {
     client.send(command + "\n");

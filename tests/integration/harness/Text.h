@@ -19,4 +19,11 @@ inline std::string upper_cased(std::string text) {
     return text;
 }
 
+// A reply line without its line end ("\n" or "\r\n").
+inline std::string strip(std::string line) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+        line.pop_back();
+    return line;
+}
+
 } // namespace portico::test
