@@ -148,9 +148,30 @@ void EventService::accept_ready(LoopListener &listener) {
         listener.pause();
     else if (batch.count > 0 && shared_listener_)
         take_turn(listener);
+    // Counted as admitting before it leaves the accept window, so a retired
+    // service is not judged drained with this batch in hand (wait_sessions).
+    ++admitting_;
     --accepts_running_;
     for (int i = 0; i < batch.count; ++i)
         acceptor_->admit(batch.fds[i], listener);
+    --admitting_;
+}
+
+bool EventService::wait_sessions(std::chrono::steady_clock::time_point deadline) {
+    // A session registers only once its fiber is past the PROXY header, and
+    // a batch is admitted after stop_accepting() stopped waiting for it: a
+    // retired service judged drained before either had registered would
+    // close it as it started. The loops are this service's alone, so no
+    // fiber left on them means no connection left. Read in this order: an
+    // admitting loop has counted its fibers before it stops admitting.
+    for (;;) {
+        const bool none_registered = StreamService::wait_sessions(deadline);
+        if (none_registered && admitting_.load() == 0 &&
+            std::all_of(loops_.begin(), loops_.end(), [](const auto &loop) { return loop->fibers() == 0; }))
+            return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
 }
 
 // EPOLLEXCLUSIVE wakes the first idle epoll set in the socket's wait queue,

@@ -31,6 +31,9 @@ public:
     void start() override;
     void stop_accepting() override;
     bool stalled() const override { return stalled_loops_.load() > 0; }
+    // Also counts what has no session yet: a batch still being admitted, and
+    // a fiber before its session registers (waiting for a PROXY header).
+    bool wait_sessions(std::chrono::steady_clock::time_point deadline) override;
 
 private:
     // One per loop: the listening socket in that loop's epoll set, and the
@@ -57,6 +60,7 @@ private:
     bool shared_listener_ = false; // with sibling worker processes (mode process)
     std::atomic<bool> accepting_{false};
     std::atomic<int> accepts_running_{0}; // loops inside accept_ready now
+    std::atomic<int> admitting_{0};       // loops admitting an accepted batch now
 
     // Per loop, for the watchdog: the round it last saw, since when (steady
     // ns) the loop has been in that round without polling, and whether that

@@ -2,7 +2,9 @@
 // serves new connections while open ones finish on the version they began
 // with, under churn; and a SIGHUP that moves a service from mode threads to
 // mode events and back on the same address hands the listening socket over,
-// refusing no one, while open connections finish on the service they began on.
+// refusing no one, while open connections finish on the service they began on;
+// a connection still waiting for its PROXY header keeps a replaced service
+// from counting as drained.
 #include "harness/ConfigBuilder.h"
 #include "harness/FlipPlugin.h"
 #include "harness/LineLoad.h"
@@ -19,6 +21,7 @@
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace portico::test {
@@ -226,6 +229,52 @@ TEST(EventsReload, SighupMovesAServiceFromThreadsToEventsAndBackWithoutRefusingA
     EXPECT_TRUE(wait_until([&] { return host.count_log_lines({"service 'names' (retired) has drained"}) == 2; },
                            scaled<Millis>(5s, 15s), 20ms))
         << "the retired threads and events services of 'names' did not both drain";
+}
+
+// A connection whose fiber waits for its PROXY header has no session yet:
+// the service it came to, replaced by a SIGHUP meanwhile, is not drained
+// until it has been served (it used to be judged drained at once, and a
+// session registering just then was closed as it started).
+TEST(EventsReload, AConnectionWaitingForItsProxyHeaderKeepsAReplacedServiceFromDraining) {
+    FlipDir setup;
+    auto make_config = [&](const std::string &max_line) {
+        ConfigBuilder config;
+        config.plugin_dir(setup.plugins);
+        config.service("flip", "flip.reply")
+            .events(1)
+            .option("proxy_protocol", "v1")
+            .option("proxy_timeout", "30s")
+            .option("max_line", max_line);
+        return config.yaml();
+    };
+    PorticoProcess host(setup.dir, make_config("1KiB"));
+    ASSERT_TRUE(host.wait_ready());
+    const auto port = host.port("flip");
+
+    TcpClient waiting(port); // sends its header only after the reload
+    // One loop accepts in order: once a later client is answered, the
+    // waiting one has been accepted and its fiber waits for the header.
+    TcpClient later(port);
+    later.send("PROXY TCP4 192.0.2.1 127.0.0.1 4000 80\r\nfirst\n");
+    ASSERT_EQ(later.read_line(), "A first\n");
+    later.close();
+
+    host.rewrite_config(make_config("2KiB"));
+    host.send_signal(SIGHUP);
+    ASSERT_TRUE(host.wait_for_log("service 'flip' changed", scaled<Millis>(5s, 15s)));
+    TcpClient fresh(port);
+    fresh.send("PROXY TCP4 192.0.2.2 127.0.0.1 4001 80\r\nnew\n");
+    ASSERT_EQ(fresh.read_line(), "A new\n");
+    // The retired service looks every few milliseconds; give it time to err.
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(host.count_log_lines({"service 'flip' (retired) has drained"}), 0u)
+        << "judged drained with a connection still open:\n"
+        << host.log_text();
+
+    waiting.send("PROXY TCP4 192.0.2.3 127.0.0.1 4002 80\r\nold\n");
+    EXPECT_EQ(waiting.read_line(), "A old\n");
+    waiting.close();
+    EXPECT_TRUE(host.wait_for_log("service 'flip' (retired) has drained", scaled<Millis>(5s, 15s))) << host.log_text();
 }
 
 } // namespace
