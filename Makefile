@@ -138,7 +138,8 @@ test-sanitize: deps
 
 # The concurrency tests under ThreadSanitizer (CI runs this too): every unit
 # test, and the integration tests of both stream modes, hot reload and
-# shutdown, against a portico built with -fsanitize=thread. A race in a
+# shutdown, and process-mode state hand-off (its responder thread in each
+# worker), against a portico built with -fsanitize=thread. A race in a
 # portico process is written to $(BUILD)-tsan/tsan/ (whatever the test made
 # of it) and fails the target. tests/tsan.supp names the few reports that
 # come from Debian's Poco not being built with TSan (its reference counts).
@@ -148,7 +149,7 @@ test-sanitize: deps
 # OverlongLine (it bounds the host's memory, which TSan's shadow inflates).
 # A race report fails the target; a crash report (the fiber stack-overflow
 # death test's, on purpose) does not.
-TSAN_TESTS := ^(Events|Modes/|Serving|Reload|Shutdown|UdpReload|UdpServing|CounterHandoff|Limits)
+TSAN_TESTS := ^(Events|Modes/|Serving|Reload|Shutdown|UdpReload|UdpServing|CounterHandoff|Limits|Engines/ProcessState|ProcessState)
 TSAN_SKIP  := ^(ReloadUnderLoad\.TwentySwaps|Modes/LimitsTimeouts\.OverlongLine)
 test-tsan: deps
 	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) -DPORTICO_WERROR=ON -DPORTICO_SANITIZE=thread
