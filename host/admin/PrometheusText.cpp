@@ -83,12 +83,13 @@ void refusals(Writer &w, const StatusSnapshot &snap) {
     const std::string name = "portico_service_connections_refused_total";
     w.family(name, "counter", "Connections (UDP: datagrams) turned away, by reason.");
     for (const auto &s : snap.services)
-        for (std::size_t i = 0; i < s.refused_by.size(); ++i) {
+        for (std::size_t i = 0; i < s.counts.refused_by.size(); ++i) {
             const auto reason = static_cast<RefusalReason>(i);
             const bool possible = is_udp(s) ? reason == RefusalReason::allow_deny || reason == RefusalReason::rate_limit
                                             : reason != RefusalReason::rate_limit;
             if (possible)
-                w.sample(name, {{"service", s.name}, {"reason", std::string(kRefusalReasonNames[i])}}, s.refused_by[i]);
+                w.sample(name, {{"service", s.name}, {"reason", std::string(kRefusalReasonNames[i])}},
+                         s.counts.refused_by[i]);
         }
 }
 
@@ -97,8 +98,9 @@ void drops(Writer &w, const StatusSnapshot &snap) {
     w.family(name, "counter", "UDP datagrams let in but never handled, by reason.");
     for (const auto &s : snap.services)
         if (is_udp(s))
-            for (std::size_t i = 0; i < s.dropped_by.size(); ++i)
-                w.sample(name, {{"service", s.name}, {"reason", std::string(kDropReasonNames[i])}}, s.dropped_by[i]);
+            for (std::size_t i = 0; i < s.counts.dropped_by.size(); ++i)
+                w.sample(name, {{"service", s.name}, {"reason", std::string(kDropReasonNames[i])}},
+                         s.counts.dropped_by[i]);
 }
 
 // The standard process_* families, as the Prometheus client libraries name them.
@@ -126,12 +128,12 @@ void duration_histogram(Writer &w, const StatusSnapshot &snap) {
     for (const auto &s : snap.services) {
         uint64_t cumulative = 0;
         for (std::size_t i = 0; i < DurationHistogram::kBuckets; ++i) {
-            cumulative += s.durations.buckets[i];
+            cumulative += s.counts.durations.buckets[i];
             const double le = i < DurationHistogram::kBounds.size() ? DurationHistogram::kBounds[i] : INFINITY;
             w.sample(name + "_bucket", {{"service", s.name}, {"le", number(le)}}, cumulative);
         }
-        w.sample(name + "_sum", {{"service", s.name}}, s.durations.sum_seconds);
-        w.sample(name + "_count", {{"service", s.name}}, s.durations.count);
+        w.sample(name + "_sum", {{"service", s.name}}, s.counts.durations.sum_seconds);
+        w.sample(name + "_count", {{"service", s.name}}, s.counts.durations.count);
     }
 }
 
@@ -148,23 +150,7 @@ std::vector<ServiceStatus> merge_by_name(const std::vector<ServiceStatus> &servi
             continue;
         }
         ServiceStatus &m = *same;
-        m.accepted += s.accepted;
-        m.datagrams += s.datagrams;
-        m.active += s.active;
-        m.refused += s.refused;
-        for (std::size_t i = 0; i < m.refused_by.size(); ++i)
-            m.refused_by[i] += s.refused_by[i];
-        m.dropped += s.dropped;
-        for (std::size_t i = 0; i < m.dropped_by.size(); ++i)
-            m.dropped_by[i] += s.dropped_by[i];
-        m.handler_errors += s.handler_errors;
-        m.timeouts += s.timeouts;
-        m.bytes_in += s.bytes_in;
-        m.bytes_out += s.bytes_out;
-        for (std::size_t i = 0; i < m.durations.buckets.size(); ++i)
-            m.durations.buckets[i] += s.durations.buckets[i];
-        m.durations.count += s.durations.count;
-        m.durations.sum_seconds += s.durations.sum_seconds;
+        m.counts += s.counts;
         for (const WorkerFigures &w : s.workers) {
             const auto slot = std::find_if(m.workers.begin(), m.workers.end(),
                                            [&](const WorkerFigures &o) { return o.slot == w.slot; });
@@ -265,24 +251,26 @@ std::string prometheus_text(const StatusSnapshot &snap) {
                  uint64_t{1});
     per_service<uint64_t>(
         w, merged, "portico_service_connections_total", "counter", "TCP connections handed to a handler.",
-        [](const auto &s) { return s.accepted; }, is_tcp);
+        [](const auto &s) { return s.counts.accepted; }, is_tcp);
     per_service<uint64_t>(
         w, merged, "portico_service_datagrams_total", "counter", "UDP datagrams handed to a handler.",
-        [](const auto &s) { return s.datagrams; }, is_udp);
+        [](const auto &s) { return s.counts.datagrams; }, is_udp);
     per_service<int64_t>(w, merged, "portico_service_connections_active", "gauge",
-                         "Sessions open now (UDP: datagrams being handled).", [](const auto &s) { return s.active; });
+                         "Sessions open now (UDP: datagrams being handled).",
+                         [](const auto &s) { return s.counts.active; });
     refusals(w, merged);
     drops(w, merged);
     per_service<uint64_t>(w, merged, "portico_service_handler_errors_total", "counter",
-                          "Sessions whose handler failed.", [](const auto &s) { return s.handler_errors; });
+                          "Sessions whose handler failed.", [](const auto &s) { return s.counts.handler_errors; });
     per_service<uint64_t>(w, merged, "portico_service_timeouts_total", "counter",
                           "Sessions that ended on an idle, read or write timeout.",
-                          [](const auto &s) { return s.timeouts; });
+                          [](const auto &s) { return s.counts.timeouts; });
     per_service<uint64_t>(w, merged, "portico_service_received_bytes_total", "counter",
-                          "Bytes read from peers, counted as they arrive.", [](const auto &s) { return s.bytes_in; });
+                          "Bytes read from peers, counted as they arrive.",
+                          [](const auto &s) { return s.counts.bytes_in; });
     per_service<uint64_t>(w, merged, "portico_service_sent_bytes_total", "counter",
                           "Bytes written to peers, counted as they are sent.",
-                          [](const auto &s) { return s.bytes_out; });
+                          [](const auto &s) { return s.counts.bytes_out; });
     duration_histogram(w, merged);
     worker_metrics(w, merged);
 

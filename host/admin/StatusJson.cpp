@@ -60,31 +60,31 @@ Object::Ptr service_json(const ServiceStatus &s) {
     o->set("generation", s.generation);
     o->set("access_log", s.access_log);
     Object::Ptr conns = ordered();
-    conns->set("active", s.active);
-    conns->set("total", s.accepted);
-    conns->set("refused", s.refused);
+    conns->set("active", s.counts.active);
+    conns->set("total", s.counts.accepted);
+    conns->set("refused", s.counts.refused);
     Object::Ptr refused_by = ordered();
-    for (std::size_t i = 0; i < s.refused_by.size(); ++i)
-        if (s.refused_by[i] > 0) refused_by->set(std::string(kRefusalReasonNames[i]), s.refused_by[i]);
+    for (std::size_t i = 0; i < s.counts.refused_by.size(); ++i)
+        if (s.counts.refused_by[i] > 0) refused_by->set(std::string(kRefusalReasonNames[i]), s.counts.refused_by[i]);
     conns->set("refused_by", refused_by);
     o->set("connections", conns);
     if (s.protocol == "udp") {
         Object::Ptr datagrams = ordered();
-        datagrams->set("handled", s.datagrams);
-        datagrams->set("dropped", s.dropped);
+        datagrams->set("handled", s.counts.datagrams);
+        datagrams->set("dropped", s.counts.dropped);
         Object::Ptr dropped_by = ordered();
-        for (std::size_t i = 0; i < s.dropped_by.size(); ++i)
-            dropped_by->set(std::string(kDropReasonNames[i]), s.dropped_by[i]);
+        for (std::size_t i = 0; i < s.counts.dropped_by.size(); ++i)
+            dropped_by->set(std::string(kDropReasonNames[i]), s.counts.dropped_by[i]);
         datagrams->set("dropped_by", dropped_by);
         o->set("datagrams", datagrams);
     }
-    o->set("handler_errors", s.handler_errors);
-    o->set("timeouts", s.timeouts);
-    o->set("bytes_in", s.bytes_in);
-    o->set("bytes_out", s.bytes_out);
+    o->set("handler_errors", s.counts.handler_errors);
+    o->set("timeouts", s.counts.timeouts);
+    o->set("bytes_in", s.counts.bytes_in);
+    o->set("bytes_out", s.counts.bytes_out);
     Object::Ptr sessions = ordered();
-    sessions->set("ended", s.durations.count);
-    sessions->set("duration_seconds_sum", s.durations.sum_seconds);
+    sessions->set("ended", s.counts.durations.count);
+    sessions->set("duration_seconds_sum", s.counts.durations.sum_seconds);
     o->set("sessions", sessions);
     if (!s.workers.empty()) o->set("workers", workers_json(s.workers));
     return o;

@@ -30,19 +30,7 @@ ServiceStatus status_of(Service &service, const std::string &state) {
         s.plugin_version = binding->version().plugin_version();
         s.generation = binding->version().generation();
     }
-    const CounterSnapshot c = service.figures();
-    s.accepted = c.accepted;
-    s.datagrams = c.datagrams;
-    s.active = c.active;
-    s.refused = c.refused;
-    s.refused_by = c.refused_by;
-    s.dropped = c.dropped;
-    s.dropped_by = c.dropped_by;
-    s.handler_errors = c.handler_errors;
-    s.timeouts = c.timeouts;
-    s.bytes_in = c.bytes_in;
-    s.bytes_out = c.bytes_out;
-    s.durations = c.durations;
+    s.counts = service.figures();
     s.workers = service.worker_figures();
     return s;
 }

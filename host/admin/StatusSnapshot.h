@@ -32,19 +32,8 @@ struct ServiceStatus {
     std::string plugin_version;
     uint64_t generation = 0;
     bool access_log = false;
-    uint64_t accepted = 0;  // TCP connections
-    uint64_t datagrams = 0; // UDP datagrams handled
-    int64_t active = 0;
-    uint64_t refused = 0;
-    std::array<uint64_t, static_cast<std::size_t>(RefusalReason::count_)> refused_by{};
-    uint64_t dropped = 0;
-    std::array<uint64_t, static_cast<std::size_t>(DropReason::count_)> dropped_by{};
-    uint64_t handler_errors = 0;
-    uint64_t timeouts = 0;
-    uint64_t bytes_in = 0;
-    uint64_t bytes_out = 0;
-    DurationHistogram::Snapshot durations;
-    std::vector<WorkerFigures> workers; // mode process: per worker slot (the figures above are their total)
+    CounterSnapshot counts;             // accepted: TCP connections; datagrams: UDP datagrams handled
+    std::vector<WorkerFigures> workers; // mode process: per worker slot (`counts` is their total)
 };
 
 struct PluginStatus {

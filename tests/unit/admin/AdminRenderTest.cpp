@@ -33,17 +33,17 @@ StatusSnapshot sample_snapshot() {
     s.plugin = "upper";
     s.plugin_version = "1.0.0";
     s.generation = 3;
-    s.accepted = 7;
-    s.active = 2;
-    s.refused = 1;
-    s.handler_errors = 1;
-    s.bytes_in = 100;
-    s.bytes_out = 200;
+    s.counts.accepted = 7;
+    s.counts.active = 2;
+    s.counts.refused = 1;
+    s.counts.handler_errors = 1;
+    s.counts.bytes_in = 100;
+    s.counts.bytes_out = 200;
     DurationHistogram h;
     h.record(std::chrono::microseconds(500)); // le 0.001
     h.record(std::chrono::milliseconds(30));  // le 0.05
     h.record(std::chrono::seconds(4000));     // +Inf
-    s.durations = h.snapshot();
+    s.counts.durations = h.snapshot();
     snap.services.push_back(s);
     PluginStatus p;
     p.name = "upper";
