@@ -39,6 +39,11 @@ IoWait::Result FiberIo::wait(bool write, IoWait::Clock::time_point deadline) {
     if (!usable_here()) return Result::failed; // Connection refuses such calls before they get here
     const uint32_t want = direction(write);
     if (ready_ & want) return Result::ready;
+    park(want, deadline);
+    return timed_out_ ? Result::timeout : Result::ready;
+}
+
+void FiberIo::park(uint32_t want, IoWait::Clock::time_point deadline) {
     // The timer may stay earlier than the deadline (it then fires, finds the
     // wait still running and moves on): a connection in steady use touches
     // the heap about once per timeout, not once per wait.
@@ -49,7 +54,6 @@ IoWait::Result FiberIo::wait(bool write, IoWait::Clock::time_point deadline) {
     unyielded_ = 0;
     fiber_.suspend();
     waiting_ = 0;
-    return timed_out_ ? Result::timeout : Result::ready;
 }
 
 IoWait::Result FiberIo::wait_or(Notifier *notifier, bool write, IoWait::Clock::time_point deadline, bool &notified) {
@@ -66,14 +70,8 @@ IoWait::Result FiberIo::wait_or(Notifier *notifier, bool write, IoWait::Clock::t
         notified = true;
         return Result::timeout;
     }
-    if (!scheduled() || deadline < at()) loop_.timers().schedule(*this, deadline);
-    deadline_ = deadline;
-    waiting_ = want;
     notify_waiting_ = true;
-    timed_out_ = false;
-    unyielded_ = 0;
-    fiber_.suspend();
-    waiting_ = 0;
+    park(want, deadline);
     notify_waiting_ = false;
     notified = notifier->disarm(*this);
     // The socket (or the deadline) came first and a wake-up is still queued:

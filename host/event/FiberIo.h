@@ -43,6 +43,9 @@ public:
 
 private:
     static uint32_t direction(bool write);
+    // Suspends the fiber until its socket is ready for `want`, the deadline
+    // passes or (wait_or) a notifier ends the wait.
+    void park(uint32_t want, IoWait::Clock::time_point deadline);
     void on_events(uint32_t events) override;
     void on_timer(TimerNode::Clock::time_point now) override;
     void wake();
