@@ -213,12 +213,7 @@ std::shared_ptr<Service> Host::make_bound_service(const ServiceConfig &svc, cons
     auto handle = std::make_shared<ServiceHandle>(svc.name, svc.settings);
     // The same handler keeps its state across a config change, as across a plugin reload.
     const auto previous_binding = previous ? previous->binding() : nullptr;
-    // Mode process: the handler runs in the workers, and so does its
-    // service_open; the master only pins the version the workers load.
-    auto binding =
-        svc.mode == ServiceMode::process
-            ? HandlerBinding::unopened(registry_->current(svc.plugin), svc.handler, handle)
-            : HandlerBinding::open(registry_->current(svc.plugin), svc.handler, handle, previous_binding.get());
+    auto binding = HandlerBinding::for_service(svc, registry_->current(svc.plugin), handle, previous_binding.get());
     ServiceConfig config = svc;
     config.once = once_;
     return make_service(config, std::move(handle), std::move(binding));

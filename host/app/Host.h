@@ -146,11 +146,10 @@ private:
     // no connection is refused during the swap.
     std::shared_ptr<Service> start_replacement(const ServiceConfig &svc, const std::shared_ptr<Service> &old);
     // Stops `old` accepting and drains it: its sessions may finish until
-    // plugins.drain_timeout, then are closed; then it is destroyed.
-    void retire(std::shared_ptr<Service> old);
-    // A service a reload removed: retired, but it accepts for drain_delay
-    // first, with /ready at 503 meanwhile.
-    void retire_after_drain_delay(std::shared_ptr<Service> old);
+    // plugins.drain_timeout, then are closed; then it is destroyed. A
+    // `drain_delay` (a service a reload removed) keeps it accepting that
+    // long first, with /ready at 503 meanwhile.
+    void retire(std::shared_ptr<Service> old, std::chrono::milliseconds drain_delay = {});
     // Stops `old` (already in retiring_) accepting and drains it until drain_timeout.
     void begin_drain(std::shared_ptr<Service> old, std::chrono::milliseconds drain_timeout);
     void check_retired(std::shared_ptr<Service> old, std::chrono::steady_clock::time_point deadline);

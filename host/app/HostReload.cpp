@@ -117,10 +117,8 @@ void Host::rebind_services(const std::shared_ptr<PluginVersion> &version, Reload
         if (svc.plugin != version->plugin_name()) continue;
         try {
             const auto previous = service->binding();
-            const auto replaced = service->set_binding(
-                svc.mode == ServiceMode::process
-                    ? HandlerBinding::unopened(version, svc.handler, service->handle())
-                    : HandlerBinding::open(version, svc.handler, service->handle(), previous.get()));
+            const auto replaced =
+                service->set_binding(HandlerBinding::for_service(svc, version, service->handle(), previous.get()));
             report.changes.push_back("service '" + svc.name + "' now uses " + version->plugin_name() + " " +
                                      version->plugin_version() + " (generation " +
                                      std::to_string(version->generation()) + ")");
@@ -276,7 +274,7 @@ ReloadReport Host::reload_config_locked() {
     for (const std::string &name : diff.removed) {
         if (inherited(name)) current[name]->keep_listener_open();
         inherited_.erase(name);
-        retire_after_drain_delay(current[name]);
+        retire(current[name], config_.drain_delay);
         report.changes.push_back("service '" + name + "' removed; " +
                                  (config_.drain_delay.count() > 0
                                       ? "it accepts for drain_delay (" + std::to_string(config_.drain_delay.count()) +
@@ -353,33 +351,24 @@ std::shared_ptr<Service> Host::start_replacement(const ServiceConfig &svc, const
     return fresh;
 }
 
-void Host::retire(std::shared_ptr<Service> old) {
+void Host::retire(std::shared_ptr<Service> old, std::chrono::milliseconds drain_delay) {
     {
         std::lock_guard lock(services_mutex_);
         retiring_.push_back(old);
     }
-    begin_drain(std::move(old), config_.plugins.drain_timeout);
-}
-
-void Host::retire_after_drain_delay(std::shared_ptr<Service> old) {
-    const auto delay = config_.drain_delay;
-    if (delay.count() <= 0) return retire(std::move(old));
-    {
-        std::lock_guard lock(services_mutex_);
-        retiring_.push_back(old);
-    }
+    if (drain_delay.count() <= 0) return begin_drain(std::move(old), config_.plugins.drain_timeout);
     // The Service's address tells two removals of one name apart.
     const std::string key =
         "removed " + old->name() + " " + std::to_string(reinterpret_cast<std::uintptr_t>(old.get()));
     readiness_.hold(key, "reload removed service '" + old->name() + "': it accepts for drain_delay (" +
-                             std::to_string(delay.count()) + "ms) more, then drains");
+                             std::to_string(drain_delay.count()) + "ms) more, then drains");
     const auto drain_timeout = config_.plugins.drain_timeout;
     timer_.schedule(task([this, old, key, drain_timeout] {
                         log_.information("service '%s' (removed): drain_delay over, no new connections", old->name());
                         begin_drain(old, drain_timeout);
                         readiness_.release(key);
                     }),
-                    clock_in(delay));
+                    clock_in(drain_delay));
 }
 
 void Host::begin_drain(std::shared_ptr<Service> old, std::chrono::milliseconds drain_timeout) {

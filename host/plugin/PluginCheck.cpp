@@ -105,7 +105,6 @@ CheckOutcome check_plugin_in_child(const std::filesystem::path &program, const s
     ::close(fds[1]);
 
     std::string verdict;
-    ManifestReading reading;
     bool init_deadline = false; // init has a call_timeout of its own, from when it began
     bool timed_out = false;
     for (;;) {
@@ -125,8 +124,8 @@ CheckOutcome check_plugin_in_child(const std::filesystem::path &program, const s
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break; // EOF: the child exited or closed its end
         if (verdict.size() < max_verdict_bytes) verdict.append(buf, static_cast<size_t>(n));
-        reading = read_manifest_lines(verdict);
-        if (reading.in_init && !init_deadline) {
+        // Read only to learn when init begins; the whole text is read once at the end.
+        if (!init_deadline && read_manifest_lines(verdict).in_init) {
             init_deadline = true;
             deadline = std::chrono::steady_clock::now() + timeout;
         }
@@ -146,7 +145,7 @@ CheckOutcome check_plugin_in_child(const std::filesystem::path &program, const s
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    reading = read_manifest_lines(verdict);
+    ManifestReading reading = read_manifest_lines(verdict); // its manifest is moved out below
     const std::string who = plugin_prefix(reading);
     if (timed_out && reading.in_init)
         return refuse(who + "init did not return within plugins.call_timeout (" + std::to_string(timeout.count()) +

@@ -83,7 +83,8 @@ bool Acceptor::verified(const Poco::Net::StreamSocket &socket) {
     // Behind a load balancer the handler judges the client its header names:
     // asked by the PROXY stage (ProxyStage.cpp), not here.
     if (service_.config().proxy_protocol != ProxyProtocol::off) return true;
-    if (!service_.binding()->verifies_requests()) return true;
+    const std::shared_ptr<HandlerBinding> binding = service_.binding();
+    if (!binding->verifies_requests()) return true;
     std::string peer, local;
     try {
         peer = socket.peerAddress().toString();
@@ -91,7 +92,7 @@ bool Acceptor::verified(const Poco::Net::StreamSocket &socket) {
     } catch (const Poco::Exception &) {
         return false; // already gone: nothing to serve, nothing to tell
     }
-    return verify_request(service_, socket, peer, local);
+    return verify_request(service_, *binding, socket, peer, local);
 }
 
 Acceptor::Refusal Acceptor::refuse_without_descriptors(int error) {

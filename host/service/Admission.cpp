@@ -36,7 +36,8 @@ bool Admission::Ticket::start() {
 }
 
 void Admission::Ticket::serving() {
-    if (admission_ == nullptr) return;
+    // Only --once asks; every other connection skips the lock.
+    if (admission_ == nullptr || !admission_->config_.once) return;
     std::lock_guard lock(admission_->mutex_);
     slot_->serving = true;
 }
@@ -193,7 +194,7 @@ void Admission::release(std::list<Slot>::iterator slot) {
     if (slot->shared) shared_->release(slot->key);
     // --once: a connection refused after admission (verify_request, a bad
     // PROXY header) was not the one to serve; the next one may be.
-    if (!slot->serving) took_once_ = false;
+    if (config_.once && !slot->serving) took_once_ = false;
     slots_.erase(slot);
 }
 

@@ -13,11 +13,17 @@
 
 namespace portico::host {
 
+// Where a datagram came from; `unbound`: a unix: client with no path, so
+// `address` means nothing and no reply can reach it.
+struct DatagramSender {
+    Poco::Net::SocketAddress address;
+    bool unbound = false;
+};
+
 struct DatagramJob {
     std::string data;
-    Poco::Net::SocketAddress sender;
+    DatagramSender sender;
     std::shared_ptr<HandlerBinding> binding;
-    bool sender_unbound = false; // a unix: client with no path: no reply can reach it
 };
 
 } // namespace portico::host

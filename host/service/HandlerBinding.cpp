@@ -31,6 +31,13 @@ Poco::Logger &plugin_log() {
     return Poco::Logger::get("portico.plugins");
 }
 
+// "service 'x': handler 'p.h' (file)": how every message about a binding
+// names it.
+std::string where_of(const ServiceHandle &service, const PluginVersion &version, const std::string &handler) {
+    return "service '" + service.name + "': handler '" + version.plugin_name() + "." + handler + "' (" +
+           version.source_file().string() + ")";
+}
+
 } // namespace
 
 HandlerBinding::HandlerBinding(std::shared_ptr<PluginVersion> version, const HandlerEntry *handler,
@@ -41,8 +48,7 @@ std::shared_ptr<HandlerBinding> HandlerBinding::open(std::shared_ptr<PluginVersi
                                                      std::shared_ptr<ServiceHandle> service,
                                                      const HandlerBinding *previous) {
     const HandlerEntry *entry = version->find_handler(handler);
-    const std::string where = "service '" + service->name + "': handler '" + version->plugin_name() + "." + handler +
-                              "' (" + version->source_file().string() + ")";
+    const std::string where = where_of(*service, *version, handler);
     if (entry == nullptr) throw std::runtime_error(where + " does not exist in this plugin version");
     if (!version->is_loaded())
         throw std::runtime_error(where + ": this version was only checked for mode process services and is not "
@@ -127,8 +133,15 @@ HandlerBinding::StateStep HandlerBinding::import_state(std::string_view bytes) c
 }
 
 std::string HandlerBinding::describe() const {
-    return "service '" + service_->name + "': handler '" + version_->plugin_name() + "." + handler_->name + "' (" +
-           version_->source_file().string() + ")";
+    return where_of(*service_, *version_, handler_->name);
+}
+
+std::shared_ptr<HandlerBinding> HandlerBinding::for_service(const ServiceConfig &svc,
+                                                            std::shared_ptr<PluginVersion> version,
+                                                            std::shared_ptr<ServiceHandle> service,
+                                                            const HandlerBinding *previous) {
+    if (svc.mode == ServiceMode::process) return unopened(std::move(version), svc.handler, std::move(service));
+    return open(std::move(version), svc.handler, std::move(service), previous);
 }
 
 std::shared_ptr<HandlerBinding> HandlerBinding::unopened(std::shared_ptr<PluginVersion> version,
@@ -136,8 +149,7 @@ std::shared_ptr<HandlerBinding> HandlerBinding::unopened(std::shared_ptr<PluginV
                                                          std::shared_ptr<ServiceHandle> service) {
     const HandlerEntry *entry = version->find_handler(handler);
     if (entry == nullptr)
-        throw std::runtime_error("service '" + service->name + "': handler '" + version->plugin_name() + "." + handler +
-                                 "' (" + version->source_file().string() + ") does not exist in this plugin version");
+        throw std::runtime_error(where_of(*service, *version, handler) + " does not exist in this plugin version");
     // opened_ stays false: no service_close either.
     return std::shared_ptr<HandlerBinding>(new HandlerBinding(std::move(version), entry, std::move(service)));
 }
@@ -145,8 +157,7 @@ std::shared_ptr<HandlerBinding> HandlerBinding::unopened(std::shared_ptr<PluginV
 HandlerBinding::~HandlerBinding() {
     const portico_handler_desc &desc = handler_->desc;
     if (!opened_ || desc.service_close == nullptr) return;
-    const std::string where = "service '" + service_->name + "': handler '" + version_->plugin_name() + "." +
-                              handler_->name + "' (" + version_->source_file().string() + ")";
+    const std::string where = describe();
     if (state_busy_) {
         plugin_log().warning(where + ": service_close skipped: an abandoned call still uses this state");
         return;

@@ -6,6 +6,7 @@
 // unloaded by the registry; a stuck call keeps it mapped until it returns).
 #pragma once
 
+#include "config/Config.h"
 #include "net/ServiceHandle.h"
 #include "plugin/PluginVersion.h"
 
@@ -34,6 +35,11 @@ public:
     // when the handler does not exist.
     static std::shared_ptr<HandlerBinding> unopened(std::shared_ptr<PluginVersion> version, const std::string &handler,
                                                     std::shared_ptr<ServiceHandle> service);
+    // What the host binds `svc`'s handler with in this process: open(), or
+    // unopened() for mode process, whose plugin code runs in the workers only.
+    static std::shared_ptr<HandlerBinding> for_service(const ServiceConfig &svc, std::shared_ptr<PluginVersion> version,
+                                                       std::shared_ptr<ServiceHandle> service,
+                                                       const HandlerBinding *previous);
     ~HandlerBinding();
     HandlerBinding(const HandlerBinding &) = delete;
     HandlerBinding &operator=(const HandlerBinding &) = delete;

@@ -60,14 +60,14 @@ std::optional<ProxiedPeer> run_proxy_stage(StreamService &service, const Poco::N
         return std::nullopt; // the proxy went away: nothing to serve
     }
     if (!service.admission().admit_client(ticket, socket, client, peer.proxy)) return std::nullopt;
-    if (service.binding()->verifies_requests()) {
+    if (const std::shared_ptr<HandlerBinding> binding = service.binding(); binding->verifies_requests()) {
         std::string local;
         try {
             local = socket.address().toString();
         } catch (const Poco::Exception &) {
             return std::nullopt;
         }
-        if (!verify_request(service, socket, client.toString(), local)) return std::nullopt;
+        if (!verify_request(service, *binding, socket, client.toString(), local)) return std::nullopt;
     }
     return peer;
 }

@@ -214,7 +214,7 @@ void UdpService::dispatch(std::string_view data, std::size_t size, const Datagra
     counters.bytes_in += size;
     // Resolved per datagram, here at arrival: this datagram keeps this plugin
     // version however long it waits in the queue and whatever reloads happen.
-    DatagramJob job{std::string(data), sender.address, binding(), sender.unbound};
+    DatagramJob job{std::string(data), sender, binding()};
     // portico --once: this datagram is the one; the receive loop ends here.
     if (config().once) receiving_ = false;
     if (!workers_->try_submit(job)) {
@@ -230,8 +230,8 @@ void UdpService::run_handler(DatagramJob &job) {
     portico_datagram datagram;
     datagram.data = job.data.data();
     datagram.size = job.data.size();
-    datagram.sender = job.sender;
-    datagram.sender_unbound = job.sender_unbound;
+    datagram.sender = job.sender.address;
+    datagram.sender_unbound = job.sender.unbound;
     datagram.socket = &socket_;
     datagram.service = &job.binding->service();
     ++counters.active;
@@ -240,8 +240,7 @@ void UdpService::run_handler(DatagramJob &job) {
     {
         const PluginVersion &version = job.binding->version();
         const RunningCodeScope running(name(), version.plugin_name(), version.plugin_version(), version.generation(),
-                                       version.plugin_name() + "." + job.binding->handler().name,
-                                       describe({job.sender, job.sender_unbound}));
+                                       version.plugin_name() + "." + job.binding->handler().name, describe(job.sender));
         rc = job.binding->handle_datagram(&datagram);
     }
     counters.session_duration.record(std::chrono::steady_clock::now() - started);

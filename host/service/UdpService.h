@@ -25,13 +25,6 @@
 
 namespace portico::host {
 
-// Where a datagram came from; `unbound`: a unix: client with no path, so
-// `address` means nothing and no reply can reach it.
-struct DatagramSender {
-    Poco::Net::SocketAddress address;
-    bool unbound = false;
-};
-
 class UdpService : public Service {
 public:
     UdpService(ServiceConfig config, std::shared_ptr<ServiceHandle> handle, std::shared_ptr<HandlerBinding> binding);

@@ -10,13 +10,15 @@
 
 namespace portico::host {
 
+class HandlerBinding;
 class StreamService;
 
-// True when the handler lets the connection in (or has no verify_request).
-// False when it refused (counted, logged with `peer`, its message sent) or
-// the peer is already gone: the caller drops the ticket and closes.
-// `peer` and `local` are "host:port" (`peer` the client a PROXY header named).
-bool verify_request(StreamService &service, const Poco::Net::StreamSocket &socket, const std::string &peer,
-                    const std::string &local);
+// True when `binding`'s handler (the service's current one, which the
+// caller found has a verify_request) lets the connection in. False when it
+// refused (counted, logged with `peer`, its message sent): the caller drops
+// the ticket and closes. `peer` and `local` are "host:port" (`peer` the
+// client a PROXY header named).
+bool verify_request(StreamService &service, const HandlerBinding &binding, const Poco::Net::StreamSocket &socket,
+                    const std::string &peer, const std::string &local);
 
 } // namespace portico::host
